@@ -1,0 +1,58 @@
+# The two commands: `make run` and `make test`. Everything else is a step of them.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PG_URL ?= postgres://postgres@127.0.0.1:5432/secretariat
+REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: run test lint format services browser messages bench check-python
+
+check-python:
+	@./scripts/find-python.sh >/dev/null
+
+$(VENV)/.installed: pyproject.toml | check-python
+	@test -x $(PY) || "$$(./scripts/find-python.sh)" -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet ".[test]"
+	@touch $@
+
+.env:
+	$(PY) scripts/dev_env.py .env
+
+messages: $(VENV)/.installed
+	@command -v msgfmt >/dev/null || (apt-get update -qq && apt-get install -y -qq gettext)
+	$(PY) manage.py compilemessages --ignore=.venv -v 0
+
+run: $(VENV)/.installed .env messages
+	$(PY) manage.py migrate --no-input -v 0
+	$(PY) manage.py seed_demo
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+# PostgreSQL and Redis, started if installed and down.
+services:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start \
+	  || { echo "PostgreSQL is needed for the tests: install it (apt-get install postgresql)." >&2; exit 1; }
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+	  || { echo "Redis is needed for the tests: install it (apt-get install redis-server)." >&2; exit 1; }
+	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && exit 0; sleep 1; done; \
+	  echo "PostgreSQL or Redis did not come up." >&2; exit 1
+
+# Browser tests drive Debian's chromium (Playwright cannot download browsers here).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: $(VENV)/.installed .env services browser messages lint
+	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) SECRETARIAT_ENV=test \
+	  $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed .env services
+	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) SECRETARIAT_ENV=test \
+	  $(PY) -m bench $(BENCH_ARGS)

@@ -1,0 +1,165 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device
+
+from accounts.roles import PRACTICE_PERMISSIONS, PRACTICE_ROLES, PROVIDER_PERMISSIONS, Role
+from secretariat import crypto
+
+
+class User(AbstractUser):
+    """Our user from the first migration; identity of staff, never of patients."""
+
+    class Meta:
+        verbose_name = _("utilisateur")
+        verbose_name_plural = _("utilisateurs")
+
+
+class Practice(models.Model):
+    """The tenant. Every tenant-owned row carries its own practice_id."""
+
+    class Status(models.TextChoices):
+        ONBOARDING = "onboarding", _("En cours d'intégration")
+        ACTIVE = "active", _("Actif")
+        SUSPENDED = "suspended", _("Suspendu")
+        CLOSED = "closed", _("Fermé")
+
+    name = models.CharField(_("nom"), max_length=200)
+    slug = models.SlugField(_("identifiant d'URL"), max_length=60, unique=True)
+    timezone = models.CharField(_("fuseau horaire"), max_length=64, default="Europe/Paris")
+    status = models.CharField(
+        _("statut"), max_length=16, choices=Status.choices, default=Status.ONBOARDING
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("cabinet")
+        verbose_name_plural = _("cabinets")
+        ordering = ["name"]
+        default_permissions = ()
+        permissions = [
+            *PRACTICE_PERMISSIONS.items(),
+            *PROVIDER_PERMISSIONS.items(),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MembershipQuerySet(models.QuerySet):
+    def active(self, on=None):
+        today = on or timezone.localdate()
+        return self.filter(
+            Q(ends_on__isnull=True) | Q(ends_on__gte=today),
+            starts_on__lte=today,
+            user__is_active=True,
+        )
+
+
+class Membership(models.Model):
+    """A role held by a user, in a practice (practice roles) or for the provider."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    practice = models.ForeignKey(
+        Practice, on_delete=models.CASCADE, null=True, blank=True, related_name="memberships"
+    )
+    role = models.CharField(_("rôle"), max_length=32, choices=Role.choices)
+    starts_on = models.DateField(_("début"), default=timezone.localdate)
+    ends_on = models.DateField(_("fin"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("rôle attribué")
+        verbose_name_plural = _("rôles attribués")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "practice", "role"], name="membership_unique_role_in_practice"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "role"],
+                condition=Q(practice__isnull=True),
+                name="membership_unique_provider_role",
+            ),
+            models.CheckConstraint(
+                condition=(Q(role__in=sorted(PRACTICE_ROLES)) & Q(practice__isnull=False))
+                | (~Q(role__in=sorted(PRACTICE_ROLES)) & Q(practice__isnull=True)),
+                name="membership_practice_matches_role",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} · {self.practice or '—'}"
+
+
+class ConfidentialityAgreement(models.Model):
+    """A version of the charte de confidentialité; the newest published one binds."""
+
+    version = models.PositiveIntegerField(unique=True)
+    title = models.CharField(max_length=200)
+    text = models.TextField()
+    published_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-version"]
+
+    def __str__(self) -> str:
+        return f"{self.title} v{self.version}"
+
+
+class AgreementAcceptance(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="acceptances")
+    agreement = models.ForeignKey(ConfidentialityAgreement, on_delete=models.PROTECT)
+    accepted_at = models.DateTimeField(default=timezone.now)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "agreement"], name="acceptance_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} v{self.agreement_id}"
+
+
+class TOTPDevice(Device):
+    """A TOTP authenticator whose secret is encrypted at rest (django-otp's own
+    TOTPDevice keeps it in clear). Verification lives in accounts.otp, under a
+    row lock, so that a code is accepted once."""
+
+    encrypted_key = models.BinaryField()
+    last_t = models.BigIntegerField(default=-1)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("appareil TOTP")
+
+    def _binding(self) -> tuple:
+        return ("accounts_totpdevice", "key", "platform", self.user_id)
+
+    def set_secret(self, secret: bytes) -> None:
+        self.encrypted_key = crypto.keyring().seal(secret, self._binding())
+
+    def secret(self) -> bytes:
+        return crypto.keyring().open(bytes(self.encrypted_key), self._binding())
+
+    def verify_token(self, token) -> bool:
+        from accounts.otp import verify_device_token
+
+        return verify_device_token(device_id=self.pk, token=str(token))
+
+
+class RecoveryCode(models.Model):
+    """A single-use recovery code, stored as a salted HMAC digest only."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    salt = models.BinaryField()
+    digest = models.BinaryField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"recovery code {self.pk}"

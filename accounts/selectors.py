@@ -1,0 +1,63 @@
+from dataclasses import dataclass
+
+from accounts.models import ConfidentialityAgreement, Membership, Practice, User
+from accounts.roles import PROVIDER_ROLES, ROLE_PERMISSIONS, Role
+
+
+@dataclass(frozen=True)
+class PracticeAccess:
+    practice: Practice
+    roles: frozenset[str]
+
+    def allows(self, codename: str) -> bool:
+        return any(codename in ROLE_PERMISSIONS[role] for role in self.roles)
+
+    def role_for(self, codename: str) -> str:
+        for role in Role.values:
+            if role in self.roles and codename in ROLE_PERMISSIONS[role]:
+                return role
+        return ""
+
+
+def practice_access(user: User, slug: str) -> PracticeAccess | None:
+    """The user's active roles in the active practice named by slug, or None:
+    a practice that does not exist and one the user has no role in look alike."""
+    memberships = (
+        Membership.objects.active()
+        .filter(user=user, practice__slug=slug, practice__status=Practice.Status.ACTIVE)
+        .select_related("practice")
+    )
+    roles = {membership.role: membership.practice for membership in memberships}
+    if not roles:
+        return None
+    return PracticeAccess(practice=next(iter(roles.values())), roles=frozenset(roles))
+
+
+def user_practices(user: User) -> list[PracticeAccess]:
+    memberships = (
+        Membership.objects.active()
+        .filter(user=user, practice__status=Practice.Status.ACTIVE)
+        .select_related("practice")
+        .order_by("practice__name")
+    )
+    grouped: dict[int, tuple[Practice, set[str]]] = {}
+    for membership in memberships:
+        grouped.setdefault(membership.practice_id, (membership.practice, set()))[1].add(
+            membership.role
+        )
+    return [PracticeAccess(practice, frozenset(roles)) for practice, roles in grouped.values()]
+
+
+def provider_roles(user: User) -> frozenset[str]:
+    roles = Membership.objects.active().filter(
+        user=user, practice__isnull=True, role__in=sorted(PROVIDER_ROLES)
+    )
+    return frozenset(roles.values_list("role", flat=True))
+
+
+def current_agreement() -> ConfidentialityAgreement | None:
+    return ConfidentialityAgreement.objects.order_by("-version").first()
+
+
+def has_accepted(user: User, agreement: ConfidentialityAgreement) -> bool:
+    return user.acceptances.filter(agreement=agreement).exists()

@@ -1,0 +1,169 @@
+"""State changes of accounts and practices. Each writes its audit event in the
+same transaction."""
+
+from datetime import date
+
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from guardian.shortcuts import assign_perm
+
+from accounts import otp
+from accounts.models import (
+    AgreementAcceptance,
+    ConfidentialityAgreement,
+    Membership,
+    Practice,
+    TOTPDevice,
+    User,
+)
+from accounts.roles import (
+    PRACTICE_ROLES,
+    PROVIDER_ROLES,
+    ROLE_PERMISSIONS,
+    practice_group_name,
+    provider_group_name,
+)
+from audit.models import Action
+from audit.services import record_event
+from secretariat.net import client_ip
+
+
+def _practice_groups_ensure(practice: Practice) -> None:
+    for role in PRACTICE_ROLES:
+        group, created = Group.objects.get_or_create(name=practice_group_name(practice.pk, role))
+        if created:
+            for codename in sorted(ROLE_PERMISSIONS[role]):
+                assign_perm(f"accounts.{codename}", group, practice)
+
+
+def provider_groups_ensure() -> None:
+    for role in PROVIDER_ROLES:
+        group, _ = Group.objects.get_or_create(name=provider_group_name(role))
+        perms = Permission.objects.filter(
+            content_type__app_label="accounts", codename__in=ROLE_PERMISSIONS[role]
+        )
+        group.permissions.set(perms)
+
+
+def _group_for(membership: Membership) -> Group:
+    if membership.practice_id:
+        _practice_groups_ensure(membership.practice)
+        return Group.objects.get(name=practice_group_name(membership.practice_id, membership.role))
+    provider_groups_ensure()
+    return Group.objects.get(name=provider_group_name(membership.role))
+
+
+@transaction.atomic
+def practice_create(
+    *,
+    name: str,
+    slug: str,
+    actor: User | None,
+    timezone_name: str = "Europe/Paris",
+    status: str = Practice.Status.ACTIVE,
+    request: HttpRequest | None = None,
+) -> Practice:
+    practice = Practice.objects.create(name=name, slug=slug, timezone=timezone_name, status=status)
+    _practice_groups_ensure(practice)
+    record_event(
+        action=Action.CREATE,
+        request=request,
+        actor=actor,
+        practice=practice,
+        object_type="practice",
+        object_id=practice.pk,
+    )
+    return practice
+
+
+@transaction.atomic
+def membership_grant(
+    *,
+    user: User,
+    role: str,
+    practice: Practice | None = None,
+    actor: User | None,
+    starts_on: date | None = None,
+    ends_on: date | None = None,
+    request: HttpRequest | None = None,
+) -> Membership:
+    membership, _ = Membership.objects.update_or_create(
+        user=user,
+        practice=practice,
+        role=role,
+        defaults={"starts_on": starts_on or timezone.localdate(), "ends_on": ends_on},
+    )
+    _group_for(membership).user_set.add(user)
+    record_event(
+        action=Action.ROLE_CHANGE,
+        request=request,
+        actor=actor,
+        practice=practice,
+        object_type="user",
+        object_id=user.pk,
+        detail={"role": role, "change": "grant"},
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_revoke(
+    *, membership: Membership, actor: User | None, request: HttpRequest | None = None
+) -> None:
+    group = _group_for(membership)
+    group.user_set.remove(membership.user)
+    record_event(
+        action=Action.ROLE_CHANGE,
+        request=request,
+        actor=actor,
+        practice=membership.practice,
+        object_type="user",
+        object_id=membership.user_id,
+        detail={"role": membership.role, "change": "revoke"},
+    )
+    membership.delete()
+
+
+@transaction.atomic
+def agreement_accept(
+    *, user: User, agreement: ConfidentialityAgreement, request: HttpRequest
+) -> AgreementAcceptance:
+    acceptance, _ = AgreementAcceptance.objects.get_or_create(
+        user=user, agreement=agreement, defaults={"ip_address": client_ip(request) or None}
+    )
+    record_event(
+        action=Action.AGREEMENT_ACCEPTED,
+        request=request,
+        object_type="agreement",
+        object_id=agreement.version,
+    )
+    return acceptance
+
+
+@transaction.atomic
+def device_start_enrolment(*, user: User) -> tuple[TOTPDevice, bytes]:
+    """An unconfirmed device with a fresh secret, replacing any earlier attempt."""
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    secret = otp.new_secret()
+    device = TOTPDevice(user=user, name="TOTP", confirmed=False)
+    device.set_secret(secret)
+    device.save()
+    return device, secret
+
+
+@transaction.atomic
+def device_confirm(*, device: TOTPDevice, request: HttpRequest) -> list[str]:
+    TOTPDevice.objects.filter(user=device.user, confirmed=True).exclude(pk=device.pk).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    codes = otp.recovery_codes_regenerate(user=device.user)
+    record_event(
+        action=Action.DEVICE_ENROLLED,
+        request=request,
+        actor=device.user,
+        object_type="user",
+        object_id=device.user_id,
+    )
+    return codes

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("", views.home_view, name="home"),
+    path("connexion/", views.login_view, name="login"),
+    path("connexion/code/", views.otp_view, name="otp"),
+    path("connexion/enrolement/", views.enrol_view, name="enrol"),
+    path("deconnexion/", views.logout_view, name="logout"),
+    path("charte/", views.agreement_view, name="agreement"),
+    path("p/<slug:practice>/", views.practice_home_view, name="practice_home"),
+]

@@ -1,0 +1,225 @@
+"""Login in two steps (password, then TOTP), enrolment, charter, home pages."""
+
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import login as otp_login
+
+from accounts import lockout, otp, selectors, services
+from accounts.forms import AgreementForm, EnrolForm, LoginForm, OTPForm
+from accounts.middleware import agreement_exempt
+from accounts.models import TOTPDevice, User
+from accounts.navigation import practice_actions
+from accounts.permissions import any_authenticated, practice_permission
+from accounts.qr import qr_data_uri
+from accounts.roles import Role
+from audit.models import Action, Outcome
+from audit.services import record_event
+from secretariat.middleware import start_session_clock
+
+PENDING_USER = "login_pending_user"
+PENDING_SINCE = "login_pending_since"
+ENROL_DEVICE = "login_enrol_device"
+
+
+def _pending_user(request: HttpRequest) -> User | None:
+    user_id = request.session.get(PENDING_USER)
+    since = request.session.get(PENDING_SINCE, 0)
+    if not user_id or time.time() - since > settings.LOGIN_PENDING_SECONDS:
+        return None
+    return User.objects.filter(pk=user_id, is_active=True).first()
+
+
+def _confirmed_device(user: User) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+
+
+def _complete_login(request: HttpRequest, user: User, device: TOTPDevice) -> None:
+    # login() rotates the session id a second time (the first was after the password).
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    otp_login(request, device)
+    for key in (PENDING_USER, PENDING_SINCE, ENROL_DEVICE):
+        request.session.pop(key, None)
+    start_session_clock(request)
+    record_event(action=Action.LOGIN, request=request, actor=user)
+
+
+@login_not_required
+@agreement_exempt
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("accounts:home")
+    form = LoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        username = form.cleaned_data["username"]
+        if lockout.is_locked_out(request, username):
+            return lockout.lockout_response(request, credentials={"username": username})
+        user = authenticate(request, username=username, password=form.cleaned_data["password"])
+        if user is None:
+            known = User.objects.filter(username=username).first()
+            record_event(
+                action=Action.LOGIN_FAILED,
+                request=request,
+                actor=known,
+                outcome=Outcome.DENIED,
+                detail={"step": "password", "known_user": known is not None},
+            )
+            if getattr(request, "axes_locked_out", False):
+                return lockout.lockout_response(request, credentials={"username": username})
+            form.add_error(None, _("Identifiant ou mot de passe incorrect."))
+        else:
+            request.session.cycle_key()
+            request.session[PENDING_USER] = user.pk
+            request.session[PENDING_SINCE] = time.time()
+            if _confirmed_device(user) is None:
+                return redirect("accounts:enrol")
+            return redirect("accounts:otp")
+    return render(request, "accounts/login.html", {"form": form})
+
+
+def _otp_failure(request: HttpRequest, user: User, step: str) -> HttpResponse | None:
+    lockout.record_failure(request, user.username)
+    record_event(
+        action=Action.OTP_FAILED,
+        request=request,
+        actor=user,
+        outcome=Outcome.DENIED,
+        detail={"step": step},
+    )
+    if lockout.is_locked_out(request, user.username):
+        return lockout.lockout_response(request, credentials={"username": user.username})
+    return None
+
+
+@login_not_required
+@agreement_exempt
+@require_http_methods(["GET", "POST"])
+def otp_view(request: HttpRequest) -> HttpResponse:
+    user = _pending_user(request)
+    if user is None:
+        messages.info(request, _("Veuillez d'abord saisir votre identifiant et mot de passe."))
+        return redirect("accounts:login")
+    if lockout.is_locked_out(request, user.username):
+        return lockout.lockout_response(request, credentials={"username": user.username})
+    device = _confirmed_device(user)
+    if device is None:
+        return redirect("accounts:enrol")
+    form = OTPForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        code = form.cleaned_data["code"]
+        if len(code.replace(" ", "")) > 6:
+            accepted = otp.recovery_code_use(user=user, code=code)
+            if accepted:
+                record_event(action=Action.RECOVERY_CODE_USED, request=request, actor=user)
+        else:
+            accepted = device.verify_token(code)
+        if accepted:
+            _complete_login(request, user, device)
+            return redirect("accounts:home")
+        locked = _otp_failure(request, user, "totp")
+        if locked:
+            return locked
+        form.add_error("code", _("Code incorrect ou déjà utilisé."))
+    return render(request, "accounts/otp.html", {"form": form})
+
+
+@login_not_required
+@agreement_exempt
+@require_http_methods(["GET", "POST"])
+def enrol_view(request: HttpRequest) -> HttpResponse:
+    user = _pending_user(request)
+    if user is None:
+        messages.info(request, _("Veuillez d'abord saisir votre identifiant et mot de passe."))
+        return redirect("accounts:login")
+    if _confirmed_device(user) is not None:
+        return redirect("accounts:otp")
+    if lockout.is_locked_out(request, user.username):
+        return lockout.lockout_response(request, credentials={"username": user.username})
+    device = TOTPDevice.objects.filter(
+        pk=request.session.get(ENROL_DEVICE), user=user, confirmed=False
+    ).first()
+    if device is None:
+        device, _secret = services.device_start_enrolment(user=user)
+        request.session[ENROL_DEVICE] = device.pk
+    form = EnrolForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if device.verify_token(form.cleaned_data["code"]):
+            codes = services.device_confirm(device=device, request=request)
+            _complete_login(request, user, device)
+            return render(request, "accounts/recovery_codes.html", {"codes": codes})
+        locked = _otp_failure(request, user, "enrolment")
+        if locked:
+            return locked
+        form.add_error("code", _("Code incorrect. Vérifiez l'heure de votre téléphone."))
+    uri = otp.provisioning_uri(user, device.secret())
+    context = {
+        "form": form,
+        "qr": qr_data_uri(uri),
+        "secret": uri.split("secret=")[1].split("&")[0],
+    }
+    response = render(request, "accounts/enrol.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_not_required
+@agreement_exempt
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        record_event(action=Action.LOGOUT, request=request)
+    logout(request)
+    messages.success(request, _("Vous êtes déconnecté."))
+    return redirect("accounts:login")
+
+
+@any_authenticated
+@agreement_exempt
+@require_http_methods(["GET", "POST"])
+def agreement_view(request: HttpRequest) -> HttpResponse:
+    agreement = selectors.current_agreement()
+    if agreement is None:
+        return redirect("accounts:home")
+    accepted = selectors.has_accepted(request.user, agreement)
+    form = AgreementForm(request.POST or None)
+    if request.method == "POST" and not accepted and form.is_valid():
+        services.agreement_accept(user=request.user, agreement=agreement, request=request)
+        messages.success(request, _("Merci, votre acceptation de la charte est enregistrée."))
+        return redirect("accounts:home")
+    context = {"agreement": agreement, "accepted": accepted, "form": form}
+    return render(request, "accounts/agreement.html", context)
+
+
+@any_authenticated
+@require_http_methods(["GET"])
+def home_view(request: HttpRequest) -> HttpResponse:
+    context = {
+        "practices": selectors.user_practices(request.user),
+        "provider_roles": [
+            Role(role).label for role in sorted(selectors.provider_roles(request.user))
+        ],
+    }
+    return render(request, "accounts/home.html", context)
+
+
+@practice_permission("view_practice_home")
+@require_http_methods(["GET"])
+def practice_home_view(request: HttpRequest, practice: str) -> HttpResponse:
+    access = request.practice_access
+    record_event(
+        action=Action.VIEW, request=request, object_type="practice", object_id=access.practice.pk
+    )
+    context = {
+        "access": access,
+        "actions": practice_actions(request),
+        "roles": [Role(role).label for role in Role.values if role in access.roles],
+    }
+    return render(request, "accounts/practice_home.html", context)

@@ -1,0 +1,180 @@
+"""Hash chain: canonical serialisation, append, and verification.
+
+event hash = sha256(prev_hash ":" seq ":" payload_digest), where payload_digest
+is sha256 of the canonical JSON of the event's content (everything but the chain
+links). The digest is computed here; seq and prev_hash are only known under the
+chain head's lock, so on PostgreSQL the link is computed by the database in the
+same statement that locks the head, inserts the event and advances the head.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db import connection, transaction
+
+from audit.models import GENESIS_HASH, AuditChain, AuditEvent
+
+CONTENT_FIELDS = (
+    "occurred_at",
+    "actor_id",
+    "actor_username",
+    "role",
+    "action",
+    "object_type",
+    "object_id",
+    "practice_id",
+    "outcome",
+    "ip_address",
+    "user_agent",
+    "request_id",
+    "detail",
+)
+
+
+def canonical_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def payload_digest(content: dict) -> str:
+    data = dict(content)
+    data["occurred_at"] = canonical_time(data["occurred_at"])
+    encoded = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+def link_hash(prev_hash: str, seq: int, digest: str) -> str:
+    return hashlib.sha256(f"{prev_hash}:{seq}:{digest}".encode()).hexdigest()
+
+
+def chain_id_for(key: str, practice_id: int | None) -> int:
+    chain = AuditChain.objects.filter(key=key).values_list("id", flat=True).first()
+    if chain is None:
+        AuditChain.objects.bulk_create(
+            [AuditChain(key=key, practice_id=practice_id)], ignore_conflicts=True
+        )
+        chain = AuditChain.objects.values_list("id", flat=True).get(key=key)
+    return chain
+
+
+_PG_APPEND = """
+WITH old AS (
+    SELECT id, last_seq, last_hash FROM audit_auditchain WHERE id = %s FOR UPDATE
+), head AS (
+    UPDATE audit_auditchain AS c
+    SET last_seq = old.last_seq + 1,
+        last_hash = encode(sha256(convert_to(
+            old.last_hash || ':' || (old.last_seq + 1)::text || ':' || %s, 'UTF8')), 'hex'),
+        updated_at = now()
+    FROM old WHERE c.id = old.id
+    RETURNING c.id, c.last_seq, c.last_hash, old.last_hash AS prev_hash
+)
+INSERT INTO audit_auditevent (chain_id, seq, prev_hash, hash, {columns})
+SELECT head.id, head.last_seq, head.prev_hash, head.last_hash, {placeholders} FROM head
+RETURNING id, seq, hash
+"""
+
+
+# In an INSERT ... SELECT the parameters need explicit types.
+_PG_TYPES = {
+    "occurred_at": "timestamptz",
+    "actor_id": "bigint",
+    "practice_id": "bigint",
+    "detail": "jsonb",
+}
+
+
+@dataclass(frozen=True)
+class Appended:
+    id: int
+    seq: int
+    hash: str
+
+
+def _column_values(content: dict) -> list:
+    values = [content[name] for name in CONTENT_FIELDS]
+    values[CONTENT_FIELDS.index("detail")] = json.dumps(content["detail"], sort_keys=True)
+    return values
+
+
+def append(chain_id: int, content: dict) -> Appended:
+    digest = payload_digest(content)
+    if connection.vendor == "postgresql":
+        return _append_postgresql(chain_id, content, digest)
+    return _append_portable(chain_id, content, digest)
+
+
+def _append_postgresql(chain_id: int, content: dict, digest: str) -> Appended:
+    sql = _PG_APPEND.format(
+        columns=", ".join(CONTENT_FIELDS),
+        placeholders=", ".join(f"%s::{_PG_TYPES.get(name, 'text')}" for name in CONTENT_FIELDS),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [chain_id, digest, *_column_values(content)])
+        row = cursor.fetchone()
+    if row is None:
+        raise RuntimeError(f"audit chain {chain_id} is missing")
+    return Appended(*row)
+
+
+@transaction.atomic
+def _append_portable(chain_id: int, content: dict, digest: str) -> Appended:
+    head = AuditChain.objects.select_for_update().get(pk=chain_id)
+    seq = head.last_seq + 1
+    event_hash = link_hash(head.last_hash, seq, digest)
+    event = AuditEvent.objects.create(
+        chain_id=chain_id, seq=seq, prev_hash=head.last_hash, hash=event_hash, **content
+    )
+    AuditChain.objects.filter(pk=chain_id).update(last_seq=seq, last_hash=event_hash)
+    return Appended(event.pk, seq, event_hash)
+
+
+@dataclass(frozen=True)
+class BrokenLink:
+    chain_key: str
+    event_id: int | None
+    seq: int
+    problem: str
+    expected: str
+    found: str
+
+
+def verify_chain(chain: AuditChain, batch_size: int = 10_000) -> tuple[int, BrokenLink | None]:
+    """Recompute a chain from its genesis; return (events checked, first broken link)."""
+    fields = ("id", "seq", "prev_hash", "hash", *CONTENT_FIELDS)
+    rows = (
+        AuditEvent.objects.filter(chain=chain)
+        .order_by("seq")
+        .values_list(*fields)
+        .iterator(chunk_size=batch_size)
+    )
+    prev_hash, expected_seq, count = GENESIS_HASH, 1, 0
+    for row in rows:
+        event_id, seq, stored_prev, stored_hash = row[:4]
+        content = dict(zip(CONTENT_FIELDS, row[4:], strict=True))
+        broken = _check_link(chain.key, event_id, seq, expected_seq, prev_hash, stored_prev)
+        if broken:
+            return count, broken
+        computed = link_hash(prev_hash, seq, payload_digest(content))
+        if computed != stored_hash:
+            return count, BrokenLink(chain.key, event_id, seq, "hash", computed, stored_hash)
+        prev_hash, expected_seq, count = stored_hash, seq + 1, count + 1
+    if (chain.last_seq, chain.last_hash) != (expected_seq - 1, prev_hash):
+        return count, BrokenLink(
+            chain.key,
+            None,
+            chain.last_seq,
+            "head",
+            f"{chain.last_seq}:{chain.last_hash}",
+            f"{expected_seq - 1}:{prev_hash}",
+        )
+    return count, None
+
+
+def _check_link(key, event_id, seq, expected_seq, prev_hash, stored_prev) -> BrokenLink | None:
+    if seq != expected_seq:
+        return BrokenLink(key, event_id, seq, "sequence", str(expected_seq), str(seq))
+    if stored_prev != prev_hash:
+        return BrokenLink(key, event_id, seq, "prev_hash", prev_hash, stored_prev)
+    return None

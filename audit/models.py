@@ -1,0 +1,97 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+GENESIS_HASH = "0" * 64
+
+
+class Action(models.TextChoices):
+    VIEW = "view", _("Consultation")
+    LIST = "list", _("Liste")
+    SEARCH = "search", _("Recherche")
+    CREATE = "create", _("Création")
+    UPDATE = "update", _("Modification")
+    DELETE = "delete", _("Suppression")
+    EXPORT = "export", _("Export")
+    LOGIN = "login", _("Connexion")
+    LOGIN_FAILED = "login_failed", _("Échec de connexion")
+    OTP_FAILED = "otp_failed", _("Échec du code TOTP")
+    LOCKOUT = "lockout", _("Verrouillage")
+    LOGOUT = "logout", _("Déconnexion")
+    SESSION_EXPIRED = "session_expired", _("Session expirée")
+    PERMISSION_DENIED = "permission_denied", _("Accès refusé")
+    ROLE_CHANGE = "role_change", _("Changement de rôle")
+    DEVICE_ENROLLED = "device_enrolled", _("Appareil TOTP enregistré")
+    RECOVERY_CODE_USED = "recovery_code_used", _("Code de secours utilisé")
+    AGREEMENT_ACCEPTED = "agreement_accepted", _("Charte acceptée")
+    KEY_OPERATION = "key_operation", _("Opération sur une clé")
+    BREAK_GLASS = "break_glass", _("Accès d'urgence")
+    PURGE = "purge", _("Purge")
+
+
+class Outcome(models.TextChoices):
+    ALLOWED = "allowed", _("Autorisé")
+    DENIED = "denied", _("Refusé")
+
+
+class AuditChain(models.Model):
+    """The head of one hash chain: one per practice plus the platform chain."""
+
+    key = models.CharField(max_length=40, unique=True)
+    practice = models.ForeignKey(
+        "accounts.Practice", null=True, on_delete=models.DO_NOTHING, db_constraint=False
+    )
+    last_seq = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class AuditEvent(models.Model):
+    """Append-only (database triggers refuse UPDATE, DELETE, TRUNCATE). Holds
+    identifiers only, never health data in clear."""
+
+    chain = models.ForeignKey(AuditChain, on_delete=models.DO_NOTHING, db_constraint=False)
+    seq = models.BigIntegerField()
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+    occurred_at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    actor_username = models.CharField(max_length=150, blank=True)
+    role = models.CharField(max_length=32, blank=True)
+    action = models.CharField(max_length=32, choices=Action.choices)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    practice = models.ForeignKey(
+        "accounts.Practice",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    ip_address = models.CharField(max_length=45, blank=True)
+    user_agent = models.CharField(max_length=256, blank=True)
+    request_id = models.CharField(max_length=32, blank=True)
+    detail = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "seq"], name="audit_event_chain_seq"),
+        ]
+        indexes = [
+            models.Index(fields=["practice", "-id"], name="audit_practice_id_desc"),
+            models.Index(fields=["actor", "-id"], name="audit_actor_id_desc"),
+            models.Index(fields=["object_type", "object_id", "-id"], name="audit_object_id_desc"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.chain_id}#{self.seq} {self.action}"

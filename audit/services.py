@@ -1,0 +1,82 @@
+"""The one API every app calls to record an access or a change.
+
+Call it inside the transaction of the change it describes; for reads, call it
+before rendering, so that a failed write means the page is not served.
+"""
+
+from collections.abc import Mapping
+
+from django.http import HttpRequest
+from django.utils import timezone
+
+from audit import chain
+from audit.models import Action, Outcome
+from secretariat.net import client_ip
+
+_MAX_DETAIL_STRING = 80
+_ALLOWED_DETAIL_TYPES = (int, bool, type(None))
+
+
+class AuditDetailError(TypeError):
+    """Audit details hold identifiers, counts and flags; never free text."""
+
+
+def _clean_detail(detail: Mapping | None) -> dict:
+    clean: dict = {}
+    for key, value in (detail or {}).items():
+        if isinstance(value, str):
+            if len(value) > _MAX_DETAIL_STRING:
+                raise AuditDetailError(f"audit detail {key!r} is too long for an identifier")
+        elif isinstance(value, list | tuple):
+            if not all(isinstance(item, int | str) for item in value):
+                raise AuditDetailError(f"audit detail {key!r} must list identifiers")
+            value = list(value)
+        elif not isinstance(value, _ALLOWED_DETAIL_TYPES):
+            raise AuditDetailError(f"audit detail {key!r} has type {type(value).__name__}")
+        clean[str(key)] = value
+    return clean
+
+
+def _chain_key(practice_id: int | None) -> str:
+    return f"practice:{practice_id}" if practice_id else "platform"
+
+
+def record_event(
+    *,
+    action: Action | str,
+    request: HttpRequest | None = None,
+    actor=None,
+    role: str | None = None,
+    practice=None,
+    object_type: str = "",
+    object_id: object = "",
+    outcome: Outcome | str = Outcome.ALLOWED,
+    detail: Mapping | None = None,
+) -> chain.Appended:
+    """Append one event to the practice's chain (or the platform chain)."""
+    if request is not None:
+        user = getattr(request, "user", None)
+        if actor is None and user is not None and user.is_authenticated:
+            actor = user
+        if role is None:
+            role = getattr(request, "acting_role", "") or ""
+        if practice is None:
+            practice = getattr(request, "practice", None)
+    practice_id = getattr(practice, "pk", practice)
+    content = {
+        "occurred_at": timezone.now(),
+        "actor_id": getattr(actor, "pk", None),
+        "actor_username": getattr(actor, "username", "") or "",
+        "role": role or "",
+        "action": str(action),
+        "object_type": object_type,
+        "object_id": str(object_id) if object_id not in (None, "") else "",
+        "practice_id": practice_id,
+        "outcome": str(outcome),
+        "ip_address": client_ip(request) if request is not None else "",
+        "user_agent": (request.META.get("HTTP_USER_AGENT", "")[:256] if request else ""),
+        "request_id": getattr(request, "request_id", "") if request is not None else "",
+        "detail": _clean_detail(detail),
+    }
+    chain_id = chain.chain_id_for(_chain_key(practice_id), practice_id)
+    return chain.append(chain_id, content)

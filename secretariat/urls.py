@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path
+from django.views.i18n import set_language
+from django_otp.admin import OTPAdminSite
+
+from accounts.middleware import agreement_exempt
+
+# The Django admin only behind a verified TOTP device.
+admin.site.__class__ = OTPAdminSite
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("i18n/setlang/", agreement_exempt(login_not_required(set_language)), name="set_language"),
+    path("", include("accounts.urls")),
+]
+
+handler400 = "secretariat.errors.bad_request"
+handler403 = "secretariat.errors.permission_denied"
+handler404 = "secretariat.errors.page_not_found"
+handler500 = "secretariat.errors.server_error"
