@@ -1,0 +1,82 @@
+"""Every URL with every role: who gets in, who is refused, and how."""
+
+import pytest
+from django.urls import reverse
+
+from audit.models import AuditEvent
+from tests.access import routes_accounts
+from tests.personas import PERSONAS
+
+ALL_ROUTES = [*routes_accounts.ROUTES]
+
+PRACTICE_A_MEMBERS = {"telesecretary_a", "telesecretary_ab", "practitioner_a", "manager_a"}
+
+
+def _expected_status(route, persona: str) -> int:
+    if persona in route.allowed:
+        return route.ok_status
+    if persona == "anonymous":
+        return 302
+    if route.practice_scoped and persona not in PRACTICE_A_MEMBERS:
+        return 404
+    return 403
+
+
+def _cases():
+    for route in ALL_ROUTES:
+        for persona in PERSONAS:
+            yield pytest.param(route, persona, id=f"{route.name}-{route.method}-{persona}")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("route", "persona"), list(_cases()))
+def test_route_answers_each_persona_as_declared(world, route, persona):
+    client = world.client(persona)
+    url = reverse(route.name, kwargs=route.kwargs(world))
+    last_id = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    response = getattr(client, route.method)(url, data=route.data(world))
+    expected = _expected_status(route, persona)
+    assert response.status_code == expected, (url, persona)
+    if expected == 302 and persona == "anonymous":
+        assert response["Location"].startswith(reverse("accounts:login"))
+    actions = set(AuditEvent.objects.filter(id__gt=last_id).values_list("action", flat=True))
+    if persona in route.allowed and route.audit_action:
+        assert route.audit_action in actions, "the view must write its audit event"
+    if expected in (403, 404):
+        assert "permission_denied" in actions, "a refusal must be recorded"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "route", [r for r in ALL_ROUTES if r.foreign], ids=lambda r: f"{r.name}-{r.method}"
+)
+def test_route_answers_404_for_another_practices_object(world, route):
+    for persona in sorted(route.allowed):
+        response = getattr(world.client(persona), route.method)(
+            reverse(route.name, kwargs=route.foreign(world)), data=route.data(world)
+        )
+        assert response.status_code == 404, persona
+
+
+def test_every_url_is_in_the_access_table():
+    from django.urls import get_resolver
+
+    from tests.access.unlisted import UNLISTED
+
+    listed = {route.name for route in ALL_ROUTES} | UNLISTED
+    names = _all_url_names(get_resolver())
+    missing = sorted(name for name in names if name not in listed)
+    assert not missing, f"add these URLs to the access table: {missing}"
+
+
+def _all_url_names(resolver, namespace=""):
+    from django.urls import URLPattern, URLResolver
+
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace == "admin":
+                continue
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from _all_url_names(pattern, inner)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            yield f"{namespace}{pattern.name}"

@@ -1,0 +1,9 @@
+"""URLs outside the role table, each with the test that covers it instead."""
+
+UNLISTED = {
+    "accounts:login",  # tests/accounts/test_login.py
+    "accounts:otp",  # tests/accounts/test_login.py
+    "accounts:enrol",  # tests/accounts/test_enrolment.py
+    "accounts:logout",  # tests/accounts/test_login.py
+    "set_language",  # tests/test_i18n.py
+}

@@ -1,0 +1,27 @@
+import pytest
+from django.db.backends.signals import connection_created
+
+from tests.personas import World, build_world
+
+
+def _allow_test_flush(sender, connection, **kwargs):
+    # pytest-django empties the database between transactional tests with
+    # TRUNCATE; the audit trigger lets a superuser session through only when it
+    # says so (see audit/migrations/0002). Tests of the trigger turn it off.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET secretariat.audit_maintenance = 'on'")
+
+
+connection_created.connect(_allow_test_flush)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Speed only: production hashing is PBKDF2, checked by test_settings.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def world(db) -> World:
+    return build_world()

@@ -1,0 +1,58 @@
+"""factory_boy factories with no surprises: each builds exactly what it says,
+through the same services the application uses."""
+
+import factory
+
+from accounts import services
+from accounts.models import ConfidentialityAgreement, Practice, TOTPDevice, User
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = "Prénom"
+    last_name = "Nom"
+    password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery-9")
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class PracticeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Practice
+
+    name = factory.Sequence(lambda n: f"Cabinet {n}")
+    slug = factory.Sequence(lambda n: f"cabinet-{n}")
+    status = Practice.Status.ACTIVE
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        practice = services.practice_create(
+            name=kwargs["name"], slug=kwargs["slug"], actor=None, status=kwargs["status"]
+        )
+        return practice
+
+
+def grant(user: User, role: str, practice: Practice | None = None) -> User:
+    services.membership_grant(user=user, role=role, practice=practice, actor=None)
+    return user
+
+
+def enrol_device(user: User, secret: bytes = b"12345678901234567890") -> TOTPDevice:
+    device = TOTPDevice(user=user, name="TOTP", confirmed=True)
+    device.set_secret(secret)
+    device.save()
+    return device
+
+
+def agreement(version: int = 1) -> ConfidentialityAgreement:
+    found, _ = ConfidentialityAgreement.objects.get_or_create(
+        version=version, defaults={"title": "Charte", "text": f"Texte v{version}"}
+    )
+    return found
