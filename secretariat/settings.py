@@ -10,6 +10,8 @@ from pathlib import Path
 
 import environ
 from django.utils.csp import CSP
+
+from secretariat.crypto import Keyring
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -30,6 +32,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # version (or SECRETARIAT_KEYRING_CURRENT) wraps new keys. See secretariat/crypto.py.
 SECRETARIAT_KEYRING = env.str("SECRETARIAT_KEYRING")
 SECRETARIAT_KEYRING_CURRENT = env.int("SECRETARIAT_KEYRING_CURRENT", default=0)
+# Fail at start-up, not at the first encryption.
+Keyring.parse(SECRETARIAT_KEYRING, SECRETARIAT_KEYRING_CURRENT)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -1,0 +1,148 @@
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from secretariat.crypto import new_keyring_value
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(env_overrides: dict, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}}
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_check_deploy_with_production_settings_is_clean():
+    result = _run(
+        {
+            "SECRETARIAT_ENV": "production",
+            "SECRET_KEY": secrets.token_urlsafe(64),
+            "SECRETARIAT_KEYRING": new_keyring_value(),
+            "ALLOWED_HOSTS": "secretariat.example.org",
+            "DEBUG": "false",
+        },
+        "manage.py",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "WARNINGS" not in result.stderr
+
+
+def test_production_refuses_to_start_without_keyring():
+    env = {"SECRETARIAT_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(64)}
+    env["SECRETARIAT_KEYRING"] = ""
+    result = _run(env, "manage.py", "check")
+    assert result.returncode != 0
+
+
+def test_sqlite_embedded_default_migrates_seeds_and_serves_login(tmp_path):
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "SECRETARIAT_ENV": "dev"}
+    for command in (["migrate", "-v", "0"], ["seed_demo"]):
+        result = _run(env, "manage.py", *command)
+        assert result.returncode == 0, result.stderr[-3000:]
+    port = _free_port()
+    full_env = {
+        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}
+    }
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env={**full_env, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        body = _fetch_when_up(f"http://127.0.0.1:{port}/connexion/")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert "Connexion" in body
+    assert '<html lang="fr">' in body
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _fetch_when_up(url: str) -> str:
+    import time
+    import urllib.request
+
+    for _ in range(100):
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
+                return response.read().decode()
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} never answered")
+
+
+@pytest.mark.parametrize("password", ["short-pw-1", "x" * 65, "password123456", "123456789012345"])
+def test_weak_or_oversized_passwords_are_refused(password):
+    with pytest.raises(ValidationError):
+        validate_password(password)
+
+
+def test_long_passphrase_up_to_64_characters_is_accepted():
+    validate_password("une phrase de passe longue et tout à fait correcte " + "x" * 13)
+
+
+def test_production_password_hasher_is_pbkdf2():
+    from secretariat import settings as project_settings
+
+    assert project_settings.PASSWORD_HASHERS[0].endswith("PBKDF2PasswordHasher")
+
+
+@pytest.mark.django_db
+def test_security_headers_on_every_page(client):
+    response = client.get(reverse("accounts:login"))
+    csp = response["Content-Security-Policy"]
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Request-ID"]
+
+
+@pytest.mark.django_db
+def test_session_cookie_is_httponly_and_samesite(world):
+    from tests.accounts.helpers import password_step
+    from tests.factories import enrol_device
+
+    enrol_device(world.users["telesecretary_a"])
+    from django.test import Client
+
+    client = Client()
+    password_step(client, "tele_a")
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    assert cookie["httponly"]
+    assert cookie["samesite"] == "Lax"
+
+
+@pytest.mark.django_db
+def test_error_page_is_generic_with_reference(world):
+    response = world.client("telesecretary_a").get("/p/does-not-exist/")
+    assert response.status_code == 404
+    body = response.content.decode()
+    assert response["X-Request-ID"] in body
+    assert "Traceback" not in body
