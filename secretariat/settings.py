@@ -10,9 +10,9 @@ from pathlib import Path
 
 import environ
 from django.utils.csp import CSP
+from django.utils.translation import gettext_lazy as _
 
 from secretariat.crypto import Keyring
-from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
