@@ -1,0 +1,16 @@
+FROM python:3.13-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+RUN apt-get update && apt-get install -y --no-install-recommends gettext postgresql-client \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY pyproject.toml ./
+COPY . .
+RUN pip install --no-cache-dir . \
+    && SECRET_KEY=build SECRETARIAT_KEYRING="1:$(python -c 'import base64,os;print(base64.b64encode(os.urandom(32)).decode())')" \
+       python manage.py compilemessages -v 0 --ignore=.venv \
+    && SECRET_KEY=build SECRETARIAT_KEYRING="1:$(python -c 'import base64,os;print(base64.b64encode(os.urandom(32)).decode())')" \
+       SECRETARIAT_ENV=production ALLOWED_HOSTS=build python manage.py collectstatic --no-input -v 0
+RUN useradd --system --home /app secretariat
+USER secretariat
+EXPOSE 8000
+CMD ["gunicorn", "secretariat.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4"]
