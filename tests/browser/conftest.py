@@ -14,7 +14,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     if not os.path.exists(CHROMIUM):
-        pytest.fail(f"chromium not found at {CHROMIUM}: run `make browser` (apt-get install chromium)")
+        pytest.fail(f"chromium not found at {CHROMIUM}: `make browser` installs it with apt")
     # Playwright's sync API runs an event loop in this thread; the ORM calls
     # made by the test itself are synchronous and safe.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -34,3 +34,13 @@ def page(browser, live_server):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def screenshot_dir(tmp_path):
+    """Where journeys leave screenshots: SCREENSHOT_DIR to keep them, else a temp dir."""
+    from pathlib import Path
+
+    path = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path

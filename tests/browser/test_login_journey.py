@@ -7,7 +7,7 @@ from tests.factories import PracticeFactory, UserFactory, agreement, enrol_devic
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_login_with_password_and_totp_reaches_home(page, live_server):
+def test_login_with_password_and_totp_reaches_home(page, live_server, screenshot_dir):
     practice = PracticeFactory(name="Cabinet des Lilas", slug="lilas")
     user = grant(UserFactory(username="julie"), Role.TELESECRETARY, practice)
     enrol_device(user)
@@ -30,4 +30,4 @@ def test_login_with_password_and_totp_reaches_home(page, live_server):
     page.click("text=Cabinet des Lilas")
     page.wait_for_url("**/p/lilas/")
     assert page.locator("h1").inner_text() == "Cabinet des Lilas"
-    page.screenshot(path="/tmp/secretariat-practice-home.png")
+    page.screenshot(path=screenshot_dir / "practice-home.png")
