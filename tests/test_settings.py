@@ -13,10 +13,12 @@ from django.urls import reverse
 from secretariat.crypto import new_keyring_value
 
 ROOT = Path(__file__).resolve().parent.parent
+# The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process; a deployment never has it.
+_NOT_INHERITED = {"DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
 
 
 def _run(env_overrides: dict, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}}
+    env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
     env.update(env_overrides)
     return subprocess.run(
         [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
