@@ -57,9 +57,7 @@ def test_sqlite_embedded_default_migrates_seeds_and_serves_login(tmp_path):
         result = _run(env, "manage.py", *command)
         assert result.returncode == 0, result.stderr[-3000:]
     port = _free_port()
-    full_env = {
-        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}
-    }
+    full_env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
         cwd=ROOT,
