@@ -29,6 +29,10 @@ class Practice(models.Model):
     name = models.CharField(_("nom"), max_length=200)
     slug = models.SlugField(_("identifiant d'URL"), max_length=60, unique=True)
     timezone = models.CharField(_("fuseau horaire"), max_length=64, default="Europe/Paris")
+    address = models.TextField(_("adresse"), blank=True)
+    specialty = models.CharField(_("spécialité"), max_length=120, blank=True)
+    finess = models.CharField(_("numéro FINESS"), max_length=9, blank=True)
+    siret = models.CharField(_("numéro SIRET"), max_length=14, blank=True)
     status = models.CharField(
         _("statut"), max_length=16, choices=Status.choices, default=Status.ONBOARDING
     )
@@ -163,3 +167,18 @@ class RecoveryCode(models.Model):
 
     def __str__(self) -> str:
         return f"recovery code {self.pk}"
+
+
+class UserSession(models.Model):
+    """A live login of a user, so that sessions can be listed and ended: by the
+    user, at logout, and when a device is reset or the account deactivated."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="live_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now)
+    ip_address = models.CharField(max_length=45, blank=True)
+    user_agent = models.CharField(max_length=256, blank=True)
+
+    def __str__(self) -> str:
+        return f"session of {self.user_id}"

@@ -11,5 +11,8 @@ urlpatterns = [
     path("connexion/enrolement/", views.enrol_view, name="enrol"),
     path("deconnexion/", views.logout_view, name="logout"),
     path("charte/", views.agreement_view, name="agreement"),
+    path("compte/sessions/", views.sessions_view, name="sessions"),
+    path("compte/sessions/<int:session_id>/terminer/", views.session_end_view, name="session_end"),
+    path("compte/mot-de-passe/", views.password_change_view, name="password_change"),
     path("p/<slug:practice>/", views.practice_home_view, name="practice_home"),
 ]

@@ -5,9 +5,11 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
@@ -15,11 +17,12 @@ from django_otp import login as otp_login
 from accounts import lockout, otp, selectors, services
 from accounts.forms import AgreementForm, EnrolForm, LoginForm, OTPForm
 from accounts.middleware import agreement_exempt
-from accounts.models import TOTPDevice, User
+from accounts.models import TOTPDevice, User, UserSession
 from accounts.navigation import practice_actions
 from accounts.permissions import any_authenticated, practice_permission
 from accounts.qr import qr_data_uri
 from accounts.roles import Role
+from accounts.sessions import session_end, session_register, sessions_end
 from audit.models import Action, Outcome
 from audit.services import record_event
 from secretariat.middleware import start_session_clock
@@ -48,6 +51,7 @@ def _complete_login(request: HttpRequest, user: User, device: TOTPDevice) -> Non
     for key in (PENDING_USER, PENDING_SINCE, ENROL_DEVICE):
         request.session.pop(key, None)
     start_session_clock(request)
+    session_register(request, user)
     record_event(action=Action.LOGIN, request=request, actor=user)
 
 
@@ -176,6 +180,7 @@ def enrol_view(request: HttpRequest) -> HttpResponse:
 def logout_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         record_event(action=Action.LOGOUT, request=request)
+        UserSession.objects.filter(session_key=request.session.session_key).delete()
     logout(request)
     messages.success(request, _("Vous êtes déconnecté."))
     return redirect("accounts:login")
@@ -223,3 +228,46 @@ def practice_home_view(request: HttpRequest, practice: str) -> HttpResponse:
         "roles": [Role(role).label for role in Role.values if role in access.roles],
     }
     return render(request, "accounts/practice_home.html", context)
+
+
+@any_authenticated
+@require_http_methods(["GET"])
+def sessions_view(request: HttpRequest) -> HttpResponse:
+    live = UserSession.objects.filter(user=request.user).order_by("-last_seen")
+    context = {"live_sessions": live, "current_key": request.session.session_key}
+    return render(request, "accounts/sessions.html", context)
+
+
+@any_authenticated
+@require_POST
+def session_end_view(request: HttpRequest, session_id: int) -> HttpResponse:
+    if not session_end(user=request.user, session_id=session_id):
+        raise Http404
+    record_event(action=Action.LOGOUT, request=request, object_type="session", object_id=session_id)
+    messages.success(request, _("La session a été terminée."))
+    return redirect("accounts:sessions")
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Needs the current password; ends the user's other sessions."""
+
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:home")
+
+    def form_valid(self, form):
+        old_key = self.request.session.session_key
+        response = super().form_valid(form)  # rotates the session id
+        new_key = self.request.session.session_key
+        UserSession.objects.filter(session_key=old_key).update(session_key=new_key)
+        sessions_end(user=self.request.user, keep_key=new_key)
+        record_event(
+            action=Action.UPDATE,
+            request=self.request,
+            object_type="password",
+            object_id=self.request.user.pk,
+        )
+        messages.success(self.request, _("Votre mot de passe a été modifié."))
+        return response
+
+
+password_change_view = any_authenticated(PasswordChangeView.as_view())

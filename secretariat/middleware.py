@@ -9,6 +9,8 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.sessions import session_touch
+
 SESSION_STARTED = "policy_started_at"
 SESSION_LAST_SEEN = "policy_last_seen"
 
@@ -56,6 +58,8 @@ class SessionPolicyMiddleware:
         user = request.user
         if user.is_authenticated:
             reason = _session_expired(request) or (None if user.is_verified() else "unverified")
+            if reason is None and not session_touch(request):
+                reason = "ended"
             if reason:
                 return self._end(request, reason)
             request.session[SESSION_LAST_SEEN] = timezone.now().isoformat()

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 
-from accounts.models import Practice, User
+from accounts.models import Practice, User, UserSession
 from accounts.roles import Role
 from secretariat.middleware import SESSION_LAST_SEEN, SESSION_STARTED
 from tests.factories import PracticeFactory, UserFactory, agreement, enrol_device, grant
@@ -52,6 +52,7 @@ def verified_client(user: User) -> Client:
     session[SESSION_STARTED] = now
     session[SESSION_LAST_SEEN] = now
     session.save()
+    UserSession.objects.create(user=user, session_key=session.session_key)
     return client
 
 

@@ -16,6 +16,8 @@ EVERY_USER = frozenset(
 ROUTES = [
     Route("accounts:home", allowed=EVERY_USER, practice_scoped=False),
     Route("accounts:agreement", allowed=EVERY_USER, practice_scoped=False),
+    Route("accounts:sessions", allowed=EVERY_USER, practice_scoped=False),
+    Route("accounts:password_change", allowed=EVERY_USER, practice_scoped=False),
     Route(
         "accounts:practice_home",
         kwargs=practice_a,

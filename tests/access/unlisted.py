@@ -5,5 +5,6 @@ UNLISTED = {
     "accounts:otp",  # tests/accounts/test_login.py
     "accounts:enrol",  # tests/accounts/test_enrolment.py
     "accounts:logout",  # tests/accounts/test_login.py
+    "accounts:session_end",  # tests/accounts/test_sessions.py (ids are per user)
     "set_language",  # tests/test_i18n.py
 }
