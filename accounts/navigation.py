@@ -1,7 +1,14 @@
-"""What a role can do in a practice, as links on the practice home page.
-Each app adds its entry points here: (permission codename, url name, label)."""
+"""What a role can do, as links on the home pages. Each app adds its entry
+points here: (permission codename, url name, label)."""
+
+from django.utils.translation import gettext_lazy as _
 
 PRACTICE_ACTIONS: list[tuple[str, str, str]] = []
+
+# The provider's pages, shown on the home page to the roles holding the permission.
+PROVIDER_ACTIONS: list[tuple[str, str, str]] = [
+    ("onboard_practices", "platform:dashboard", _("Administration de la plateforme")),
+]
 
 
 def practice_actions(request) -> list[dict]:
@@ -14,4 +21,18 @@ def practice_actions(request) -> list[dict]:
         {"url": reverse(url_name, args=[slug]), "label": label}
         for codename, url_name, label in PRACTICE_ACTIONS
         if has_practice_perm(request, codename)
+    ]
+
+
+def provider_actions(user) -> list[dict]:
+    from django.urls import reverse
+
+    from accounts.roles import ROLE_PERMISSIONS
+    from accounts.selectors import provider_roles
+
+    codenames = set().union(*(ROLE_PERMISSIONS[role] for role in provider_roles(user)))
+    return [
+        {"url": reverse(url_name), "label": label}
+        for codename, url_name, label in PROVIDER_ACTIONS
+        if codename in codenames and user.has_perm(f"accounts.{codename}")
     ]

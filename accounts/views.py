@@ -18,7 +18,7 @@ from accounts import lockout, otp, selectors, services
 from accounts.forms import AgreementForm, EnrolForm, LoginForm, OTPForm
 from accounts.middleware import agreement_exempt
 from accounts.models import TOTPDevice, User, UserSession
-from accounts.navigation import practice_actions
+from accounts.navigation import practice_actions, provider_actions
 from accounts.permissions import any_authenticated, practice_permission
 from accounts.qr import qr_data_uri
 from accounts.roles import Role
@@ -42,6 +42,14 @@ def _pending_user(request: HttpRequest) -> User | None:
 
 def _confirmed_device(user: User) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+
+
+def start_pending_login(request: HttpRequest, user: User) -> None:
+    """The password step passed (or an invitation was accepted): a new session id,
+    and the TOTP step (or enrolment) must follow within LOGIN_PENDING_SECONDS."""
+    request.session.cycle_key()
+    request.session[PENDING_USER] = user.pk
+    request.session[PENDING_SINCE] = time.time()
 
 
 def _complete_login(request: HttpRequest, user: User, device: TOTPDevice) -> None:
@@ -80,9 +88,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 return lockout.lockout_response(request, credentials={"username": username})
             form.add_error(None, _("Identifiant ou mot de passe incorrect."))
         else:
-            request.session.cycle_key()
-            request.session[PENDING_USER] = user.pk
-            request.session[PENDING_SINCE] = time.time()
+            start_pending_login(request, user)
             if _confirmed_device(user) is None:
                 return redirect("accounts:enrol")
             return redirect("accounts:otp")
@@ -208,6 +214,7 @@ def agreement_view(request: HttpRequest) -> HttpResponse:
 def home_view(request: HttpRequest) -> HttpResponse:
     context = {
         "practices": selectors.user_practices(request.user),
+        "provider_actions": provider_actions(request.user),
         "provider_roles": [
             Role(role).label for role in sorted(selectors.provider_roles(request.user))
         ],

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "audit",
     "patients",
     "appointments",
+    "onboarding",
 ]
 
 MIDDLEWARE = [

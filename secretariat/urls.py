@@ -5,6 +5,7 @@ from django.views.i18n import set_language
 from django_otp.admin import OTPAdminSite
 
 from accounts.middleware import agreement_exempt
+from onboarding.views import invitation_accept_view
 
 # The Django admin only behind a verified TOTP device.
 admin.site.__class__ = OTPAdminSite
@@ -12,6 +13,8 @@ admin.site.__class__ = OTPAdminSite
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/setlang/", agreement_exempt(login_not_required(set_language)), name="set_language"),
+    path("plateforme/", include("onboarding.urls")),
+    path("invitation/<str:token>/", invitation_accept_view, name="invitation_accept"),
     path("", include("accounts.urls")),
 ]
 

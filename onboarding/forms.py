@@ -1,0 +1,123 @@
+import zoneinfo
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Membership, Practice, User
+from accounts.roles import PRACTICE_ROLES, PROVIDER_ROLES, Role
+from onboarding.models import DeviceReset
+
+TIMEZONES = sorted(zone for zone in zoneinfo.available_timezones() if zone.startswith("Europe/"))
+
+
+class PracticeIdentityForm(forms.ModelForm):
+    timezone = forms.ChoiceField(
+        label=_("Fuseau horaire"),
+        choices=[(zone, zone) for zone in TIMEZONES],
+        initial="Europe/Paris",
+    )
+
+    class Meta:
+        model = Practice
+        fields = ["name", "slug", "address", "specialty", "timezone", "finess", "siret"]
+
+    def clean_finess(self):
+        value = self.cleaned_data["finess"]
+        if value and (len(value) != 9 or not value.isalnum()):
+            raise forms.ValidationError(_("Le numéro FINESS compte 9 caractères."))
+        return value
+
+    def clean_siret(self):
+        value = self.cleaned_data["siret"].replace(" ", "")
+        if value and (len(value) != 14 or not value.isdigit()):
+            raise forms.ValidationError(_("Le numéro SIRET compte 14 chiffres."))
+        return value
+
+
+class PracticeIdentityEditForm(PracticeIdentityForm):
+    class Meta(PracticeIdentityForm.Meta):
+        fields = ["name", "address", "specialty", "timezone", "finess", "siret"]
+
+
+class ContractForm(forms.Form):
+    version = forms.CharField(label=_("Version du contrat"), max_length=40)
+    signed_on = forms.DateField(label=_("Signé le"), widget=forms.DateInput(attrs={"type": "date"}))
+    pdf = forms.FileField(label=_("Contrat signé (PDF)"))
+
+
+class InvitationForm(forms.Form):
+    first_name = forms.CharField(label=_("Prénom"), max_length=150)
+    last_name = forms.CharField(label=_("Nom"), max_length=150)
+    email = forms.EmailField(label=_("Adresse e-mail"))
+    role = forms.ChoiceField(label=_("Rôle"))
+
+    def __init__(self, *args, practice_roles: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        allowed = PRACTICE_ROLES if practice_roles else PROVIDER_ROLES
+        self.fields["role"].choices = [(r.value, r.label) for r in Role if r in allowed]
+
+
+class AssignmentForm(forms.Form):
+    user = forms.ModelChoiceField(label=_("Télésecrétaire"), queryset=User.objects.none())
+    starts_on = forms.DateField(label=_("Début"), widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(
+        label=_("Fin (facultative)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def __init__(self, *args, practice: Practice, **kwargs):
+        super().__init__(*args, **kwargs)
+        telesecretaries = Membership.objects.filter(role=Role.TELESECRETARY).values("user")
+        self.fields["user"].queryset = (
+            User.objects.filter(is_active=True, pk__in=telesecretaries)
+            .exclude(memberships__practice=practice, memberships__role=Role.TELESECRETARY)
+            .order_by("last_name", "first_name")
+        )
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[(Practice.Status.ACTIVE, ""), (Practice.Status.SUSPENDED, "")]
+    )
+
+
+class DeviceResetForm(forms.Form):
+    method = forms.ChoiceField(
+        label=_("Vérification d'identité effectuée"), choices=DeviceReset.Method.choices
+    )
+    reference = forms.CharField(
+        label=_("Référence de la vérification"),
+        max_length=80,
+        help_text=_(
+            "Par exemple : numéro de ticket, date et heure de l'appel. Pas de donnée de santé."
+        ),
+    )
+    confirm = forms.BooleanField(
+        label=_("J'ai vérifié l'identité de la personne et je réinitialise son appareil."),
+    )
+
+
+class InvitationAcceptForm(forms.Form):
+    username = forms.RegexField(
+        label=_("Identifiant de connexion"),
+        max_length=150,
+        regex=r"^[a-zA-Z0-9._-]+$",
+        error_messages={"invalid": _("Lettres, chiffres, points, tirets et tirets bas seulement.")},
+    )
+    password1 = forms.CharField(
+        label=_("Mot de passe"),
+        strip=False,
+        max_length=64,
+        widget=forms.PasswordInput,
+        help_text=_("12 à 64 caractères ; une phrase de passe est idéale."),
+    )
+    password2 = forms.CharField(
+        label=_("Confirmation"), strip=False, max_length=64, widget=forms.PasswordInput
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password1") != data.get("password2"):
+            raise forms.ValidationError(_("Les deux mots de passe ne correspondent pas."))
+        return data

@@ -1,0 +1,333 @@
+"""Onboarding of practices and people by a platform admin. Each operation
+writes its audit event in the same transaction."""
+
+import hashlib
+import secrets
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts import services as account_services
+from accounts.models import Membership, Practice, RecoveryCode, TOTPDevice, User
+from accounts.roles import PRACTICE_ROLES, Role
+from accounts.sessions import sessions_end
+from audit.models import Action
+from audit.services import record_event
+from onboarding.models import DeviceReset, Invitation, ProcessingContract
+
+INVITATION_LIFETIME = timedelta(hours=72)
+MAX_CONTRACT_BYTES = 10 * 1024 * 1024
+
+
+class OnboardingError(Exception):
+    """A refused operation, with a message for the person who asked."""
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def practice_onboard_start(*, actor: User, request: HttpRequest, **identity) -> Practice:
+    if Practice.objects.filter(slug=identity["slug"]).exists():
+        raise OnboardingError(_("Cet identifiant d'URL est déjà utilisé par un autre cabinet."))
+    practice = account_services.practice_create(
+        name=identity["name"],
+        slug=identity["slug"],
+        actor=actor,
+        timezone_name=identity.get("timezone") or "Europe/Paris",
+        status=Practice.Status.ONBOARDING,
+        request=request,
+    )
+    practice_identity_update(practice=practice, actor=actor, request=request, **identity)
+    return practice
+
+
+@transaction.atomic
+def practice_identity_update(
+    *, practice: Practice, actor: User, request: HttpRequest, **identity
+) -> Practice:
+    for field in ("name", "address", "specialty", "timezone", "finess", "siret"):
+        if field in identity:
+            setattr(practice, field, identity[field] or "")
+    practice.save()
+    record_event(
+        action=Action.UPDATE,
+        request=request,
+        actor=actor,
+        practice=practice,
+        object_type="practice",
+        object_id=practice.pk,
+    )
+    return practice
+
+
+@transaction.atomic
+def contract_record(
+    *,
+    practice: Practice,
+    version: str,
+    signed_on: date,
+    pdf: bytes,
+    actor: User,
+    request: HttpRequest,
+) -> ProcessingContract:
+    if not pdf.startswith(b"%PDF-"):
+        raise OnboardingError(_("Le fichier doit être un PDF."))
+    if len(pdf) > MAX_CONTRACT_BYTES:
+        raise OnboardingError(_("Le PDF dépasse 10 Mo."))
+    contract = ProcessingContract(
+        practice=practice, version=version, signed_on=signed_on, uploaded_by=actor
+    )
+    contract.set_pdf(pdf)
+    contract.save()
+    record_event(
+        action=Action.CREATE,
+        request=request,
+        actor=actor,
+        practice=practice,
+        object_type="contract",
+        object_id=contract.pk,
+    )
+    return contract
+
+
+@transaction.atomic
+def invitation_create(
+    *,
+    email: str,
+    first_name: str,
+    last_name: str,
+    role: str,
+    practice: Practice | None,
+    actor: User,
+    request: HttpRequest,
+) -> tuple[Invitation, str]:
+    if (role in PRACTICE_ROLES) != (practice is not None):
+        raise OnboardingError(_("Ce rôle ne correspond pas à ce type d'invitation."))
+    if User.objects.filter(email__iexact=email).exists():
+        raise OnboardingError(
+            _("Un compte existe déjà pour cette adresse : affectez-le plutôt au cabinet.")
+        )
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        role=role,
+        practice=practice,
+        token_digest=_digest(token),
+        expires_at=timezone.now() + INVITATION_LIFETIME,
+        invited_by=actor,
+    )
+    record_event(
+        action=Action.CREATE,
+        request=request,
+        actor=actor,
+        practice=practice,
+        object_type="invitation",
+        object_id=invitation.pk,
+        detail={"role": role},
+    )
+    link = request.build_absolute_uri(reverse("invitation_accept", args=[token]))
+    transaction.on_commit(lambda: _send_invitation(invitation, link))
+    return invitation, token
+
+
+def _send_invitation(invitation: Invitation, link: str) -> None:
+    body = _(
+        "Bonjour %(name)s,\n\nVous êtes invité(e) sur Secretariat en tant que %(role)s.\n"
+        "Ce lien personnel est valable 72 heures et ne sert qu'une fois :\n%(link)s\n\n"
+        "Vous choisirez votre mot de passe puis activerez la double authentification."
+    ) % {"name": invitation.first_name, "role": Role(invitation.role).label, "link": link}
+    send_mail(
+        _("Votre invitation sur Secretariat"),
+        body,
+        settings.DEFAULT_FROM_EMAIL,
+        [invitation.email],
+    )
+
+
+def invitation_for_token(token: str) -> Invitation | None:
+    invitation = Invitation.objects.filter(token_digest=_digest(token)).first()
+    if invitation is None or not invitation.is_pending:
+        return None
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, username: str, password: str, request: HttpRequest) -> User:
+    invitation = Invitation.objects.select_for_update().filter(token_digest=_digest(token)).first()
+    if invitation is None or not invitation.is_pending:
+        raise OnboardingError(_("Ce lien d'invitation n'est plus valable."))
+    candidate = User(
+        username=username,
+        email=invitation.email,
+        first_name=invitation.first_name,
+        last_name=invitation.last_name,
+    )
+    validate_password(password, user=candidate)
+    candidate.set_password(password)
+    try:
+        with transaction.atomic():
+            candidate.save()
+    except IntegrityError:
+        raise ValidationError(_("Cet identifiant est déjà pris.")) from None
+    account_services.membership_grant(
+        user=candidate,
+        role=invitation.role,
+        practice=invitation.practice,
+        actor=invitation.invited_by,
+        request=request,
+    )
+    invitation.accepted_at = timezone.now()
+    invitation.user = candidate
+    invitation.save(update_fields=["accepted_at", "user"])
+    record_event(
+        action=Action.UPDATE,
+        request=request,
+        actor=candidate,
+        practice=invitation.practice,
+        object_type="invitation",
+        object_id=invitation.pk,
+        detail={"change": "accepted"},
+    )
+    return candidate
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation, actor: User, request: HttpRequest) -> None:
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+    record_event(
+        action=Action.UPDATE,
+        request=request,
+        actor=actor,
+        practice=invitation.practice,
+        object_type="invitation",
+        object_id=invitation.pk,
+        detail={"change": "revoked"},
+    )
+
+
+@transaction.atomic
+def assignment_add(
+    *,
+    user: User,
+    practice: Practice,
+    starts_on: date,
+    ends_on: date | None,
+    actor: User,
+    request: HttpRequest,
+) -> Membership:
+    if ends_on is not None and ends_on < starts_on:
+        raise OnboardingError(_("La date de fin précède la date de début."))
+    return account_services.membership_grant(
+        user=user,
+        role=Role.TELESECRETARY,
+        practice=practice,
+        actor=actor,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        request=request,
+    )
+
+
+@transaction.atomic
+def device_reset(
+    *, user: User, method: str, reference: str, actor: User, request: HttpRequest
+) -> DeviceReset:
+    if user == actor:
+        raise OnboardingError(_("Un administrateur ne réinitialise pas son propre appareil."))
+    TOTPDevice.objects.filter(user=user).delete()
+    RecoveryCode.objects.filter(user=user).delete()
+    ended = sessions_end(user=user)
+    reset = DeviceReset.objects.create(
+        user=user, performed_by=actor, method=method, reference=reference
+    )
+    record_event(
+        action=Action.KEY_OPERATION,
+        request=request,
+        actor=actor,
+        object_type="user",
+        object_id=user.pk,
+        detail={"operation": "totp_device_reset", "method": method, "sessions_ended": ended},
+    )
+    if user.email:
+        transaction.on_commit(lambda: _notify_device_reset(user))
+    return reset
+
+
+def _notify_device_reset(user: User) -> None:
+    send_mail(
+        _("Votre appareil d'authentification a été réinitialisé"),
+        _(
+            "Bonjour %(name)s,\n\nVotre appareil de double authentification a été "
+            "réinitialisé par un administrateur. À votre prochaine connexion, vous "
+            "enregistrerez un nouvel appareil. Si vous n'êtes pas à l'origine de cette "
+            "demande, prévenez immédiatement le délégué à la conformité."
+        )
+        % {"name": user.first_name or user.username},
+        settings.DEFAULT_FROM_EMAIL,
+        [user.email],
+    )
+
+
+def onboarding_checklist(practice: Practice) -> list[tuple[str, bool]]:
+    memberships = Membership.objects.active().filter(practice=practice)
+    pending = Invitation.objects.filter(
+        practice=practice, accepted_at__isnull=True, revoked_at__isnull=True
+    )
+    practitioners = (
+        memberships.filter(role=Role.PRACTITIONER).exists()
+        or pending.filter(role=Role.PRACTITIONER).exists()
+    )
+    return [
+        (_("Identité du cabinet"), bool(practice.name and practice.address)),
+        (_("Contrat de sous-traitance (art. 28 RGPD)"), practice.processingcontract_set.exists()),
+        (_("Au moins un praticien"), practitioners),
+        (
+            _("Au moins un·e télésecrétaire affecté·e"),
+            memberships.filter(role=Role.TELESECRETARY).exists(),
+        ),
+    ]
+
+
+@transaction.atomic
+def practice_status_change(
+    *, practice: Practice, status: str, actor: User, request: HttpRequest
+) -> Practice:
+    allowed = {
+        Practice.Status.ACTIVE: {Practice.Status.ONBOARDING, Practice.Status.SUSPENDED},
+        Practice.Status.SUSPENDED: {Practice.Status.ACTIVE},
+    }
+    if practice.status not in allowed.get(status, set()):
+        raise OnboardingError(_("Ce changement de statut n'est pas possible."))
+    if practice.status == Practice.Status.ONBOARDING:
+        missing = [label for label, done in onboarding_checklist(practice) if not done]
+        if missing:
+            raise OnboardingError(
+                _("Étapes à terminer avant l'activation : %(steps)s")
+                % {"steps": ", ".join(str(step) for step in missing)}
+            )
+    previous = practice.status
+    practice.status = status
+    practice.save(update_fields=["status"])
+    record_event(
+        action=Action.UPDATE,
+        request=request,
+        actor=actor,
+        practice=practice,
+        object_type="practice",
+        object_id=practice.pk,
+        detail={"status_from": previous, "status_to": status},
+    )
+    return practice

@@ -1,0 +1,208 @@
+import datetime
+
+import pytest
+from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import Membership, Practice, TOTPDevice, UserSession
+from onboarding.models import DeviceReset, ProcessingContract
+from tests.accounts.helpers import password_step
+from tests.personas import verified_client
+
+pytestmark = pytest.mark.django_db
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _new_practice(admin: Client) -> Practice:
+    response = admin.post(
+        reverse("platform:practice_new"),
+        {
+            "name": "Cabinet des Érables",
+            "slug": "erables",
+            "address": "3 rue des Érables, 69000 Lyon",
+            "specialty": "Médecine générale",
+            "timezone": "Europe/Paris",
+            "finess": "",
+            "siret": "",
+        },
+    )
+    assert response.status_code == 302
+    return Practice.objects.get(slug="erables")
+
+
+def test_new_practice_starts_in_onboarding_and_is_invisible(world):
+    practice = _new_practice(world.client("platform_admin"))
+    assert practice.status == Practice.Status.ONBOARDING
+    Membership.objects.create(
+        user=world.users["telesecretary_a"], practice=practice, role="telesecretary"
+    )
+    client = world.client("telesecretary_a")
+    assert client.get(reverse("accounts:practice_home", args=["erables"])).status_code == 404
+    assert "Érables" not in client.get(reverse("accounts:home")).content.decode()
+
+
+def test_activation_refused_until_checklist_complete(world):
+    admin = world.client("platform_admin")
+    practice = _new_practice(admin)
+    response = admin.post(
+        reverse("platform:practice_status", args=["erables"]), {"status": "active"}
+    )
+    assert response.status_code == 400
+    assert "Étapes à terminer" in response.content.decode()
+    practice.refresh_from_db()
+    assert practice.status == Practice.Status.ONBOARDING
+
+
+def test_full_onboarding_activates_and_gives_access(world):
+    admin = world.client("platform_admin")
+    _new_practice(admin)
+    upload = SimpleUploadedFile("contrat.pdf", PDF, content_type="application/pdf")
+    response = admin.post(
+        reverse("platform:contract_upload", args=["erables"]),
+        {"version": "2026-1", "signed_on": "2026-11-20", "pdf": upload},
+    )
+    assert response.status_code == 302
+    contract = ProcessingContract.objects.get()
+    assert PDF not in bytes(contract.encrypted_pdf)
+    assert contract.pdf() == PDF
+    admin.post(
+        reverse("platform:practice_invite", args=["erables"]),
+        {
+            "first_name": "Léa",
+            "last_name": "Roy",
+            "email": "lea@example.org",
+            "role": "practitioner",
+        },
+    )
+    response = admin.post(
+        reverse("platform:assignment_add", args=["erables"]),
+        {"user": world.users["telesecretary_a"].pk, "starts_on": datetime.date.today().isoformat()},
+    )
+    assert response.status_code == 302
+    response = admin.post(
+        reverse("platform:practice_status", args=["erables"]), {"status": "active"}
+    )
+    assert response.status_code == 302
+    client = world.client("telesecretary_a")
+    assert client.get(reverse("accounts:practice_home", args=["erables"])).status_code == 200
+
+
+def test_contract_upload_refuses_a_non_pdf(world):
+    admin = world.client("platform_admin")
+    _new_practice(admin)
+    upload = SimpleUploadedFile("contrat.pdf", b"MZ\x90\x00 not a pdf")
+    response = admin.post(
+        reverse("platform:contract_upload", args=["erables"]),
+        {"version": "1", "signed_on": "2026-11-20", "pdf": upload},
+    )
+    assert response.status_code == 400
+    assert "PDF" in response.content.decode()
+    assert not ProcessingContract.objects.exists()
+
+
+def test_assignment_with_end_before_start_is_refused(world):
+    admin = world.client("platform_admin")
+    response = admin.post(
+        reverse("platform:assignment_add", args=[world.practice_b.slug]),
+        {
+            "user": world.users["telesecretary_a"].pk,
+            "starts_on": "2026-12-01",
+            "ends_on": "2026-11-01",
+        },
+    )
+    assert response.status_code == 400
+    assert not Membership.objects.filter(
+        user=world.users["telesecretary_a"], practice=world.practice_b
+    ).exists()
+
+
+def test_removed_assignment_loses_access_at_once(world):
+    client = world.client("telesecretary_ab")
+    url = reverse("accounts:practice_home", args=[world.practice_b.slug])
+    assert client.get(url).status_code == 200
+    membership = Membership.objects.get(
+        user=world.users["telesecretary_ab"], practice=world.practice_b
+    )
+    world.client("platform_admin").post(
+        reverse("platform:assignment_remove", args=[world.practice_b.slug, membership.pk])
+    )
+    assert client.get(url).status_code == 404
+    assert (
+        client.get(reverse("accounts:practice_home", args=[world.practice_a.slug])).status_code
+        == 200
+    )
+
+
+def test_suspended_practice_gives_no_access(world):
+    client = world.client("practitioner_a")
+    world.client("platform_admin").post(
+        reverse("platform:practice_status", args=[world.practice_a.slug]), {"status": "suspended"}
+    )
+    assert (
+        client.get(reverse("accounts:practice_home", args=[world.practice_a.slug])).status_code
+        == 404
+    )
+
+
+def test_device_reset_requires_verification_and_forces_enrolment(
+    world, django_capture_on_commit_callbacks
+):
+    user = world.users["telesecretary_a"]
+    user.email = "tele@example.org"
+    user.save()
+    victim_session = verified_client(user)
+    admin = world.client("platform_admin")
+    url = reverse("platform:device_reset", args=[user.pk])
+    refused = admin.post(url, {"method": "video", "reference": ""})
+    assert refused.status_code == 400
+    assert TOTPDevice.objects.filter(user=user).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin.post(url, {"method": "video", "reference": "ticket 4521", "confirm": "on"})
+    assert response.status_code == 302
+    assert not TOTPDevice.objects.filter(user=user).exists()
+    assert not UserSession.objects.filter(user=user).exists()
+    assert DeviceReset.objects.get(user=user).reference == "ticket 4521"
+    assert victim_session.get(reverse("accounts:home")).status_code == 302
+    assert "réinitialisé" in mail.outbox[-1].subject
+    login = password_step(Client(), user.username)
+    assert login["Location"] == reverse("accounts:enrol")
+
+
+def test_admin_cannot_reset_own_device(world):
+    admin_user = world.users["platform_admin"]
+    response = world.client("platform_admin").post(
+        reverse("platform:device_reset", args=[admin_user.pk]),
+        {"method": "video", "reference": "self", "confirm": "on"},
+    )
+    assert response.status_code == 400
+    assert TOTPDevice.objects.filter(user=admin_user).exists()
+
+
+def test_dashboard_lists_practices_users_and_pending_invitations(world):
+    admin = world.client("platform_admin")
+    admin.post(
+        reverse("platform:practice_invite", args=[world.practice_a.slug]),
+        {
+            "first_name": "Zoé",
+            "last_name": "Invitée",
+            "email": "zoe@example.org",
+            "role": "practitioner",
+        },
+    )
+    page = admin.get(reverse("platform:dashboard")).content.decode()
+    assert "Cabinet A" in page and "Cabinet B" in page
+    assert "tele_ab" in page
+    assert "Zoé" in page
+
+
+def test_duplicate_slug_is_refused_with_a_message(world):
+    admin = world.client("platform_admin")
+    response = admin.post(
+        reverse("platform:practice_new"),
+        {"name": "Autre", "slug": world.practice_a.slug, "timezone": "Europe/Paris"},
+    )
+    assert response.status_code == 400
+    assert Practice.objects.filter(slug=world.practice_a.slug).count() == 1
