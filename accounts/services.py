@@ -4,10 +4,11 @@ same transaction."""
 from datetime import date
 
 from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
-from guardian.shortcuts import assign_perm
+from guardian.models import GroupObjectPermission
 
 from accounts import otp
 from accounts.models import (
@@ -31,11 +32,32 @@ from secretariat.net import client_ip
 
 
 def _practice_groups_ensure(practice: Practice) -> None:
-    for role in PRACTICE_ROLES:
-        group, created = Group.objects.get_or_create(name=practice_group_name(practice.pk, role))
-        if created:
-            for codename in sorted(ROLE_PERMISSIONS[role]):
-                assign_perm(f"accounts.{codename}", group, practice)
+    """One group per role of this practice, holding its object permissions on
+    the Practice (guardian's table, written in one bulk insert)."""
+    names = {practice_group_name(practice.pk, role): role for role in PRACTICE_ROLES}
+    if Group.objects.filter(name__in=names).count() == len(names):
+        return
+    Group.objects.bulk_create([Group(name=name) for name in names], ignore_conflicts=True)
+    groups = Group.objects.filter(name__in=names)
+    permissions = {
+        perm.codename: perm
+        for perm in Permission.objects.filter(content_type__app_label="accounts").filter(
+            content_type=ContentType.objects.get_for_model(Practice)
+        )
+    }
+    GroupObjectPermission.objects.bulk_create(
+        [
+            GroupObjectPermission(
+                group=group,
+                permission=permissions[codename],
+                content_type=permissions[codename].content_type,
+                object_pk=str(practice.pk),
+            )
+            for group in groups
+            for codename in sorted(ROLE_PERMISSIONS[names[group.name]])
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def provider_groups_ensure() -> None:
