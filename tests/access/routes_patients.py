@@ -160,6 +160,16 @@ ROUTES = [
         foreign=patient_b_under_a,
     ),
     Route(
+        "patients:restrict",
+        kwargs=patient_a,
+        method="post",
+        data=lambda world: {"restricted": "1"},
+        allowed=PRACTITIONER,
+        ok_status=302,
+        audit_action="update",
+        foreign=patient_b_under_a,
+    ),
+    Route(
         "patients:break_glass_list",
         kwargs=practice_a,
         allowed=PRACTITIONER,

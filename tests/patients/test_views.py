@@ -299,3 +299,32 @@ def test_tampered_row_shows_error_page_not_ciphertext(world):
     html = response.content.decode()
     assert "Données illisibles" in html and "Autre" not in html
     assert "no-store" in response["Cache-Control"]
+
+
+def test_practitioner_restricts_record_to_himself(world):
+    from tests.factories import UserFactory, grant
+    from tests.personas import verified_client
+
+    patient = make_patient(world.practice_a)
+    add_note(patient, world.users["practitioner_a"], NOTE)
+    client = world.client("practitioner_a")
+    response = client.post(_url("patients:restrict", patient), {"restricted": "1"})
+    assert response.status_code == 302
+    assert NOTE in client.get(_url("patients:detail", patient)).content.decode()
+    other = verified_client(
+        grant(UserFactory(username="dr_other"), "practitioner", world.practice_a)
+    )
+    assert NOTE not in other.get(_url("patients:detail", patient)).content.decode()
+    # The other practitioner cannot lift a restriction he cannot see through.
+    assert other.post(_url("patients:restrict", patient), {"restricted": "0"}).status_code == 403
+    client.post(_url("patients:restrict", patient), {"restricted": "0"})
+    assert NOTE in other.get(_url("patients:detail", patient)).content.decode()
+
+
+def test_patient_is_not_in_the_admin():
+    from django.contrib import admin
+
+    from patients.models import ClinicalNote, PracticeKey
+
+    for model in (Patient, ClinicalNote, PracticeKey, BreakGlassGrant, Consent):
+        assert not admin.site.is_registered(model)
