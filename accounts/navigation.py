@@ -3,7 +3,11 @@ points here: (permission codename, url name, label)."""
 
 from django.utils.translation import gettext_lazy as _
 
-PRACTICE_ACTIONS: list[tuple[str, str, str]] = []
+PRACTICE_ACTIONS: list[tuple[str, str, str]] = [
+    ("view_patient_identity", "patients:search", _("Rechercher un patient")),
+    ("change_patient_identity", "patients:create", _("Nouveau patient")),
+    ("view_clinical_notes", "patients:break_glass_list", _("Revue des accès d'urgence")),
+]
 
 # The provider's pages, shown on the home page to the roles holding the permission.
 PROVIDER_ACTIONS: list[tuple[str, str, str]] = [

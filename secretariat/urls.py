@@ -16,6 +16,7 @@ urlpatterns = [
     path("plateforme/", include("onboarding.urls")),
     path("invitation/<str:token>/", invitation_accept_view, name="invitation_accept"),
     path("", include("accounts.urls")),
+    path("", include("patients.urls")),
 ]
 
 handler400 = "secretariat.errors.bad_request"

@@ -5,10 +5,10 @@ from django.db import transaction
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from tests.access import routes_accounts, routes_onboarding
+from tests.access import routes_accounts, routes_onboarding, routes_patients
 from tests.personas import PERSONAS
 
-ALL_ROUTES = [*routes_accounts.ROUTES, *routes_onboarding.ROUTES]
+ALL_ROUTES = [*routes_accounts.ROUTES, *routes_onboarding.ROUTES, *routes_patients.ROUTES]
 
 PRACTICE_A_MEMBERS = {"telesecretary_a", "telesecretary_ab", "practitioner_a", "manager_a"}
 
@@ -28,17 +28,19 @@ def _expected_status(route, persona: str) -> int:
 def test_route_answers_each_persona_as_declared(world, route):
     # One world per route; each persona's request runs in a savepoint rolled back
     # afterwards, so a POST by one persona does not change what the next one sees.
+    # Objects the route names are made once, before the savepoints.
+    url = reverse(route.name, kwargs=route.kwargs(world))
+    data = route.data(world)
     for persona in PERSONAS:
         with transaction.atomic():
-            _check_persona(world, route, persona)
+            _check_persona(world, route, persona, url, data)
             transaction.set_rollback(True)
 
 
-def _check_persona(world, route, persona: str) -> None:
+def _check_persona(world, route, persona: str, url: str, data: dict) -> None:
     client = world.client(persona)
-    url = reverse(route.name, kwargs=route.kwargs(world))
     last_id = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
-    response = getattr(client, route.method)(url, data=route.data(world))
+    response = getattr(client, route.method)(url, data=data)
     expected = _expected_status(route, persona)
     assert response.status_code == expected, (url, persona, response.status_code)
     if expected == 302 and persona == "anonymous":
