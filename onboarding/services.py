@@ -293,12 +293,40 @@ def onboarding_checklist(practice: Practice) -> list[tuple[str, bool]]:
     return [
         (_("Identité du cabinet"), bool(practice.name and practice.address)),
         (_("Contrat de sous-traitance (art. 28 RGPD)"), practice.processingcontract_set.exists()),
+        (_("Clé de chiffrement des données créée"), _has_data_key(practice)),
         (_("Au moins un praticien"), practitioners),
         (
             _("Au moins un·e télésecrétaire affecté·e"),
             memberships.filter(role=Role.TELESECRETARY).exists(),
         ),
     ]
+
+
+def _has_data_key(practice: Practice) -> bool:
+    from django_scopes import scopes_disabled
+
+    from patients.models import PracticeKey
+
+    with scopes_disabled():
+        return PracticeKey.objects.filter(practice=practice, destroyed_at__isnull=True).exists()
+
+
+@transaction.atomic
+def data_key_create(*, practice: Practice, actor: User, request: HttpRequest) -> None:
+    from patients.keys import practice_key_create
+
+    if _has_data_key(practice):
+        raise OnboardingError(_("Ce cabinet a déjà sa clé de chiffrement."))
+    key = practice_key_create(practice_id=practice.pk)
+    record_event(
+        action=Action.KEY_OPERATION,
+        request=request,
+        actor=actor,
+        practice=practice,
+        object_type="practice_key",
+        object_id=key.version,
+        detail={"operation": "create"},
+    )
 
 
 @transaction.atomic

@@ -142,6 +142,18 @@ def contract_upload_view(request: HttpRequest, slug: str) -> HttpResponse:
 
 @provider_permission(ONBOARD)
 @require_POST
+def data_key_create_view(request: HttpRequest, slug: str) -> HttpResponse:
+    practice = _practice(slug)
+    try:
+        services.data_key_create(practice=practice, actor=request.user, request=request)
+    except services.OnboardingError as error:
+        return _render_practice(request, practice, 400, error=str(error))
+    messages.success(request, _("Clé de chiffrement du cabinet créée."))
+    return redirect("platform:practice", practice.slug)
+
+
+@provider_permission(ONBOARD)
+@require_POST
 def practice_invite_view(request: HttpRequest, slug: str) -> HttpResponse:
     practice = _practice(slug)
     form = InvitationForm(request.POST, practice_roles=True)

@@ -11,7 +11,7 @@ import base64
 import os
 import struct
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -33,9 +33,15 @@ def _aad(key_id: int, binding: Sequence[object]) -> bytes:
     return "|".join(parts).encode()
 
 
+@lru_cache(maxsize=1024)
+def _cipher(key: bytes) -> AESGCM:
+    # Building an AESGCM object costs more than encrypting a short field with it.
+    return AESGCM(key)
+
+
 def seal(key: bytes, key_id: int, plaintext: bytes, binding: Sequence[object]) -> bytes:
     nonce = os.urandom(_NONCE_BYTES)
-    body = AESGCM(key).encrypt(nonce, plaintext, _aad(key_id, binding))
+    body = _cipher(key).encrypt(nonce, plaintext, _aad(key_id, binding))
     return _HEADER.pack(FORMAT_VERSION, key_id) + nonce + body
 
 
@@ -53,7 +59,7 @@ def open_sealed(key: bytes, blob: bytes, binding: Sequence[object]) -> bytes:
     nonce = blob[_HEADER.size : _HEADER.size + _NONCE_BYTES]
     body = blob[_HEADER.size + _NONCE_BYTES :]
     try:
-        return AESGCM(key).decrypt(nonce, body, _aad(key_id, binding))
+        return _cipher(key).decrypt(nonce, body, _aad(key_id, binding))
     except InvalidTag:
         raise DecryptionError("authentication failed") from None
 

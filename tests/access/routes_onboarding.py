@@ -54,6 +54,15 @@ ROUTES = [
         ok_status=400,
     ),
     Route(
+        "platform:data_key_create",
+        kwargs=_slug,
+        method="post",
+        allowed=ADMIN,
+        practice_scoped=False,
+        ok_status=302,
+        audit_action="key_operation",
+    ),
+    Route(
         "platform:practice_invite",
         kwargs=_slug,
         method="post",

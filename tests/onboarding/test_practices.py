@@ -82,6 +82,12 @@ def test_full_onboarding_activates_and_gives_access(world):
         {"user": world.users["telesecretary_a"].pk, "starts_on": datetime.date.today().isoformat()},
     )
     assert response.status_code == 302
+    refused = admin.post(
+        reverse("platform:practice_status", args=["erables"]), {"status": "active"}
+    )
+    assert "Clé de chiffrement" in refused.content.decode()
+    assert admin.post(reverse("platform:data_key_create", args=["erables"])).status_code == 302
+    assert admin.post(reverse("platform:data_key_create", args=["erables"])).status_code == 400
     response = admin.post(
         reverse("platform:practice_status", args=["erables"]), {"status": "active"}
     )
