@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
@@ -30,6 +31,12 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # version (or SECRETARIAT_KEYRING_CURRENT) wraps new keys. See secretariat/crypto.py.
 SECRETARIAT_KEYRING = env.str("SECRETARIAT_KEYRING")
 SECRETARIAT_KEYRING_CURRENT = env.int("SECRETARIAT_KEYRING_CURRENT", default=0)
+
+# Signs the daily audit chain digests (HMAC-SHA256); kept out of the database so
+# that a rewrite of the audit table cannot be re-signed. See audit/verification.py.
+AUDIT_SIGNING_KEY = env.str("AUDIT_SIGNING_KEY")
+if len(AUDIT_SIGNING_KEY) < 32:
+    raise ValueError("AUDIT_SIGNING_KEY must be at least 32 characters long.")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -206,6 +213,19 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Periodic tasks for the plain `celery beat` scheduler (django-celery-beat is the
+# later choice if schedules must be edited at run time). Times in UTC.
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "write-audit-digests": {
+        "task": "audit.tasks.write_audit_digests",
+        "schedule": crontab(hour=1, minute=30),
+    },
+    "verify-audit-chains": {
+        "task": "audit.tasks.verify_audit_chains",
+        "schedule": crontab(hour=2, minute=0),
+    },
+}
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="secretariat@localhost")
