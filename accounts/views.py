@@ -19,7 +19,7 @@ from accounts.models import TOTPDevice, User
 from accounts.navigation import practice_actions
 from accounts.permissions import any_authenticated, practice_permission
 from accounts.qr import qr_data_uri
-from accounts.roles import Role
+from accounts.roles import ROLE_PERMISSIONS, Role
 from audit.models import Action, Outcome
 from audit.services import record_event
 from secretariat.middleware import start_session_clock
@@ -201,11 +201,12 @@ def agreement_view(request: HttpRequest) -> HttpResponse:
 @any_authenticated
 @require_http_methods(["GET"])
 def home_view(request: HttpRequest) -> HttpResponse:
+    roles = selectors.provider_roles(request.user)
     context = {
         "practices": selectors.user_practices(request.user),
-        "provider_roles": [
-            Role(role).label for role in sorted(selectors.provider_roles(request.user))
-        ],
+        "provider_roles": [Role(role).label for role in sorted(roles)],
+        "can_browse_audit": any("browse_audit_trail" in ROLE_PERMISSIONS[role] for role in roles)
+        and request.user.has_perm("accounts.browse_audit_trail"),
     }
     return render(request, "accounts/home.html", context)
 
