@@ -315,3 +315,12 @@ def test_a_compliance_officer_whose_role_ended_loses_access(world):
         ends_on=timezone.localdate() - timedelta(days=1)
     )
     assert client.get(LIST).status_code == 403
+
+
+def test_alerts_page_shows_who_acknowledged(world, officer):
+    alert = _alert(world)
+    officer.post(
+        reverse("audit:alert_acknowledge", args=[alert.pk]), {f"a{alert.pk}-comment": "OK"}
+    )
+    body = officer.get(reverse("audit:alert_list")).content.decode()
+    assert "Acquittée par dpo" in body
