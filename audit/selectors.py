@@ -7,7 +7,7 @@ from datetime import date
 
 from django.db.models import Q, QuerySet
 
-from accounts.models import Practice
+from accounts.models import Practice, User
 from audit.models import AuditAlert, AuditEvent
 
 PAGE_SIZE = 50
@@ -31,7 +31,9 @@ def filtered_events(
     if practice is not None:
         events = events.filter(practice=practice)
     if user:
-        events = events.filter(actor_username=user)
+        # By the user's id (indexed with -id), not the username snapshot.
+        actors = User.objects.filter(username=user).values("pk")
+        events = events.filter(actor_id__in=actors)
     if object_type:
         events = events.filter(object_type=object_type)
     if object_id:

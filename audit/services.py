@@ -137,8 +137,15 @@ def alert_raise(*, chain: AuditChain, broken: "chain_module.BrokenLink") -> Audi
         },
     )
     if alert.notified_at is None:
-        _alert_mail(alert)
-        AuditAlert.objects.filter(pk=alert.pk).update(notified_at=timezone.now())
+        # Under the row lock, so that two runs at once mail once; a failed send
+        # rolls back and the next run tries again.
+        with transaction.atomic():
+            locked = AuditAlert.objects.select_for_update().get(pk=alert.pk)
+            if locked.notified_at is None:
+                _alert_mail(locked)
+                locked.notified_at = timezone.now()
+                locked.save(update_fields=["notified_at"])
+        alert.refresh_from_db()
     return alert
 
 

@@ -224,3 +224,27 @@ def test_the_daily_tasks_are_scheduled_and_acks_late():
 def test_verify_audit_chains_reports_counts_only(chain):
     result = verify_audit_chains.apply().get()
     assert result == {"chains": AuditChain.objects.count(), "broken": 0}
+
+
+def test_the_daily_tasks_are_registered_with_the_celery_app():
+    from secretariat.celery import app
+
+    app.loader.import_default_modules()
+    assert {"audit.tasks.verify_audit_chains", "audit.tasks.write_audit_digests"} <= set(app.tasks)
+
+
+@pytest.mark.parametrize("value", ["", "too-short"])
+def test_settings_refuse_a_missing_or_short_signing_key(value):
+    import subprocess
+    import sys
+
+    env = {**__import__("os").environ, "AUDIT_SIGNING_KEY": value}
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env={**env, "DJANGO_SETTINGS_MODULE": "secretariat.settings"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "AUDIT_SIGNING_KEY" in result.stderr
