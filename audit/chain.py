@@ -146,12 +146,12 @@ def verify_chain(
     start: tuple[int, str] = (0, GENESIS_HASH),
 ) -> tuple[int, BrokenLink | None]:
     """Recompute a chain from its genesis (or from a trusted (seq, hash) start,
-    e.g. a signed digest) up to the head as read in `chain`; return (events
-    checked, first broken link). Events appended after the head was read are
-    left for the next run, so a live chain does not look truncated."""
+    e.g. a signed digest); return (events checked, first broken link). The head
+    in `chain` must come from the same snapshot as the events (see
+    audit.verification.snapshot), or a live chain looks tampered with."""
     fields = ("id", "seq", "prev_hash", "hash", *CONTENT_FIELDS)
     rows = (
-        AuditEvent.objects.filter(chain=chain, seq__gt=start[0], seq__lte=chain.last_seq)
+        AuditEvent.objects.filter(chain=chain, seq__gt=start[0])
         .order_by("seq")
         .values_list(*fields)
         .iterator(chunk_size=batch_size)

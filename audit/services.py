@@ -93,17 +93,22 @@ def digest_write(*, chain: AuditChain) -> AuditDigest | None:
     """Sign the chain's current head, after checking the events since the last
     digest (a signature must never launder a rewrite). Idempotent: one digest per
     (chain, seq); nothing new when the head has not moved."""
-    from audit.verification import digest_signature
+    from audit.verification import digest_signature, signature_broken, snapshot
 
-    chain.refresh_from_db()
-    if chain.last_seq == 0:
-        return None
-    last = AuditDigest.objects.filter(chain=chain).order_by("-seq").first()
-    start = (last.seq, last.hash) if last else (0, chain_module.GENESIS_HASH)
-    _count, broken = chain_module.verify_chain(chain, start=start)
+    with snapshot():
+        chain.refresh_from_db()
+        if chain.last_seq == 0:
+            return None
+        last = AuditDigest.objects.filter(chain=chain).order_by("-seq").first()
+        broken = signature_broken(chain, last) if last else None
+        if broken is None:
+            start = (last.seq, last.hash) if last else (0, chain_module.GENESIS_HASH)
+            _count, broken = chain_module.verify_chain(chain, start=start)
     if broken is not None:
         alert_raise(chain=chain, broken=broken)
         return None
+    # Outside the snapshot: a digest written meanwhile by another run is then
+    # found by get_or_create instead of failing it.
     digest, _created = AuditDigest.objects.get_or_create(
         chain=chain,
         seq=chain.last_seq,

@@ -10,9 +10,12 @@ matches its event.
 
 import hashlib
 import hmac
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import connection, transaction
 
 from audit.chain import BrokenLink, verify_chain
 from audit.models import AuditChain, AuditDigest, AuditEvent
@@ -37,26 +40,43 @@ class ChainReport:
         return self.broken is None
 
 
+@contextmanager
+def snapshot() -> Iterator[None]:
+    """One consistent view of a chain head and its events (PostgreSQL REPEATABLE
+    READ): events committed meanwhile are left for the next run, and an event
+    beyond the head in the snapshot is tampering, not a race. Inside an existing
+    transaction (tests, callers) that transaction's view is used."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        with transaction.atomic():
+            yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield
+
+
+def signature_broken(chain: AuditChain, digest: AuditDigest) -> BrokenLink | None:
+    expected = digest_signature(chain.key, digest.seq, digest.hash)
+    if hmac.compare_digest(expected, digest.signature):
+        return None
+    return BrokenLink(chain.key, None, digest.seq, "digest_signature", expected, digest.signature)
+
+
 def check_digests(chain: AuditChain) -> tuple[int, BrokenLink | None]:
     """Each digest must carry a valid signature and name an event that still
     exists with the signed hash, at or below the current head."""
     digests = list(AuditDigest.objects.filter(chain=chain).order_by("-seq"))
-    hashes = dict(
-        AuditEvent.objects.filter(chain=chain, seq__in=[d.seq for d in digests]).values_list(
-            "seq", "hash"
-        )
-    )
-    ids = dict(
-        AuditEvent.objects.filter(chain=chain, seq__in=[d.seq for d in digests]).values_list(
-            "seq", "id"
-        )
-    )
+    events = {
+        seq: (event_id, event_hash)
+        for seq, event_id, event_hash in AuditEvent.objects.filter(
+            chain=chain, seq__in=[d.seq for d in digests]
+        ).values_list("seq", "id", "hash")
+    }
     for digest in digests:
-        expected = digest_signature(chain.key, digest.seq, digest.hash)
-        if not hmac.compare_digest(expected, digest.signature):
-            return 0, BrokenLink(
-                chain.key, None, digest.seq, "digest_signature", expected, digest.signature
-            )
+        broken = signature_broken(chain, digest)
+        if broken:
+            return 0, broken
         if digest.seq > chain.last_seq:
             return 0, BrokenLink(
                 chain.key,
@@ -66,20 +86,19 @@ def check_digests(chain: AuditChain) -> tuple[int, BrokenLink | None]:
                 str(digest.seq),
                 str(chain.last_seq),
             )
-        found = hashes.get(digest.seq, "")
+        event_id, found = events.get(digest.seq, (None, ""))
         if found != digest.hash:
-            return 0, BrokenLink(
-                chain.key, ids.get(digest.seq), digest.seq, "digest_hash", digest.hash, found
-            )
+            return 0, BrokenLink(chain.key, event_id, digest.seq, "digest_hash", digest.hash, found)
     return len(digests), None
 
 
 def verify_one(chain: AuditChain) -> ChainReport:
-    chain.refresh_from_db()
-    count, broken = verify_chain(chain)
-    checked = 0
-    if broken is None:
-        checked, broken = check_digests(chain)
+    with snapshot():
+        chain.refresh_from_db()
+        count, broken = verify_chain(chain)
+        checked = 0
+        if broken is None:
+            checked, broken = check_digests(chain)
     return ChainReport(chain.pk, chain.key, count, checked, broken)
 
 

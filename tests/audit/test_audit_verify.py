@@ -248,3 +248,22 @@ def test_settings_refuse_a_missing_or_short_signing_key(value):
     )
     assert result.returncode != 0
     assert "AUDIT_SIGNING_KEY" in result.stderr
+
+
+def test_digest_is_not_written_after_a_forged_digest(chain):
+    AuditDigest.objects.create(chain=chain, seq=2, hash=_event(chain, 2).hash, signature="f" * 64)
+    assert services.digest_write(chain=chain) is None
+    assert AuditAlert.objects.get().problem == "digest_signature"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_verification_outside_a_transaction_uses_one_snapshot(mailoutbox):
+    from tests.factories import PracticeFactory
+
+    chain = fill_chain(PracticeFactory(), 3)
+    output, status = _verify("--practice", chain.practice.slug)
+    assert status == 0
+    assert f"{chain.key}  4 événements  0 empreintes  OK" in output
+    write_audit_digests.apply()
+    assert AuditDigest.objects.filter(chain=chain, seq=4).exists()
+    assert verify_audit_chains.apply().get()["broken"] == 0

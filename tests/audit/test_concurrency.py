@@ -71,3 +71,28 @@ def test_concurrent_first_appends_create_the_chain_once():
     chains = AuditChain.objects.filter(key="practice:987654")
     assert chains.count() == 1
     assert verify_chain(chains.get()) == (WORKERS * EVENTS_EACH, None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_verification_during_concurrent_appends_finds_no_false_break():
+    from audit.verification import verify_all
+
+    practice = PracticeFactory()
+    barrier = threading.Barrier(WORKERS)
+    errors: list = []
+    threads = [
+        threading.Thread(target=_append_many, args=(practice.pk, worker, barrier, errors))
+        for worker in range(WORKERS)
+    ]
+    for thread in threads:
+        thread.start()
+    runs = []
+    while any(thread.is_alive() for thread in threads):
+        runs.append(verify_all(practice.pk))
+    for thread in threads:
+        thread.join()
+    runs.append(verify_all(practice.pk))
+
+    assert errors == []
+    assert [report.broken for run in runs for report in run] == [None] * len(runs)
+    assert runs[-1][0].count == 1 + WORKERS * EVENTS_EACH

@@ -99,3 +99,13 @@ def test_verify_chain_accepts_the_triggers_back_on_after_tampering(chain):
         pass
     with pytest.raises(Exception, match="append-only"):
         raw("DELETE FROM audit_auditevent")
+
+
+def test_verify_chain_detects_events_beyond_a_head_reset_to_genesis(chain):
+    raw(
+        "UPDATE audit_auditchain SET last_seq = 0, last_hash = %s WHERE id = %s",
+        ["0" * 64, chain.pk],
+    )
+    chain.refresh_from_db()
+    _count, broken = verify_chain(chain)
+    assert broken.problem == "head"
