@@ -14,7 +14,10 @@ class EventFilterForm(forms.Form):
     patient's id never lands in a URL, a history or a proxy log."""
 
     practice = forms.ModelChoiceField(
-        label=_("Cabinet"), queryset=Practice.objects.order_by("name"), required=False
+        label=_("Cabinet"),
+        queryset=Practice.objects.order_by("name"),
+        required=False,
+        empty_label=_("Tous les cabinets"),
     )
     user = forms.CharField(label=_("Utilisateur (identifiant)"), max_length=150, required=False)
     object_type = forms.CharField(

@@ -96,6 +96,12 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.chain_id}#{self.seq} {self.action}"
 
+    @property
+    def role_label(self) -> str:
+        from accounts.roles import Role
+
+        return Role(self.role).label if self.role in Role.values else self.role
+
 
 class AuditDigest(models.Model):
     """A signed chain head, written daily: HMAC-SHA256 with AUDIT_SIGNING_KEY (kept

@@ -60,3 +60,20 @@ def test_page_is_served_once_the_audit_write_works_again():
     assert response.status_code == 200
     assert "Cabinet A" in response.content.decode()
     assert AuditEvent.objects.filter(action="view", object_type="practice").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_audit_trail_is_not_shown_when_its_own_read_cannot_be_recorded(refuse_audit_writes):
+    world = build_world()
+    client = world.client("compliance_officer")
+    client.raise_request_exception = False
+    event_id = AuditEvent.objects.latest("id").pk
+    refuse_audit_writes()
+
+    listing = client.get(reverse("audit:event_list"))
+    detail = client.get(reverse("audit:event_detail", args=[event_id]))
+    export = client.post(reverse("audit:export"), {})
+
+    assert [listing.status_code, detail.status_code, export.status_code] == [500, 500, 500]
+    assert not export.streaming
+    assert AuditEvent.objects.latest("id").pk == event_id
