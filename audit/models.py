@@ -91,6 +91,13 @@ class AuditEvent(models.Model):
             models.Index(fields=["practice", "-id"], name="audit_practice_id_desc"),
             models.Index(fields=["actor", "-id"], name="audit_actor_id_desc"),
             models.Index(fields=["object_type", "object_id", "-id"], name="audit_object_id_desc"),
+            # The browser's action filter (a rare action like break_glass would
+            # otherwise scan the table backwards), and refusals, kept small by
+            # the condition.
+            models.Index(fields=["action", "-id"], name="audit_action_id_desc"),
+            models.Index(
+                fields=["-id"], condition=models.Q(outcome="denied"), name="audit_denied_id_desc"
+            ),
         ]
 
     def __str__(self) -> str:

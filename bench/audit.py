@@ -169,18 +169,21 @@ def verify_throughput() -> tuple[float, float, int]:
 # --- 3. audit browser ---------------------------------------------------------------
 
 
-def _median_ms(request, repeat: int = 7) -> float:
-    request()  # warm-up: caches, plans
+def _median_ms(request, repeat: int = 7) -> tuple[float, int]:
+    """Median page time and the number of rows the page shows (a page of 10 rows
+    against one of 50 is not the same work)."""
+    response = request()  # warm-up: caches, plans
+    rows = len(response.context["events"])
     timings = []
     for _ in range(repeat):
         started = time.perf_counter()
         response = request()
         timings.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, response.status_code
-    return statistics.median(timings)
+    return statistics.median(timings), rows
 
 
-def browser_timings(client, practice_id: int) -> dict[str, float]:
+def browser_timings(client, practice_id: int) -> dict[str, tuple[float, int]]:
     from django.urls import reverse
 
     url = reverse("audit:event_list")
@@ -193,6 +196,8 @@ def browser_timings(client, practice_id: int) -> dict[str, float]:
         ),
         "user": _median_ms(lambda: client.post(url, {"user": "user7"})),
         "rare action": _median_ms(lambda: client.post(url, {"action": "permission_denied"})),
+        "absent action": _median_ms(lambda: client.post(url, {"action": "break_glass"})),
+        "denied": _median_ms(lambda: client.post(url, {"outcome": "denied"})),
     }
 
 
@@ -237,10 +242,11 @@ def main() -> None:
             bulk_fill(practice_id, 9 * small // PRACTICES, rng, actors)
         print(f"   generated {9 * small:,} more in {time.perf_counter() - started:.1f}s")
         big = browser_timings(client, practices[0])
-        for label, ms in base.items():
+        for label, (ms, rows) in base.items():
+            big_ms, big_rows = big[label]
             print(
-                f"   {label:20s} 1x {ms:7.1f} ms   10x {big[label]:7.1f} ms   "
-                f"ratio {big[label] / ms:.2f}x"
+                f"   {label:20s} 1x {ms:7.1f} ms ({rows:2d} rows)   "
+                f"10x {big_ms:7.1f} ms ({big_rows:2d} rows)   ratio {big_ms / ms:.2f}x"
             )
 
         print("2. Verification (audit_verify), every chain")
