@@ -12,6 +12,7 @@ PRACTICE_ACTIONS: list[tuple[str, str, str]] = [
 # The provider's pages, shown on the home page to the roles holding the permission.
 PROVIDER_ACTIONS: list[tuple[str, str, str]] = [
     ("onboard_practices", "platform:dashboard", _("Administration de la plateforme")),
+    ("browse_audit_trail", "audit:event_list", _("Journal d'audit")),
 ]
 
 

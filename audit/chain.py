@@ -140,16 +140,23 @@ class BrokenLink:
     found: str
 
 
-def verify_chain(chain: AuditChain, batch_size: int = 10_000) -> tuple[int, BrokenLink | None]:
-    """Recompute a chain from its genesis; return (events checked, first broken link)."""
+def verify_chain(
+    chain: AuditChain,
+    batch_size: int = 10_000,
+    start: tuple[int, str] = (0, GENESIS_HASH),
+) -> tuple[int, BrokenLink | None]:
+    """Recompute a chain from its genesis (or from a trusted (seq, hash) start,
+    e.g. a signed digest); return (events checked, first broken link). The head
+    in `chain` must come from the same snapshot as the events (see
+    audit.verification.snapshot), or a live chain looks tampered with."""
     fields = ("id", "seq", "prev_hash", "hash", *CONTENT_FIELDS)
     rows = (
-        AuditEvent.objects.filter(chain=chain)
+        AuditEvent.objects.filter(chain=chain, seq__gt=start[0])
         .order_by("seq")
         .values_list(*fields)
         .iterator(chunk_size=batch_size)
     )
-    prev_hash, expected_seq, count = GENESIS_HASH, 1, 0
+    prev_hash, expected_seq, count = start[1], start[0] + 1, 0
     for row in rows:
         event_id, seq, stored_prev, stored_hash = row[:4]
         content = dict(zip(CONTENT_FIELDS, row[4:], strict=True))

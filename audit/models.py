@@ -91,7 +91,75 @@ class AuditEvent(models.Model):
             models.Index(fields=["practice", "-id"], name="audit_practice_id_desc"),
             models.Index(fields=["actor", "-id"], name="audit_actor_id_desc"),
             models.Index(fields=["object_type", "object_id", "-id"], name="audit_object_id_desc"),
+            # The browser's action filter (a rare action like break_glass would
+            # otherwise scan the table backwards), and refusals, kept small by
+            # the condition.
+            models.Index(fields=["action", "-id"], name="audit_action_id_desc"),
+            models.Index(
+                fields=["-id"], condition=models.Q(outcome="denied"), name="audit_denied_id_desc"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.chain_id}#{self.seq} {self.action}"
+
+    @property
+    def role_label(self) -> str:
+        from accounts.roles import Role
+
+        return Role(self.role).label if self.role in Role.values else self.role
+
+
+class AuditDigest(models.Model):
+    """A signed chain head, written daily: HMAC-SHA256 with AUDIT_SIGNING_KEY (kept
+    outside the database), so that rewriting or truncating the newest events and
+    resetting the head to match is detected too."""
+
+    chain = models.ForeignKey(AuditChain, on_delete=models.PROTECT, related_name="digests")
+    seq = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+    signature = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "seq"], name="audit_digest_chain_seq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.chain_id}@{self.seq}"
+
+
+class AuditAlert(models.Model):
+    """A broken chain or a digest that no longer matches, for compliance officers.
+    Holds identifiers only (chain, event id, seq, kind of break)."""
+
+    class Kind(models.TextChoices):
+        CHAIN_BROKEN = "chain_broken", _("Chaîne d'audit rompue")
+        DIGEST_MISMATCH = "digest_mismatch", _("Empreinte signée non conforme")
+
+    kind = models.CharField(_("type"), max_length=32, choices=Kind.choices)
+    chain = models.ForeignKey(AuditChain, on_delete=models.PROTECT, related_name="alerts")
+    event_id = models.BigIntegerField(_("événement"), null=True, blank=True)
+    seq = models.BigIntegerField(_("numéro"), null=True, blank=True)
+    problem = models.CharField(_("anomalie"), max_length=32)
+    # One alert per distinct break: a daily re-verification finding the same
+    # break does not raise (nor mail) it again.
+    fingerprint = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    comment = models.TextField(_("commentaire"), max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.chain_id}#{self.seq}"

@@ -4,13 +4,17 @@ Call it inside the transaction of the change it describes; for reads, call it
 before rendering, so that a failed write means the page is not served.
 """
 
+import hashlib
 from collections.abc import Mapping
 
+from django.core.mail import send_mail
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from audit import chain
-from audit.models import Action, Outcome
+from audit import chain as chain_module
+from audit.models import Action, AuditAlert, AuditChain, AuditDigest, Outcome
 from secretariat.net import client_ip
 
 _MAX_DETAIL_STRING = 80
@@ -52,7 +56,7 @@ def record_event(
     object_id: object = "",
     outcome: Outcome | str = Outcome.ALLOWED,
     detail: Mapping | None = None,
-) -> chain.Appended:
+) -> chain_module.Appended:
     """Append one event to the practice's chain (or the platform chain)."""
     if request is not None:
         user = getattr(request, "user", None)
@@ -78,5 +82,123 @@ def record_event(
         "request_id": getattr(request, "request_id", "") if request is not None else "",
         "detail": _clean_detail(detail),
     }
-    chain_id = chain.chain_id_for(_chain_key(practice_id), practice_id)
-    return chain.append(chain_id, content)
+    chain_id = chain_module.chain_id_for(_chain_key(practice_id), practice_id)
+    return chain_module.append(chain_id, content)
+
+
+# --- Signed digests and alerts -------------------------------------------------
+
+
+def digest_write(*, chain: AuditChain) -> AuditDigest | None:
+    """Sign the chain's current head, after checking the events since the last
+    digest (a signature must never launder a rewrite). Idempotent: one digest per
+    (chain, seq); nothing new when the head has not moved."""
+    from audit.verification import digest_signature, signature_broken, snapshot
+
+    with snapshot():
+        chain.refresh_from_db()
+        if chain.last_seq == 0:
+            return None
+        last = AuditDigest.objects.filter(chain=chain).order_by("-seq").first()
+        broken = signature_broken(chain, last) if last else None
+        if broken is None:
+            start = (last.seq, last.hash) if last else (0, chain_module.GENESIS_HASH)
+            _count, broken = chain_module.verify_chain(chain, start=start)
+    if broken is not None:
+        alert_raise(chain=chain, broken=broken)
+        return None
+    # Outside the snapshot: a digest written meanwhile by another run is then
+    # found by get_or_create instead of failing it.
+    digest, _created = AuditDigest.objects.get_or_create(
+        chain=chain,
+        seq=chain.last_seq,
+        defaults={
+            "hash": chain.last_hash,
+            "signature": digest_signature(chain.key, chain.last_seq, chain.last_hash),
+        },
+    )
+    return digest
+
+
+def alert_raise(*, chain: AuditChain, broken: "chain_module.BrokenLink") -> AuditAlert:
+    """Record the alert under a unique fingerprint, then mail the compliance
+    officers once (a retry mails only an alert not yet marked notified)."""
+    kind = (
+        AuditAlert.Kind.DIGEST_MISMATCH
+        if broken.problem.startswith("digest")
+        else AuditAlert.Kind.CHAIN_BROKEN
+    )
+    fingerprint = hashlib.sha256(
+        f"{kind}:{chain.pk}:{broken.event_id}:{broken.seq}:{broken.problem}".encode()
+    ).hexdigest()
+    alert, _created = AuditAlert.objects.get_or_create(
+        fingerprint=fingerprint,
+        defaults={
+            "kind": kind,
+            "chain": chain,
+            "event_id": broken.event_id,
+            "seq": broken.seq,
+            "problem": broken.problem,
+        },
+    )
+    if alert.notified_at is None:
+        # Under the row lock, so that two runs at once mail once; a failed send
+        # rolls back and the next run tries again.
+        with transaction.atomic():
+            locked = AuditAlert.objects.select_for_update().get(pk=alert.pk)
+            if locked.notified_at is None:
+                _alert_mail(locked)
+                locked.notified_at = timezone.now()
+                locked.save(update_fields=["notified_at"])
+        alert.refresh_from_db()
+    return alert
+
+
+def _alert_mail(alert: AuditAlert) -> None:
+    from accounts.models import Membership
+    from accounts.roles import Role
+
+    recipients = sorted(
+        set(
+            Membership.objects.active()
+            .filter(role=Role.COMPLIANCE_OFFICER, practice__isnull=True)
+            .exclude(user__email="")
+            .values_list("user__email", flat=True)
+        )
+    )
+    if not recipients:
+        return
+    subject = _("[Secretariat] Alerte d'intégrité du journal d'audit")
+    body = _(
+        "Une anomalie a été détectée dans le journal d'audit.\n\n"
+        "Type : %(kind)s\nChaîne : %(chain)s\nÉvénement : %(event)s\nNuméro : %(seq)s\n"
+        "Anomalie : %(problem)s\nAlerte n° %(alert)s\n\n"
+        "Consultez la page des alertes d'audit pour l'examiner et l'acquitter."
+    ) % {
+        "kind": alert.get_kind_display(),
+        "chain": alert.chain.key,
+        "event": alert.event_id or "-",
+        "seq": alert.seq if alert.seq is not None else "-",
+        "problem": alert.problem,
+        "alert": alert.pk,
+    }
+    send_mail(subject, body, None, recipients)
+
+
+@transaction.atomic
+def alert_acknowledge(*, alert: AuditAlert, request: HttpRequest, comment: str) -> AuditAlert:
+    locked = AuditAlert.objects.select_for_update().get(pk=alert.pk)
+    if locked.acknowledged_at is None:
+        locked.acknowledged_by = request.user
+        locked.acknowledged_at = timezone.now()
+        locked.comment = comment
+        locked.save(update_fields=["acknowledged_by", "acknowledged_at", "comment"])
+    record_event(
+        action=Action.UPDATE,
+        request=request,
+        practice=None,
+        object_type="audit_alert",
+        object_id=locked.pk,
+        detail={"acknowledged": True},
+    )
+    return locked

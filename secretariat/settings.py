@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
@@ -34,6 +35,12 @@ SECRETARIAT_KEYRING = env.str("SECRETARIAT_KEYRING")
 SECRETARIAT_KEYRING_CURRENT = env.int("SECRETARIAT_KEYRING_CURRENT", default=0)
 # Fail at start-up, not at the first encryption.
 Keyring.parse(SECRETARIAT_KEYRING, SECRETARIAT_KEYRING_CURRENT)
+
+# Signs the daily audit chain digests (HMAC-SHA256); kept out of the database so
+# that a rewrite of the audit table cannot be re-signed. See audit/verification.py.
+AUDIT_SIGNING_KEY = env.str("AUDIT_SIGNING_KEY")
+if len(AUDIT_SIGNING_KEY) < 32:
+    raise ValueError("AUDIT_SIGNING_KEY must be at least 32 characters long.")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -211,6 +218,19 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Periodic tasks for the plain `celery beat` scheduler (django-celery-beat is the
+# later choice if schedules must be edited at run time). Times in UTC.
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "write-audit-digests": {
+        "task": "audit.tasks.write_audit_digests",
+        "schedule": crontab(hour=1, minute=30),
+    },
+    "verify-audit-chains": {
+        "task": "audit.tasks.verify_audit_chains",
+        "schedule": crontab(hour=2, minute=0),
+    },
+}
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="secretariat@localhost")

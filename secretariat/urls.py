@@ -13,6 +13,7 @@ admin.site.__class__ = OTPAdminSite
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/setlang/", agreement_exempt(login_not_required(set_language)), name="set_language"),
+    path("conformite/audit/", include("audit.urls")),
     path("plateforme/", include("onboarding.urls")),
     path("invitation/<str:token>/", invitation_accept_view, name="invitation_accept"),
     path("", include("accounts.urls")),

@@ -5,10 +5,15 @@ from django.db import transaction
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from tests.access import routes_accounts, routes_onboarding, routes_patients
+from tests.access import routes_accounts, routes_audit, routes_onboarding, routes_patients
 from tests.personas import PERSONAS
 
-ALL_ROUTES = [*routes_accounts.ROUTES, *routes_onboarding.ROUTES, *routes_patients.ROUTES]
+ALL_ROUTES = [
+    *routes_accounts.ROUTES,
+    *routes_audit.ROUTES,
+    *routes_onboarding.ROUTES,
+    *routes_patients.ROUTES,
+]
 
 PRACTICE_A_MEMBERS = {"telesecretary_a", "telesecretary_ab", "practitioner_a", "manager_a"}
 

@@ -1,0 +1,102 @@
+"""Queries over the audit trail. Callers hold the permission: provider views
+(browse_audit_trail) see every practice's events; practice-side callers go
+through patient_access_events, which is bounded to one practice."""
+
+from collections.abc import Iterator
+from datetime import date
+
+from django.db.models import Q, QuerySet
+
+from accounts.models import Practice, User
+from audit.models import AuditAlert, AuditEvent
+
+PAGE_SIZE = 50
+EXPORT_BATCH = 2000
+
+
+def filtered_events(
+    *,
+    practice: Practice | None = None,
+    user: str = "",
+    object_type: str = "",
+    object_id: str = "",
+    action: str = "",
+    outcome: str = "",
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QuerySet[AuditEvent]:
+    """Events matching every given filter (empty ones ignored), newest first.
+    Dates are calendar days in the current time zone, both ends included."""
+    events = AuditEvent.objects.all()
+    if practice is not None:
+        events = events.filter(practice=practice)
+    if user:
+        # By the user's id (indexed with -id), not the username snapshot.
+        actors = User.objects.filter(username=user).values("pk")
+        events = events.filter(actor_id__in=actors)
+    if object_type:
+        events = events.filter(object_type=object_type)
+    if object_id:
+        events = events.filter(object_id=object_id)
+    if action:
+        events = events.filter(action=action)
+    if outcome:
+        events = events.filter(outcome=outcome)
+    if date_from:
+        events = events.filter(occurred_at__date__gte=date_from)
+    if date_to:
+        events = events.filter(occurred_at__date__lte=date_to)
+    return events.order_by("-id")
+
+
+def event_page(
+    events: QuerySet[AuditEvent], *, after: int | None = None, size: int = PAGE_SIZE
+) -> tuple[list[AuditEvent], int | None]:
+    """One page by keyset on id (never OFFSET): the events older than `after`,
+    and the id to pass as `after` for the next page (None on the last page)."""
+    if after:
+        events = events.filter(id__lt=after)
+    rows = list(events.select_related("practice")[: size + 1])
+    if len(rows) > size:
+        return rows[:size], rows[size - 1].pk
+    return rows, None
+
+
+def iter_events(events: QuerySet[AuditEvent], batch: int = EXPORT_BATCH) -> Iterator[AuditEvent]:
+    """Every event of the query, newest first, in keyset batches (for exports)."""
+    after = None
+    while True:
+        page = events.filter(id__lt=after) if after else events
+        rows = list(page[:batch])
+        yield from rows
+        if len(rows) < batch:
+            return
+        after = rows[-1].pk
+
+
+def patient_access_events(practice: Practice, patient_id: int | str) -> QuerySet[AuditEvent]:
+    """Who accessed this patient in this practice: events about the patient
+    (object_type "patient", object_id the patient's id) and list or search events
+    whose detail names it in "patient_ids". Newest first; only this practice's
+    events, whatever the id."""
+    patient_id = str(patient_id)
+    about = Q(object_type="patient", object_id=patient_id)
+    listed = Q(detail__patient_ids__contains=[patient_id])
+    if patient_id.isdigit():
+        listed |= Q(detail__patient_ids__contains=[int(patient_id)])
+    return AuditEvent.objects.filter(about | listed, practice=practice).order_by("-id")
+
+
+def open_alerts() -> QuerySet[AuditAlert]:
+    return AuditAlert.objects.filter(acknowledged_at__isnull=True)
+
+
+def alerts_for_review(limit: int = 200) -> list[AuditAlert]:
+    """Open alerts first, then the latest acknowledged ones."""
+    open_ = list(open_alerts().select_related("chain").order_by("-id")[:limit])
+    done = list(
+        AuditAlert.objects.filter(acknowledged_at__isnull=False)
+        .select_related("chain", "acknowledged_by")
+        .order_by("-acknowledged_at")[: max(limit - len(open_), 0)]
+    )
+    return open_ + done

@@ -1,0 +1,34 @@
+"""Daily audit jobs: thin, idempotent, no arguments (they cover every chain).
+
+Both run with acks_late (a worker lost mid-run means the task runs again; both are
+safe to repeat: digests are unique per (chain, seq), alerts per fingerprint).
+"""
+
+from celery import shared_task
+
+from audit import services, verification
+from audit.models import AuditChain
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def verify_audit_chains() -> dict:
+    """Recompute every chain and check its signed digests; alert on a break."""
+    reports = verification.verify_all()
+    broken = 0
+    for report in reports:
+        if not report.ok:
+            broken += 1
+            chain = AuditChain.objects.get(pk=report.chain_id)
+            services.alert_raise(chain=chain, broken=report.broken)
+    # Counts only: the result may be stored by a result backend.
+    return {"chains": len(reports), "broken": broken}
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def write_audit_digests() -> dict:
+    """Sign every chain's head (after checking the events since its last digest)."""
+    written = 0
+    for chain in AuditChain.objects.order_by("id"):
+        if services.digest_write(chain=chain) is not None:
+            written += 1
+    return {"digests": written}

@@ -1,0 +1,207 @@
+"""The compliance officer's audit browser (provider pages, French UI).
+
+Every page that shows audit rows records its own read first (fail closed: if the
+record cannot be written, nothing is shown). Filters are POSTed, so that a
+patient's id never appears in a URL.
+"""
+
+import csv
+import json
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.permissions import provider_permission
+from audit import selectors, services
+from audit.chain import canonical_time
+from audit.forms import AcknowledgeForm, EventFilterForm, PatientAccessForm
+from audit.models import Action, AuditAlert, AuditEvent
+from audit.services import record_event
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@provider_permission("browse_audit_trail")
+@require_http_methods(["GET", "POST"])
+def event_list_view(request: HttpRequest) -> HttpResponse:
+    form = EventFilterForm(request.POST or None)
+    if form.is_bound and not form.is_valid():
+        context = {"form": form, "events": [], "next_after": None}
+        return _no_store(render(request, "audit/event_list.html", context, status=400))
+    events, next_after = selectors.event_page(
+        selectors.filtered_events(**form.filters()),
+        after=form.cleaned_data.get("after") if form.is_bound else None,
+    )
+    record_event(
+        action=Action.LIST,
+        request=request,
+        object_type="audit_event",
+        detail={**form.audit_detail(), "count": len(events)},
+    )
+    context = {"form": form, "events": events, "next_after": next_after}
+    return _no_store(render(request, "audit/event_list.html", context))
+
+
+@provider_permission("browse_audit_trail")
+@require_http_methods(["GET"])
+def event_detail_view(request: HttpRequest, event_id: int) -> HttpResponse:
+    event = get_object_or_404(AuditEvent.objects.select_related("practice", "chain"), pk=event_id)
+    record_event(action=Action.VIEW, request=request, object_type="audit_event", object_id=event.pk)
+    context = {
+        "event": event,
+        "detail_json": json.dumps(event.detail, sort_keys=True, ensure_ascii=False, indent=2),
+        "occurred_utc": canonical_time(event.occurred_at),
+    }
+    return _no_store(render(request, "audit/event_detail.html", context))
+
+
+@provider_permission("browse_audit_trail")
+@require_http_methods(["GET", "POST"])
+def patient_access_view(request: HttpRequest) -> HttpResponse:
+    form = PatientAccessForm(request.POST or None)
+    context = {"form": form, "events": None, "next_after": None}
+    if request.method == "POST":
+        if not form.is_valid():
+            return _no_store(render(request, "audit/patient_access.html", context, status=400))
+        practice, patient_id = form.cleaned_data["practice"], form.cleaned_data["patient_id"]
+        events, next_after = selectors.event_page(
+            selectors.patient_access_events(practice, patient_id),
+            after=form.cleaned_data.get("after"),
+        )
+        record_event(
+            action=Action.LIST,
+            request=request,
+            object_type="audit_patient_report",
+            detail={"practice": practice.pk, "patient": patient_id, "count": len(events)},
+        )
+        context.update(events=events, next_after=next_after)
+    return _no_store(render(request, "audit/patient_access.html", context))
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+# A cell starting with one of these is a formula to a spreadsheet (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+EXPORT_COLUMNS = [
+    "id",
+    "chaine",
+    "seq",
+    "date_utc",
+    "utilisateur_id",
+    "utilisateur",
+    "role",
+    "action",
+    "type_objet",
+    "id_objet",
+    "cabinet_id",
+    "resultat",
+    "ip",
+    "navigateur",
+    "requete",
+    "details",
+    "empreinte",
+]
+
+
+def _cell(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _export_row(event: AuditEvent) -> list[str]:
+    values = [
+        event.pk,
+        event.chain_id,
+        event.seq,
+        canonical_time(event.occurred_at),
+        event.actor_id,
+        event.actor_username,
+        event.role,
+        event.action,
+        event.object_type,
+        event.object_id,
+        event.practice_id,
+        event.outcome,
+        event.ip_address,
+        event.user_agent,
+        event.request_id,
+        json.dumps(event.detail, sort_keys=True, ensure_ascii=False),
+        event.hash,
+    ]
+    return [_cell(value) for value in values]
+
+
+@provider_permission("browse_audit_trail")
+@require_POST
+def export_view(request: HttpRequest) -> HttpResponse:
+    form = EventFilterForm(request.POST)
+    if not form.is_valid():
+        context = {"form": form, "events": [], "next_after": None}
+        return _no_store(render(request, "audit/event_list.html", context, status=400))
+    # Recorded before the first byte: no export leaves without its trace.
+    record_event(
+        action=Action.EXPORT,
+        request=request,
+        object_type="audit_event",
+        detail={**form.audit_detail(), "format": "csv"},
+    )
+    events = selectors.filtered_events(**form.filters())
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield writer.writerow(EXPORT_COLUMNS)
+        for event in selectors.iter_events(events):
+            yield writer.writerow(_export_row(event))
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response["Content-Disposition"] = f'attachment; filename="journal-audit-{stamp}.csv"'
+    return _no_store(response)
+
+
+def _render_alerts(request: HttpRequest, *, failed: tuple[int, AcknowledgeForm] | None = None):
+    alerts = selectors.alerts_for_review()
+    record_event(
+        action=Action.LIST,
+        request=request,
+        object_type="audit_alert",
+        detail={"count": len(alerts)},
+    )
+    forms = {alert.pk: AcknowledgeForm(prefix=f"a{alert.pk}") for alert in alerts}
+    if failed:
+        forms[failed[0]] = failed[1]
+    rows = [(alert, forms[alert.pk]) for alert in alerts]
+    status = 400 if failed else 200
+    return _no_store(render(request, "audit/alert_list.html", {"rows": rows}, status=status))
+
+
+@provider_permission("browse_audit_trail")
+@require_http_methods(["GET"])
+def alert_list_view(request: HttpRequest) -> HttpResponse:
+    return _render_alerts(request)
+
+
+@provider_permission("manage_compliance")
+@require_POST
+def alert_acknowledge_view(request: HttpRequest, alert_id: int) -> HttpResponse:
+    alert = get_object_or_404(AuditAlert, pk=alert_id)
+    form = AcknowledgeForm(request.POST, prefix=f"a{alert.pk}")
+    if not form.is_valid():
+        return _render_alerts(request, failed=(alert.pk, form))
+    if alert.acknowledged_at is not None:
+        messages.info(request, _("Cette alerte était déjà acquittée."))
+        return redirect("audit:alert_list")
+    services.alert_acknowledge(alert=alert, request=request, comment=form.cleaned_data["comment"])
+    messages.success(request, _("Alerte acquittée."))
+    return redirect("audit:alert_list")

@@ -1,0 +1,33 @@
+"""Tampering with the audit table the way an attacker with the superuser role
+could: triggers off, change the rows, triggers back on."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import connection
+
+from audit.models import AuditChain
+from audit.services import record_event
+
+
+@contextmanager
+def triggers_disabled() -> Iterator[None]:
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER USER")
+        try:
+            yield
+        finally:
+            cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER USER")
+
+
+def raw(sql: str, params: list | tuple = ()) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def fill_chain(practice, count: int) -> AuditChain:
+    for number in range(count):
+        record_event(
+            action="view", practice=practice, object_type="patient", object_id=1000 + number
+        )
+    return AuditChain.objects.get(key=f"practice:{practice.pk}")

@@ -1,0 +1,64 @@
+"""The database itself refuses to change or empty the audit table."""
+
+import os
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from audit.models import AuditEvent
+from audit.services import record_event
+from tests.audit.helpers import raw
+from tests.factories import PracticeFactory
+
+
+@pytest.fixture
+def event(db) -> AuditEvent:
+    practice = PracticeFactory()
+    appended = record_event(action="view", practice=practice, object_type="patient", object_id=7)
+    return AuditEvent.objects.get(pk=appended.id)
+
+
+def test_raw_update_is_refused(event):
+    with pytest.raises(DatabaseError, match="append-only: UPDATE refused"), transaction.atomic():
+        raw("UPDATE audit_auditevent SET object_id = '8' WHERE id = %s", [event.pk])
+    event.refresh_from_db()
+    assert event.object_id == "7"
+
+
+def test_orm_update_is_refused(event):
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).update(action="list")
+
+
+def test_raw_delete_is_refused(event):
+    with pytest.raises(DatabaseError, match="append-only: DELETE refused"), transaction.atomic():
+        raw("DELETE FROM audit_auditevent WHERE id = %s", [event.pk])
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_orm_delete_is_refused(event):
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEvent.objects.all().delete()
+
+
+def test_truncate_is_refused_without_the_maintenance_flag(event):
+    with pytest.raises(DatabaseError, match="append-only: TRUNCATE refused"), transaction.atomic():
+        raw("SET LOCAL secretariat.audit_maintenance = 'off'")
+        raw("TRUNCATE audit_auditevent")
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_truncate_is_refused_to_a_non_superuser_even_with_the_flag(event):
+    # The flag alone is not enough: the trigger also wants a superuser session.
+    role = f"audit_test_app_{os.getpid()}"
+    with pytest.raises(DatabaseError, match="append-only: TRUNCATE refused"), transaction.atomic():
+        raw(f"CREATE ROLE {role} NOSUPERUSER")
+        raw(f"GRANT ALL ON audit_auditevent TO {role}")
+        raw(f"SET LOCAL ROLE {role}")
+        raw("SET LOCAL secretariat.audit_maintenance = 'on'")
+        raw("TRUNCATE audit_auditevent")
+    # The role was created inside the rolled-back savepoint: nothing remains.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_roles WHERE rolname = %s", [role])
+        assert cursor.fetchone()[0] == 0
+    assert AuditEvent.objects.filter(pk=event.pk).exists()

@@ -1,0 +1,69 @@
+"""patient_access_events: the practice-side "who accessed this patient" helper."""
+
+import pytest
+
+from audit.selectors import patient_access_events
+from audit.services import record_event
+
+
+def _event(world, practice, **kwargs) -> int:
+    return record_event(
+        action=kwargs.pop("action", "view"),
+        actor=kwargs.pop("actor", world.users["telesecretary_ab"]),
+        practice=practice,
+        **kwargs,
+    ).id
+
+
+@pytest.fixture
+def events(world) -> dict:
+    a, b = world.practice_a, world.practice_b
+    return {
+        "view": _event(world, a, object_type="patient", object_id=42),
+        "update": _event(world, a, action="update", object_type="patient", object_id=42),
+        "search_int": _event(
+            world, a, action="search", object_type="patient", detail={"patient_ids": [7, 42]}
+        ),
+        "list_str": _event(
+            world, a, action="list", object_type="patient", detail={"patient_ids": ["42"]}
+        ),
+        "other_patient": _event(world, a, object_type="patient", object_id=420),
+        "other_listed": _event(world, a, action="search", detail={"patient_ids": [4, 420]}),
+        "appointment_42": _event(world, a, object_type="appointment", object_id=42),
+        "other_practice": _event(world, b, object_type="patient", object_id=42),
+        "other_practice_listed": _event(
+            world, b, action="search", object_type="patient", detail={"patient_ids": [42]}
+        ),
+    }
+
+
+def test_patient_access_events_lists_reads_changes_and_listings_newest_first(world, events):
+    found = list(patient_access_events(world.practice_a, 42).values_list("id", flat=True))
+    expected = [events[k] for k in ("view", "update", "search_int", "list_str")]
+    assert found == sorted(expected, reverse=True)
+
+
+def test_patient_access_events_never_returns_another_practices_events(world, events):
+    found = set(patient_access_events(world.practice_b, 42).values_list("id", flat=True))
+    assert found == {events["other_practice"], events["other_practice_listed"]}
+
+
+def test_patient_access_events_accepts_the_id_as_text(world, events):
+    as_int = list(patient_access_events(world.practice_a, 42))
+    assert list(patient_access_events(world.practice_a, "42")) == as_int
+
+
+def test_patient_access_events_of_an_unknown_patient_is_empty(world, events):
+    assert not patient_access_events(world.practice_a, 999).exists()
+    assert not patient_access_events(world.practice_a, "x' OR '1'='1").exists()
+
+
+def test_patient_access_events_carry_who_and_as_which_role(world, events):
+    event = patient_access_events(world.practice_a, 42).get(pk=events["view"])
+    assert event.actor == world.users["telesecretary_ab"]
+    assert (event.action, event.outcome) == ("view", "allowed")
+
+
+def test_patient_access_events_is_one_query(world, events, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        list(patient_access_events(world.practice_a, 42))
