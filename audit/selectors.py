@@ -5,6 +5,7 @@ through patient_access_events, which is bounded to one practice."""
 from collections.abc import Iterator
 from datetime import date
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 from accounts.models import Practice, User
@@ -81,6 +82,10 @@ def patient_access_events(practice: Practice, patient_id: int | str) -> QuerySet
     events, whatever the id."""
     patient_id = str(patient_id)
     about = Q(object_type="patient", object_id=patient_id)
+    if connection.vendor != "postgresql":
+        # SQLite (embedded default) has no JSON containment; the UUID text is unique.
+        listed = Q(detail__patient_ids__icontains=patient_id)
+        return AuditEvent.objects.filter(about | listed, practice=practice).order_by("-id")
     listed = Q(detail__patient_ids__contains=[patient_id])
     if patient_id.isdigit():
         listed |= Q(detail__patient_ids__contains=[int(patient_id)])

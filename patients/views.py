@@ -17,7 +17,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import has_practice_perm, practice_permission
-from audit.models import Action, AuditEvent, Outcome
+from audit.models import Action, Outcome
+from audit.selectors import patient_access_events
 from audit.services import record_event
 from patients import keys, selectors, services
 from patients.forms import BreakGlassForm, ConsentForm, NoteForm, PatientForm, SearchForm
@@ -73,7 +74,12 @@ def search_view(request: HttpRequest, practice: str) -> HttpResponse:
             action=Action.SEARCH,
             request=request,
             object_type="patient",
-            detail={"kind": found.kind, "results": len(found.patients)},
+            detail={
+                "kind": found.kind,
+                "results": len(found.patients),
+                # Whose identity the page shows: "who accessed my record" counts it.
+                "patient_ids": [str(patient.pk) for patient in found.patients],
+            },
         )
         results = [selectors.summary(patient) for patient in found.patients]
     else:
@@ -271,9 +277,7 @@ def restrict_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
 def _export_data(request: HttpRequest, patient: Patient) -> dict:
     _require_notes(request, patient)
     identity = selectors.identity(patient)
-    events = AuditEvent.objects.filter(
-        practice=request.practice, object_type="patient", object_id=str(patient.pk)
-    ).order_by("id")
+    events = patient_access_events(request.practice, patient.pk).order_by("id")
     return {
         "patient": {
             "id": str(patient.pk),

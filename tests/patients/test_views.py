@@ -25,14 +25,14 @@ def _url(name, patient=None, **kwargs):
 
 
 def test_search_post_shows_results_without_data_in_url(world):
-    make_patient(world.practice_a, last_name="Lefèvre")
+    patient = make_patient(world.practice_a, last_name="Lefèvre")
     client = world.client("telesecretary_a")
     response = client.post(_url("patients:search"), {"q": "+33 6 12 34 56 78"})
     assert response.status_code == 200
     assert "Lefèvre" in response.content.decode()
     assert "no-store" in response["Cache-Control"]
     event = AuditEvent.objects.filter(action="search").latest("id")
-    assert event.detail == {"kind": "phone", "results": 1}
+    assert event.detail == {"kind": "phone", "results": 1, "patient_ids": [str(patient.pk)]}
     assert event.role == "telesecretary"
 
 
