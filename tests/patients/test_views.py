@@ -347,3 +347,16 @@ def test_edit_warns_when_it_would_duplicate_another_patient(world):
     # Saving itself unchanged is not a duplicate of itself.
     response = client.post(_url("patients:edit", second), {**data, "phone": "0799999999"})
     assert response.status_code == 302
+
+
+def test_export_lists_who_found_the_patient_by_search(world):
+    import json
+
+    patient = make_patient(world.practice_a, last_name="Lefèvre")
+    other = make_patient(world.practice_a, last_name="Martin", phone="07 00 00 00 01")
+    world.client("telesecretary_a").post(_url("patients:search"), {"q": "06 12 34 56 78"})
+    response = world.client("practitioner_a").get(_url("patients:export_json", patient))
+    accesses = json.loads(response.content)["accesses"]
+    assert any(a["who"] == "tele_a" and a["action"] == "search" for a in accesses)
+    other_export = world.client("practitioner_a").get(_url("patients:export_json", other))
+    assert not any(a["who"] == "tele_a" for a in json.loads(other_export.content)["accesses"])
