@@ -26,6 +26,8 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 
+from audit.chain import CONTENT_FIELDS  # noqa: E402
+
 WRITERS = 8
 PRACTICES = 10
 
@@ -82,25 +84,7 @@ def appends_per_second(practice_ids: list[int], per_writer: int) -> float:
 
 # --- 2. bulk generation of valid chains ---------------------------------------------
 
-_COLUMNS = (
-    "chain_id",
-    "seq",
-    "prev_hash",
-    "hash",
-    "occurred_at",
-    "actor_id",
-    "actor_username",
-    "role",
-    "action",
-    "object_type",
-    "object_id",
-    "practice_id",
-    "outcome",
-    "ip_address",
-    "user_agent",
-    "request_id",
-    "detail",
-)
+_COLUMNS = ("chain_id", "seq", "prev_hash", "hash", *CONTENT_FIELDS)
 
 
 def bulk_fill(

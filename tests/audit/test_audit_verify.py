@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from audit import services
-from audit.chain import link_hash, payload_digest
+from audit.chain import CONTENT_FIELDS, link_hash, payload_digest
 from audit.models import AuditAlert, AuditChain, AuditDigest, AuditEvent
 from audit.tasks import verify_audit_chains, write_audit_digests
 from audit.verification import digest_signature, verify_all
@@ -159,24 +159,7 @@ def test_digest_detects_a_rewritten_and_rechained_newest_event(chain):
     write_audit_digests.apply()
     last = _event(chain, chain.last_seq)
     # The attacker rewrites the last event and recomputes its link and the head.
-    content = {
-        name: getattr(last, name)
-        for name in (
-            "occurred_at",
-            "actor_id",
-            "actor_username",
-            "role",
-            "action",
-            "object_type",
-            "object_id",
-            "practice_id",
-            "outcome",
-            "ip_address",
-            "user_agent",
-            "request_id",
-            "detail",
-        )
-    }
+    content = {name: getattr(last, name) for name in CONTENT_FIELDS}
     content["object_id"] = "999999"
     new_hash = link_hash(last.prev_hash, last.seq, payload_digest(content))
     with triggers_disabled():
