@@ -150,8 +150,10 @@ def row_counts(cursor, vendor: str) -> dict[str, int]:
     return counts
 
 
-def schema_versions(cursor) -> dict[str, str]:
-    """The latest applied migration of each app."""
+def schema_versions(cursor, vendor: str) -> dict[str, str]:
+    """The latest applied migration of each app (none for a database Django never migrated)."""
+    if "django_migrations" not in table_names(cursor, vendor):
+        return {}
     cursor.execute("SELECT app, name FROM django_migrations ORDER BY applied, id")
     latest: dict[str, str] = {}
     for app, name in cursor.fetchall():
@@ -255,7 +257,7 @@ def _dump_postgresql(target: DatabaseTarget, writer: stream.EncryptingWriter) ->
             # Same snapshot as the dump: the counts describe what it holds.
             described = {
                 "row_counts": row_counts(cursor, "postgresql"),
-                "schema": schema_versions(cursor),
+                "schema": schema_versions(cursor, "postgresql"),
             }
         conn.rollback()
     return described
@@ -276,7 +278,7 @@ def _dump_sqlite(target: DatabaseTarget, writer: stream.EncryptingWriter, dest: 
             cursor = snapshot.cursor()
             described = {
                 "row_counts": row_counts(cursor, "sqlite"),
-                "schema": schema_versions(cursor),
+                "schema": schema_versions(cursor, "sqlite"),
             }
         finally:
             snapshot.close()
