@@ -299,7 +299,26 @@ def _tool(name: str) -> str:
 
 
 def _tail(raw: bytes, limit: int = 400) -> str:
-    return raw.decode(errors="replace").strip()[-limit:]
+    # pg_restore quotes the failing command or COPY line: rows could hold data.
+    lines = [
+        line
+        for line in raw.decode(errors="replace").splitlines()
+        if not line.lstrip().startswith(("CONTEXT:", "Command was:", "DETAIL:"))
+    ]
+    return "\n".join(lines).strip()[-limit:]
+
+
+def schema_ahead_of_code(manifest: dict) -> list[str]:
+    """Migrations named by the backup that this code does not have (a backup
+    made by a newer release: restore with that release)."""
+    from django.db.migrations.loader import MigrationLoader
+
+    known = set(MigrationLoader(None, ignore_no_migrations=True).disk_migrations)
+    return sorted(
+        f"{app}.{name}"
+        for app, name in manifest.get("schema", {}).items()
+        if (app, name) not in known
+    )
 
 
 def _canonical(manifest: dict) -> bytes:

@@ -16,6 +16,7 @@ from accounts.roles import (
     ROLE_PERMISSIONS,
     Role,
 )
+from secretariat.crypto import keyring
 
 PURPOSES = [
     (
@@ -129,7 +130,13 @@ def _security_measures() -> list[str]:
             _("Session expirée après %(idle)d min d'inactivité, %(life)d h au plus")
             % {"idle": idle, "life": lifetime}
         ),
-        str(_("Chiffrement AES-256-GCM des données sensibles, clé propre au cabinet")),
+        str(
+            _(
+                "Chiffrement AES-256-GCM des secrets et données sensibles au repos "
+                "(trousseau de clés versionné : %(n)d version(s))"
+            )
+            % {"n": len(keyring().versions)}
+        ),
         str(_("Journal d'audit chaîné par empreintes, en ajout seul")),
         str(
             _(

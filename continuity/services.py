@@ -73,6 +73,24 @@ def alert_raise(*, kind: str, key: str, details: dict) -> Alert | None:
     return alert
 
 
+@transaction.atomic
+def alert_resolve(*, alert: Alert, actor: User, request: HttpRequest | None = None) -> Alert:
+    """Marks an alert handled (idempotent: a second call changes nothing)."""
+    alert = Alert.objects.select_for_update().get(pk=alert.pk)
+    if alert.resolved_at is None:
+        alert.resolved_at = timezone.now()
+        alert.save(update_fields=["resolved_at"])
+        record_event(
+            action=Action.UPDATE,
+            request=request,
+            actor=actor,
+            object_type="continuity_alert",
+            object_id=alert.pk,
+            detail={"resolved": True},
+        )
+    return alert
+
+
 # ---------------------------------------------------------------- backups
 
 

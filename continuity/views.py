@@ -75,6 +75,15 @@ def continuity_view(request: HttpRequest) -> HttpResponse:
 
 
 @provider_permission("manage_compliance")
+@require_POST
+def alert_resolve_view(request: HttpRequest, alert_id: int) -> HttpResponse:
+    alert = get_object_or_404(Alert, pk=alert_id)
+    services.alert_resolve(alert=alert, actor=request.user, request=request)
+    messages.success(request, _("Alerte marquée comme traitée."))
+    return redirect("continuity:continuity")
+
+
+@provider_permission("manage_compliance")
 @require_GET
 def register_index_view(request: HttpRequest) -> HttpResponse:
     record_event(action=Action.LIST, request=request, object_type="processing_register")

@@ -180,3 +180,9 @@ def test_database_url_password_goes_to_environment_not_argv():
         "app",
         "prod",
     )
+
+
+@pytest.mark.django_db
+def test_schema_ahead_of_code_names_unknown_migrations():
+    manifest = {"schema": {"accounts": "0001_initial", "accounts_x": "0099_future"}}
+    assert backup.schema_ahead_of_code(manifest) == ["accounts_x.0099_future"]

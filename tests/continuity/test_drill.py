@@ -92,3 +92,18 @@ def test_drill_results_page_shows_outcomes_to_compliance(world):
     assert response.status_code == 200
     assert b"secretariat-x.sbk" in response.content
     assert b"no_backup" in response.content
+
+
+@pytest.mark.django_db
+def test_resolving_an_alert_hides_it_and_is_audited(world):
+    alert = Alert.objects.create(key="drill_failed:1", kind=Alert.Kind.DRILL_FAILED)
+    client = world.client("compliance_officer")
+    response = client.post(f"/conformite/continuite/alertes/{alert.pk}/resoudre/")
+    assert response.status_code == 302
+    alert.refresh_from_db()
+    assert alert.resolved_at is not None
+    assert b"drill_failed:1" not in client.get("/conformite/continuite/").content
+    assert AuditEvent.objects.filter(object_type="continuity_alert", action="update").count() == 1
+    client.post(f"/conformite/continuite/alertes/{alert.pk}/resoudre/")
+    assert AuditEvent.objects.filter(object_type="continuity_alert", action="update").count() == 1
+    assert client.post("/conformite/continuite/alertes/999999/resoudre/").status_code == 404

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
-from continuity.backup import BackupError, DatabaseTarget, backup_restore
+from continuity.backup import BackupError, DatabaseTarget, backup_restore, schema_ahead_of_code
 from continuity.stream import BackupIntegrityError
 
 
@@ -34,6 +34,12 @@ class Command(BaseCommand):
             raise CommandError(f"Sauvegarde refusée, rien n'a été écrit : {error}") from None
         except (BackupError, ImproperlyConfigured) as error:
             raise CommandError(f"Restauration impossible : {error}") from None
+        ahead = schema_ahead_of_code(manifest)
+        if ahead:
+            self.stderr.write(
+                "Attention : la sauvegarde vient d'une version plus récente du code "
+                f"(migrations inconnues ici : {', '.join(ahead)})."
+            )
         tables = len(manifest["row_counts"])
         rows = sum(manifest["row_counts"].values())
         self.stdout.write(f"Restauration terminée : {tables} tables, {rows} lignes ({file.name}).")
