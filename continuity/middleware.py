@@ -1,5 +1,9 @@
+from datetime import date
+
+from django.core.cache import cache
 from django.http import HttpRequest
 from django.shortcuts import redirect
+from django.utils import timezone
 
 from audit.models import Action, Outcome
 from audit.services import record_event
@@ -22,7 +26,7 @@ class TrainingGateMiddleware:
             return None
         if getattr(request, "practice", None) is None:
             return None
-        if not training_status(request.user).blocked:
+        if not _blocked(request.user):
             return None
         record_event(
             action=Action.PERMISSION_DENIED,
@@ -33,3 +37,25 @@ class TrainingGateMiddleware:
             detail={"reason": "training_overdue"},
         )
         return redirect("continuity:training_required")
+
+
+# A user in good standing stays so until a known date: that date is cached (an
+# hour at most, so a changed setting applies soon), and practice pages then cost
+# no query. A blocked user is never cached: recorded training lifts the block
+# on the next request.
+_CACHE_SECONDS = 3600
+
+
+def _cache_key(user_id: int) -> str:
+    return f"continuity:training-ok-until:{user_id}"
+
+
+def _blocked(user) -> bool:
+    today = timezone.localdate()
+    cached = cache.get(_cache_key(user.pk))
+    if cached is not None and today <= date.fromisoformat(cached):
+        return False
+    status = training_status(user, today)
+    if not status.blocked:
+        cache.set(_cache_key(user.pk), status.blocked_after.isoformat(), _CACHE_SECONDS)
+    return status.blocked

@@ -28,11 +28,14 @@ class TrainingStatus:
 
 
 def _status(user: User, last: date | None, today: date) -> TrainingStatus:
-    # Never trained: due from the day the account was created (then the grace period).
+    # Never trained: due from the day the account was created, or from the day
+    # training tracking started for accounts older than that (then the grace period).
     if last is not None:
         due = last + timedelta(days=settings.TRAINING_VALIDITY_DAYS)
     else:
         due = timezone.localdate(user.date_joined)
+        if settings.TRAINING_TRACKING_START and settings.TRAINING_TRACKING_START > due:
+            due = settings.TRAINING_TRACKING_START
     blocked_after = due + timedelta(days=settings.TRAINING_GRACE_DAYS)
     return TrainingStatus(user, last, due, blocked_after, today)
 

@@ -5,7 +5,7 @@ write a local `.env` with generated values on first use; production provides its
 own and refuses to start without them (no insecure default lives in this file).
 """
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import environ
@@ -229,6 +229,9 @@ BACKUP_KEEP_MONTHLY = env.int("BACKUP_KEEP_MONTHLY", default=12)
 BACKUP_MAX_AGE_HOURS = env.int("BACKUP_MAX_AGE_HOURS", default=26)
 TRAINING_VALIDITY_DAYS = env.int("TRAINING_VALIDITY_DAYS", default=365)
 TRAINING_GRACE_DAYS = env.int("TRAINING_GRACE_DAYS", default=30)
+# Accounts created before this date (YYYY-MM-DD) and never trained are due from it.
+_training_start = env.str("TRAINING_TRACKING_START", default="")
+TRAINING_TRACKING_START = date.fromisoformat(_training_start) if _training_start else None
 CELERY_BEAT_SCHEDULE = {
     "continuity-daily-backup": {
         "task": "continuity.tasks.backup_daily",

@@ -51,3 +51,13 @@ def sequences(target: DatabaseTarget) -> dict[str, int]:
 
 def default_vendor() -> str:
     return connection.vendor
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # The training gate caches good standing per user id.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -137,3 +137,26 @@ def test_reminders_sent_to_overdue_users_once_a_week(world, settings):
     assert services.training_reminders_send() == 0
     assert [m.to for m in mail.outbox] == [["tele@example.org"]]
     assert "formation" in mail.outbox[0].body.lower()
+
+
+@pytest.mark.django_db
+def test_tracking_start_gives_older_accounts_a_grace_period(world, settings):
+    user = _joined_long_ago(world.users["telesecretary_a"])
+    assert training.training_status(user).blocked
+    settings.TRAINING_TRACKING_START = timezone.localdate() - timedelta(days=10)
+    status = training.training_status(user)
+    assert status.overdue and not status.blocked
+
+
+@pytest.mark.django_db
+def test_gate_caches_good_standing_so_practice_pages_cost_no_training_query(world):
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    cache.clear()
+    client = world.client("practitioner_a")
+    assert client.get(PRACTICE_HOME).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(PRACTICE_HOME).status_code == 200
+    assert not any("continuity_trainingsession" in q["sql"] for q in queries.captured_queries)
