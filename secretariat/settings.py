@@ -5,7 +5,7 @@ write a local `.env` with generated values on first use; production provides its
 own and refuses to start without them (no insecure default lives in this file).
 """
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import environ
@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "patients",
     "appointments",
     "onboarding",
+    "continuity",
 ]
 
 MIDDLEWARE = [
@@ -74,6 +75,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "accounts.middleware.AgreementGateMiddleware",
     "accounts.middleware.PracticeScopeMiddleware",
+    "continuity.middleware.TrainingGateMiddleware",
     "audit.middleware.DeniedAccessAuditMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -234,6 +236,44 @@ CELERY_BEAT_SCHEDULE = {
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="secretariat@localhost")
+
+# Continuity (continuity/): encrypted backups, restore drills, training records.
+# BACKUP_KEYRING has SECRETARIAT_KEYRING's format and must hold different keys; it
+# is checked when a backup or restore runs, not at start-up (older .env lack it).
+BACKUP_KEYRING = env.str("BACKUP_KEYRING", default="")
+BACKUP_KEYRING_CURRENT = env.int("BACKUP_KEYRING_CURRENT", default=0)
+BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(BASE_DIR / "backups")))
+BACKUP_KEEP_DAILY = env.int("BACKUP_KEEP_DAILY", default=7)
+BACKUP_KEEP_WEEKLY = env.int("BACKUP_KEEP_WEEKLY", default=4)
+BACKUP_KEEP_MONTHLY = env.int("BACKUP_KEEP_MONTHLY", default=12)
+BACKUP_MAX_AGE_HOURS = env.int("BACKUP_MAX_AGE_HOURS", default=26)
+TRAINING_VALIDITY_DAYS = env.int("TRAINING_VALIDITY_DAYS", default=365)
+TRAINING_GRACE_DAYS = env.int("TRAINING_GRACE_DAYS", default=30)
+# Accounts created before this date (YYYY-MM-DD) and never trained are due from it.
+_training_start = env.str("TRAINING_TRACKING_START", default="")
+TRAINING_TRACKING_START = date.fromisoformat(_training_start) if _training_start else None
+CELERY_BEAT_SCHEDULE |= {
+    "continuity-daily-backup": {
+        "task": "continuity.tasks.backup_daily",
+        "schedule": crontab(hour=2, minute=0),
+    },
+    "continuity-prune-backups": {
+        "task": "continuity.tasks.backups_prune",
+        "schedule": crontab(hour=4, minute=0),
+    },
+    "continuity-backup-freshness": {
+        "task": "continuity.tasks.backup_freshness_check",
+        "schedule": crontab(minute=30),
+    },
+    "continuity-monthly-drill": {
+        "task": "continuity.tasks.drill_monthly",
+        "schedule": crontab(day_of_month=1, hour=5, minute=0),
+    },
+    "continuity-training-reminders": {
+        "task": "continuity.tasks.training_reminders",
+        "schedule": crontab(day_of_week=1, hour=8, minute=0),
+    },
+}
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 

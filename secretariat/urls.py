@@ -18,6 +18,7 @@ urlpatterns = [
     path("invitation/<str:token>/", invitation_accept_view, name="invitation_accept"),
     path("", include("accounts.urls")),
     path("", include("patients.urls")),
+    path("", include("continuity.urls")),
 ]
 
 handler400 = "secretariat.errors.bad_request"

@@ -5,12 +5,19 @@ from django.db import transaction
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from tests.access import routes_accounts, routes_audit, routes_onboarding, routes_patients
+from tests.access import (
+    routes_accounts,
+    routes_audit,
+    routes_continuity,
+    routes_onboarding,
+    routes_patients,
+)
 from tests.personas import PERSONAS
 
 ALL_ROUTES = [
     *routes_accounts.ROUTES,
     *routes_audit.ROUTES,
+    *routes_continuity.ROUTES,
     *routes_onboarding.ROUTES,
     *routes_patients.ROUTES,
 ]

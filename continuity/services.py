@@ -1,0 +1,361 @@
+"""State changes of the continuity app. Each writes its audit event; alerts
+and reminders are recorded under a unique key before the e-mail goes out."""
+
+import contextlib
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from accounts.models import Membership, User
+from accounts.roles import Role
+from audit.models import Action
+from audit.services import record_event
+from continuity import backup, training
+from continuity.models import (
+    Alert,
+    BackupRun,
+    DrillResult,
+    Outcome,
+    TrainingReminder,
+    TrainingSession,
+)
+from continuity.retention import backups_to_keep
+from continuity.stream import BackupIntegrityError
+
+# ---------------------------------------------------------------- alerts
+
+
+def compliance_officer_emails() -> list[str]:
+    memberships = Membership.objects.active().filter(role=Role.COMPLIANCE_OFFICER)
+    return sorted(set(memberships.exclude(user__email="").values_list("user__email", flat=True)))
+
+
+_ALERT_SUBJECTS = {
+    Alert.Kind.BACKUP_FAILED: "[Secretariat] Échec de la sauvegarde",
+    Alert.Kind.BACKUP_MISSING: "[Secretariat] Aucune sauvegarde récente",
+    Alert.Kind.DRILL_FAILED: "[Secretariat] Échec de l'exercice de restauration",
+}
+
+
+def alert_raise(*, kind: str, key: str, details: dict) -> Alert | None:
+    """Records the alert once per key, then e-mails compliance officers.
+    Returns None when an alert under this key already exists."""
+    try:
+        with transaction.atomic():
+            alert = Alert.objects.create(key=key, kind=kind, details=details)
+    except IntegrityError:
+        return None
+    body = "\n".join(
+        [
+            str(_ALERT_SUBJECTS[kind]),
+            "",
+            *(f"{name} : {value}" for name, value in sorted(details.items())),
+            "",
+            "Voir la page Continuité de la conformité.",
+        ]
+    )
+    recipients = compliance_officer_emails()
+    if recipients:
+        send_mail(str(_ALERT_SUBJECTS[kind]), body, None, recipients)
+    Alert.objects.filter(pk=alert.pk).update(emailed_at=timezone.now())
+    return alert
+
+
+@transaction.atomic
+def alert_resolve(*, alert: Alert, actor: User, request: HttpRequest | None = None) -> Alert:
+    """Marks an alert handled (idempotent: a second call changes nothing)."""
+    alert = Alert.objects.select_for_update().get(pk=alert.pk)
+    if alert.resolved_at is None:
+        alert.resolved_at = timezone.now()
+        alert.save(update_fields=["resolved_at"])
+        record_event(
+            action=Action.UPDATE,
+            request=request,
+            actor=actor,
+            object_type="continuity_alert",
+            object_id=alert.pk,
+            detail={"resolved": True},
+        )
+    return alert
+
+
+# ---------------------------------------------------------------- backups
+
+
+def backup_run(
+    *,
+    dest: Path | None = None,
+    progress: Callable[[int], None] | None = None,
+    run: BackupRun | None = None,
+) -> backup.BackupResult:
+    """Makes one backup and records it; a failure is recorded and alerted, then raised."""
+    run = run or BackupRun.objects.create()
+    try:
+        result = backup.backup_create(dest=dest, progress=progress)
+    except Exception as error:
+        BackupRun.objects.filter(pk=run.pk).update(
+            finished_at=timezone.now(), outcome=Outcome.FAILURE, error=type(error).__name__
+        )
+        alert_raise(
+            kind=Alert.Kind.BACKUP_FAILED,
+            key=f"backup_failed:{run.pk}",
+            details={"backup_run": run.pk, "error": type(error).__name__},
+        )
+        raise
+    with transaction.atomic():
+        BackupRun.objects.filter(pk=run.pk).update(
+            finished_at=timezone.now(),
+            outcome=Outcome.SUCCESS,
+            file_name=result.path.name,
+            size=result.manifest["size"],
+        )
+        record_event(
+            action=Action.EXPORT,
+            object_type="backup",
+            object_id=run.pk,
+            detail={
+                "size": result.manifest["size"],
+                "tables": len(result.manifest["row_counts"]),
+                "key_id": result.manifest["key_id"],
+            },
+        )
+    return result
+
+
+def backup_scheduled(*, day: date) -> BackupRun | None:
+    """The daily backup, once per day however often the task is delivered."""
+    try:
+        with transaction.atomic():
+            run = BackupRun.objects.create(scheduled_for=day)
+    except IntegrityError:
+        return None
+    # A failure is recorded on the run and alerted by backup_run.
+    with contextlib.suppress(Exception):
+        backup_run(run=run)
+    run.refresh_from_db()
+    return run
+
+
+def backups_prune(*, directory: Path | None = None) -> list[str]:
+    """Deletes backups (and manifests) that the retention rule does not keep."""
+    stored = backup.backups_list(directory)
+    keep = backups_to_keep(
+        [(item.path.name, item.created_at) for item in stored],
+        daily=settings.BACKUP_KEEP_DAILY,
+        weekly=settings.BACKUP_KEEP_WEEKLY,
+        monthly=settings.BACKUP_KEEP_MONTHLY,
+    )
+    removed = []
+    for item in stored:
+        if item.path.name not in keep:
+            backup.manifest_path(item.path).unlink(missing_ok=True)
+            item.path.unlink(missing_ok=True)
+            removed.append(item.path.name)
+    if removed:
+        record_event(action=Action.PURGE, object_type="backup", detail={"removed": len(removed)})
+    return removed
+
+
+def latest_valid_backup(directory: Path | None = None) -> backup.StoredBackup | None:
+    for item in backup.backups_list(directory):
+        try:
+            backup.manifest_read(item.path)
+        except BackupIntegrityError:
+            continue
+        return item
+    return None
+
+
+def backup_freshness_check(*, now=None) -> Alert | None:
+    """Alerts when no intact backup is younger than BACKUP_MAX_AGE_HOURS (one alert a day)."""
+    now = now or timezone.now()
+    limit = now - timedelta(hours=settings.BACKUP_MAX_AGE_HOURS)
+    latest = latest_valid_backup()
+    if latest is not None and latest.created_at >= limit:
+        return None
+    details = {"latest": latest.path.name if latest else None}
+    return alert_raise(
+        kind=Alert.Kind.BACKUP_MISSING,
+        key=f"backup_missing:{now.date().isoformat()}",
+        details=details,
+    )
+
+
+# ---------------------------------------------------------------- restore drill
+
+DRILL_TIMEOUT_SECONDS = 3600
+
+
+def drill_run(*, scheduled_for: date | None = None, directory: Path | None = None) -> DrillResult:
+    """Restores the latest backup into a scratch database, checks it, drops it."""
+    if scheduled_for is not None:
+        try:
+            with transaction.atomic():
+                result = DrillResult.objects.create(scheduled_for=scheduled_for)
+        except IntegrityError:
+            return DrillResult.objects.get(scheduled_for=scheduled_for)
+    else:
+        result = DrillResult.objects.create()
+    details: dict = {}
+    latest = backup.backups_list(directory)
+    if not latest:
+        details["error"] = "no_backup"
+    else:
+        result.backup_file = latest[0].path.name
+        try:
+            details.update(_drill_backup(latest[0].path))
+        except BackupIntegrityError:
+            details["error"] = "backup_integrity"
+        except backup.BackupError:
+            details["error"] = "restore_failed"
+    failed = bool(
+        details.get("error")
+        or details.get("row_count_mismatches")
+        or details.get("broken_chains")
+        or details.get("totp_failures")
+    )
+    result.outcome = Outcome.FAILURE if failed else Outcome.SUCCESS
+    result.finished_at = timezone.now()
+    result.details = details
+    with transaction.atomic():
+        result.save()
+        record_event(
+            action=Action.VIEW,
+            object_type="restore_drill",
+            object_id=result.pk,
+            detail={"outcome": result.outcome},
+        )
+    if failed:
+        alert_raise(
+            kind=Alert.Kind.DRILL_FAILED,
+            key=f"drill_failed:{result.pk}",
+            details={"drill": result.pk, "error": details.get("error") or "checks"},
+        )
+    return result
+
+
+def _drill_backup(path: Path) -> dict:
+    manifest = backup.backup_verify(path)
+    source = backup.DatabaseTarget.default()
+    if manifest["engine"] == "postgresql":
+        name = f"secretariat_drill_{secrets.token_hex(6)}"
+        scratch = source.with_name(name)
+        _pg_admin(source, f'CREATE DATABASE "{name}" TEMPLATE template0')
+        try:
+            backup.backup_restore(path, target=scratch)
+            checked = _drill_check_subprocess(scratch)
+        finally:
+            _pg_admin(source, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        with tempfile.TemporaryDirectory(prefix="secretariat-drill-") as directory:
+            scratch = backup.DatabaseTarget(engine="sqlite", name=str(Path(directory) / "db"))
+            backup.backup_restore(path, target=scratch)
+            checked = _drill_check_subprocess(scratch)
+    expected = manifest["row_counts"]
+    found = checked["row_counts"]
+    mismatches = sorted(t for t in set(expected) | set(found) if expected.get(t) != found.get(t))
+    return {
+        "tables_checked": len(expected),
+        "rows_checked": sum(expected.values()),
+        "row_count_mismatches": mismatches,
+        "chains_checked": checked["chains_checked"],
+        "events_checked": checked["events_checked"],
+        "broken_chains": checked["broken_chains"],
+        "broken_event_ids": checked["broken_event_ids"],
+        "totp_secrets_checked": checked["totp_checked"],
+        "totp_failures": checked["totp_failures"],
+    }
+
+
+def _pg_admin(source: backup.DatabaseTarget, statement: str) -> None:
+    # The name is ours (secretariat_drill_<hex>), never user input.
+    with source.connect(autocommit=True) as conn:
+        conn.execute(statement)
+
+
+def _drill_check_subprocess(scratch: backup.DatabaseTarget) -> dict:
+    """Runs `manage.py drill_check` against the scratch database: a separate
+    process, so the audit chain and TOTP code run unchanged on the default alias."""
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env["DATABASE_URL"] = scratch.url()
+    env["DATABASE_POOL"] = "false"
+    completed = subprocess.run(  # noqa: S603 - our interpreter and manage.py, no shell
+        [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "drill_check"],
+        env=env,
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=DRILL_TIMEOUT_SECONDS,
+    )
+    if completed.returncode != 0:
+        raise backup.BackupError(f"drill_check a échoué (code {completed.returncode})")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------- training
+
+
+@transaction.atomic
+def training_session_record(
+    *,
+    day: date,
+    topic: str,
+    attendees: list[User],
+    actor: User,
+    request: HttpRequest | None = None,
+) -> TrainingSession:
+    session = TrainingSession.objects.create(date=day, topic=topic, recorded_by=actor)
+    session.attendees.set(attendees)
+    record_event(
+        action=Action.CREATE,
+        request=request,
+        actor=actor,
+        object_type="training_session",
+        object_id=session.pk,
+        detail={"attendees": sorted(user.pk for user in attendees)},
+    )
+    return session
+
+
+def training_reminders_send(*, today: date | None = None) -> int:
+    """E-mails each overdue user once per ISO week. Returns the number sent."""
+    today = today or timezone.localdate()
+    year, week, _ = today.isocalendar()
+    sent = 0
+    for status in training.overdue_statuses(today):
+        user = status.user
+        if not user.email:
+            continue
+        try:
+            with transaction.atomic():
+                TrainingReminder.objects.create(
+                    key=f"training:{user.pk}:{year}-W{week:02d}", user=user
+                )
+        except IntegrityError:
+            continue
+        blocked_after = status.blocked_after.strftime("%d/%m/%Y")
+        send_mail(
+            "[Secretariat] Formation à la sécurité à renouveler",
+            (
+                "Bonjour,\n\nVotre formation annuelle à la sécurité et à la confidentialité "
+                "des données de santé est à renouveler. Sans formation enregistrée, l'accès "
+                f"aux données des patients sera suspendu après le {blocked_after}.\n\n"
+                "Contactez le délégué à la conformité pour vous inscrire à une session."
+            ),
+            None,
+            [user.email],
+        )
+        sent += 1
+    return sent

@@ -1,0 +1,59 @@
+from django.utils import timezone
+
+from tests.access.routes import Route
+from tests.access.routes_accounts import EVERY_USER
+
+COMPLIANCE = frozenset({"compliance_officer"})
+
+
+def _session_data(world) -> dict:
+    return {
+        "date": timezone.localdate().isoformat(),
+        "topic": "Sensibilisation RGPD",
+        "attendees": [world.users["telesecretary_a"].pk],
+    }
+
+
+def _alert(world) -> dict:
+    from continuity.models import Alert
+
+    alert = Alert.objects.create(key="backup_missing:test", kind=Alert.Kind.BACKUP_MISSING)
+    return {"alert_id": alert.pk}
+
+
+ROUTES = [
+    Route("continuity:training_required", allowed=EVERY_USER, practice_scoped=False),
+    Route("continuity:training", allowed=COMPLIANCE, practice_scoped=False, audit_action="list"),
+    Route(
+        "continuity:training_record",
+        method="post",
+        data=_session_data,
+        allowed=COMPLIANCE,
+        ok_status=302,
+        practice_scoped=False,
+        audit_action="create",
+    ),
+    Route("continuity:continuity", allowed=COMPLIANCE, practice_scoped=False, audit_action="list"),
+    Route(
+        "continuity:alert_resolve",
+        kwargs=_alert,
+        method="post",
+        allowed=COMPLIANCE,
+        ok_status=302,
+        practice_scoped=False,
+        audit_action="update",
+    ),
+    Route(
+        "continuity:register_index",
+        allowed=COMPLIANCE,
+        practice_scoped=False,
+        audit_action="list",
+    ),
+    Route(
+        "continuity:register",
+        kwargs=lambda world: {"slug": world.practice_a.slug},
+        allowed=COMPLIANCE,
+        practice_scoped=False,
+        audit_action="view",
+    ),
+]

@@ -1,0 +1,109 @@
+"""The restore drill: a good backup passes; a broken audit chain is detected."""
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+
+from audit.models import AuditEvent
+from continuity.backup import DatabaseTarget
+from continuity.models import Alert, DrillResult, Outcome
+from tests.factories import UserFactory, grant
+from tests.personas import build_world
+
+
+def _drill_databases() -> set[str]:
+    with DatabaseTarget.default().connect() as conn:
+        rows = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'secretariat_drill_%'"
+        ).fetchall()
+    return {row[0] for row in rows}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_drill_passes_on_an_intact_backup_and_drops_its_database(backup_settings):
+    world = build_world()
+    before = _drill_databases()
+    call_command("backup")
+    call_command("restore_drill")
+    drill = DrillResult.objects.get()
+    assert drill.outcome == Outcome.SUCCESS, drill.details
+    assert drill.details["row_count_mismatches"] == []
+    assert drill.details["chains_checked"] >= 3
+    assert drill.details["events_checked"] > 0
+    assert drill.details["totp_secrets_checked"] == 0 or drill.details["totp_failures"] == []
+    assert _drill_databases() == before
+    assert world.practice_a.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_drill_detects_a_tampered_audit_row(backup_settings, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    officer = grant(UserFactory(username="dpo2", email="dpo@example.org"), "compliance_officer")
+    build_world()
+    victim = AuditEvent.objects.filter(practice__isnull=False).order_by("id").first()
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER USER")
+        try:
+            cursor.execute(
+                "UPDATE audit_auditevent SET object_id = 'tampered' WHERE id = %s", [victim.pk]
+            )
+        finally:
+            cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER USER")
+    call_command("backup")
+    with pytest.raises(CommandError, match="échec"):
+        call_command("restore_drill")
+    drill = DrillResult.objects.get()
+    assert drill.outcome == Outcome.FAILURE
+    assert drill.details["broken_chains"] == [f"practice:{victim.practice_id}"]
+    assert drill.details["broken_event_ids"] == [victim.pk]
+    alert = Alert.objects.get(kind=Alert.Kind.DRILL_FAILED)
+    assert alert.emailed_at is not None
+    assert [m.to for m in mail.outbox] == [[officer.email]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_drill_without_any_backup_records_a_failure(backup_settings):
+    with pytest.raises(CommandError):
+        call_command("restore_drill")
+    drill = DrillResult.objects.get()
+    assert (drill.outcome, drill.details) == (Outcome.FAILURE, {"error": "no_backup"})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_drill_of_a_damaged_backup_records_a_failure(backup_settings):
+    call_command("backup")
+    (path,) = backup_settings.glob("*.sbk")
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 1
+    path.write_bytes(bytes(data))
+    with pytest.raises(CommandError):
+        call_command("restore_drill")
+    assert DrillResult.objects.get().details == {"error": "backup_integrity"}
+
+
+@pytest.mark.django_db
+def test_drill_results_page_shows_outcomes_to_compliance(world):
+    DrillResult.objects.create(
+        backup_file="secretariat-x.sbk", outcome=Outcome.FAILURE, details={"error": "no_backup"}
+    )
+    response = world.client("compliance_officer").get("/conformite/continuite/")
+    assert response.status_code == 200
+    assert b"secretariat-x.sbk" in response.content
+    assert b"no_backup" in response.content
+
+
+@pytest.mark.django_db
+def test_resolving_an_alert_hides_it_and_is_audited(world):
+    alert = Alert.objects.create(key="drill_failed:1", kind=Alert.Kind.DRILL_FAILED)
+    client = world.client("compliance_officer")
+    response = client.post(f"/conformite/continuite/alertes/{alert.pk}/resoudre/")
+    assert response.status_code == 302
+    alert.refresh_from_db()
+    assert alert.resolved_at is not None
+    assert b"drill_failed:1" not in client.get("/conformite/continuite/").content
+    assert AuditEvent.objects.filter(object_type="continuity_alert", action="update").count() == 1
+    client.post(f"/conformite/continuite/alertes/{alert.pk}/resoudre/")
+    assert AuditEvent.objects.filter(object_type="continuity_alert", action="update").count() == 1
+    assert client.post("/conformite/continuite/alertes/999999/resoudre/").status_code == 404
