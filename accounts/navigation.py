@@ -13,6 +13,9 @@ PRACTICE_ACTIONS: list[tuple[str, str, str]] = [
 PROVIDER_ACTIONS: list[tuple[str, str, str]] = [
     ("onboard_practices", "platform:dashboard", _("Administration de la plateforme")),
     ("browse_audit_trail", "audit:event_list", _("Journal d'audit")),
+    ("manage_compliance", "continuity:training", _("Formations à la confidentialité")),
+    ("manage_compliance", "continuity:continuity", _("Sauvegardes et exercices de restauration")),
+    ("manage_compliance", "continuity:register_index", _("Registre des traitements")),
 ]
 
 
