@@ -37,6 +37,7 @@ class Practice(models.Model):
         _("statut"), max_length=16, choices=Status.choices, default=Status.ONBOARDING
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(_("fermé le"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("cabinet")

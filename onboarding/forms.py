@@ -78,7 +78,11 @@ class AssignmentForm(forms.Form):
 
 class StatusForm(forms.Form):
     status = forms.ChoiceField(
-        choices=[(Practice.Status.ACTIVE, ""), (Practice.Status.SUSPENDED, "")]
+        choices=[
+            (Practice.Status.ACTIVE, ""),
+            (Practice.Status.SUSPENDED, ""),
+            (Practice.Status.CLOSED, ""),
+        ]
     )
 
 

@@ -336,6 +336,7 @@ def practice_status_change(
     allowed = {
         Practice.Status.ACTIVE: {Practice.Status.ONBOARDING, Practice.Status.SUSPENDED},
         Practice.Status.SUSPENDED: {Practice.Status.ACTIVE},
+        Practice.Status.CLOSED: {Practice.Status.SUSPENDED},
     }
     if practice.status not in allowed.get(status, set()):
         raise OnboardingError(_("Ce changement de statut n'est pas possible."))
@@ -348,7 +349,9 @@ def practice_status_change(
             )
     previous = practice.status
     practice.status = status
-    practice.save(update_fields=["status"])
+    if status == Practice.Status.CLOSED:
+        practice.closed_at = timezone.now()
+    practice.save(update_fields=["status", "closed_at"])
     record_event(
         action=Action.UPDATE,
         request=request,
@@ -359,3 +362,21 @@ def practice_status_change(
         detail={"status_from": previous, "status_to": status},
     )
     return practice
+
+
+def practices_due_for_shredding(now=None) -> list[Practice]:
+    cutoff = (now or timezone.now()) - timedelta(days=settings.PRACTICE_SHRED_AFTER_DAYS)
+    return list(
+        Practice.objects.filter(status=Practice.Status.CLOSED, closed_at__lte=cutoff).order_by("pk")
+    )
+
+
+def closed_practice_shred(*, practice: Practice) -> bool:
+    """Destroy a closed practice's data keys once its grace period is over.
+    Idempotent: a practice whose keys are gone is left as it is."""
+    from patients.rotation import shred_practice_key
+
+    if practice.status != Practice.Status.CLOSED or not _has_data_key(practice):
+        return False
+    shred_practice_key(practice=practice)
+    return True

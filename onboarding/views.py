@@ -1,6 +1,7 @@
 """The platform admin's pages: dashboard, guided onboarding of a practice,
 invitations, assignments, device resets. No patient data is reachable here."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
@@ -81,6 +82,7 @@ def _render_practice(request: HttpRequest, practice: Practice, status: int = 200
         "assign_form": forms.get("assign_form")
         or AssignmentForm(practice=practice, initial={"starts_on": timezone.localdate()}),
         "error": forms.get("error"),
+        "shred_after_days": settings.PRACTICE_SHRED_AFTER_DAYS,
     }
     return render(request, "onboarding/practice.html", context, status=status)
 

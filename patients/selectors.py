@@ -12,6 +12,7 @@ from guardian.shortcuts import get_objects_for_user
 
 from accounts.models import Practice, User
 from accounts.permissions import has_practice_perm
+from audit.selectors import patient_access_events
 from patients import keys, normalise
 from patients.models import BreakGlassGrant, ClinicalNote, Consent, Patient
 from patients.services import Identity, blind_indexes
@@ -194,3 +195,45 @@ def consents_for(patient: Patient) -> list[Consent]:
 
 def break_glass_grants(practice: Practice) -> list[BreakGlassGrant]:
     return list(BreakGlassGrant.objects.filter(practice=practice).select_related("user")[:200])
+
+
+def patient_export_data(practice: Practice, patient: Patient) -> dict:
+    """Everything the practice holds on one patient (GDPR art. 15 and 20), and who
+    accessed the record. Callers check the permission and audit the export."""
+    decrypted = identity(patient)
+    events = patient_access_events(practice, patient.pk).order_by("id")
+    return {
+        "patient": {
+            "id": str(patient.pk),
+            **{name: getattr(decrypted, name) for name in decrypted.__dataclass_fields__},
+            "restricted": patient.restricted,
+            "created_at": patient.created_at,
+        },
+        "consents": [
+            {
+                "purpose": consent.purpose,
+                "label": consent.get_purpose_display(),
+                "given_at": consent.given_at,
+                "withdrawn_at": consent.withdrawn_at,
+            }
+            for consent in consents_for(patient)
+        ],
+        "clinical_notes": [
+            {
+                "created_at": note.created_at,
+                "author": note.author.get_full_name() or note.author.username,
+                "text": note.read("text"),
+            }
+            for note in notes_for(patient)
+        ],
+        "accesses": [
+            {
+                "occurred_at": event.occurred_at,
+                "who": event.actor_username,
+                "role": event.role,
+                "action": event.action,
+                "outcome": event.outcome,
+            }
+            for event in events
+        ],
+    }

@@ -18,7 +18,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import has_practice_perm, practice_permission
 from audit.models import Action, Outcome
-from audit.selectors import patient_access_events
 from audit.services import record_event
 from patients import keys, selectors, services
 from patients.forms import BreakGlassForm, ConsentForm, NoteForm, PatientForm, SearchForm
@@ -276,43 +275,7 @@ def restrict_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
 
 def _export_data(request: HttpRequest, patient: Patient) -> dict:
     _require_notes(request, patient)
-    identity = selectors.identity(patient)
-    events = patient_access_events(request.practice, patient.pk).order_by("id")
-    return {
-        "patient": {
-            "id": str(patient.pk),
-            **{name: getattr(identity, name) for name in identity.__dataclass_fields__},
-            "restricted": patient.restricted,
-            "created_at": patient.created_at,
-        },
-        "consents": [
-            {
-                "purpose": consent.purpose,
-                "label": consent.get_purpose_display(),
-                "given_at": consent.given_at,
-                "withdrawn_at": consent.withdrawn_at,
-            }
-            for consent in selectors.consents_for(patient)
-        ],
-        "clinical_notes": [
-            {
-                "created_at": note.created_at,
-                "author": note.author.get_full_name() or note.author.username,
-                "text": note.read("text"),
-            }
-            for note in selectors.notes_for(patient)
-        ],
-        "accesses": [
-            {
-                "occurred_at": event.occurred_at,
-                "who": event.actor_username,
-                "role": event.role,
-                "action": event.action,
-                "outcome": event.outcome,
-            }
-            for event in events
-        ],
-    }
+    return selectors.patient_export_data(request.practice, patient)
 
 
 def _record_export(request: HttpRequest, patient: Patient, fmt: str) -> None:

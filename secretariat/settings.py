@@ -275,6 +275,14 @@ CELERY_BEAT_SCHEDULE |= {
     },
 }
 
+# Offboarding: a closed practice's data key is destroyed (crypto-shredding) this
+# many days after closure, the time to hand its export over and settle disputes.
+PRACTICE_SHRED_AFTER_DAYS = env.int("PRACTICE_SHRED_AFTER_DAYS", default=90)
+CELERY_BEAT_SCHEDULE["onboarding-shred-closed-practices"] = {
+    "task": "onboarding.tasks.shred_closed_practices",
+    "schedule": crontab(hour=3, minute=30),
+}
+
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 # Logs carry identifiers only; the request id ties a log line to an error page.

@@ -212,3 +212,42 @@ def test_duplicate_slug_is_refused_with_a_message(world):
     )
     assert response.status_code == 400
     assert Practice.objects.filter(slug=world.practice_a.slug).count() == 1
+
+
+def test_closing_needs_suspension_then_keys_are_shredded_after_grace(world, settings, tmp_path):
+    import json
+
+    from django.core.management import call_command
+    from freezegun import freeze_time
+
+    from onboarding.tasks import shred_closed_practices
+    from patients.models import PracticeKey
+    from tests.patients.helpers import make_patient
+
+    settings.PRACTICE_SHRED_AFTER_DAYS = 90
+    make_patient(world.practice_a, last_name="Lefèvre")
+    make_patient(world.practice_b, last_name="Martin")
+    admin = world.client("platform_admin")
+    status_url = reverse("platform:practice_status", args=[world.practice_a.slug])
+    assert admin.post(status_url, {"status": "closed"}).status_code == 400
+    admin.post(status_url, {"status": "suspended"})
+    with freeze_time("2026-11-23 10:00:00"):
+        assert admin.post(status_url, {"status": "closed"}).status_code == 302
+    output = tmp_path / "export.jsonl"
+    call_command("export_practice", "--practice", world.practice_a.slug, "--output", str(output))
+    lines = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [line["patient"]["last_name"] for line in lines] == ["Lefèvre"]
+    with freeze_time("2027-02-20 10:00:00"):
+        assert shred_closed_practices() == 0
+    with freeze_time("2027-02-22 10:00:00"):
+        assert shred_closed_practices() == 1
+        assert shred_closed_practices() == 0
+    from django_scopes import scopes_disabled
+
+    with scopes_disabled():
+        assert not PracticeKey.objects.filter(
+            practice=world.practice_a, destroyed_at__isnull=True
+        ).exists()
+        assert PracticeKey.objects.filter(
+            practice=world.practice_b, destroyed_at__isnull=True
+        ).exists()
