@@ -1,0 +1,70 @@
+"""Queries of the appointments app, always filtered by practice explicitly (the
+scoped managers are the tripwire, not the filter)."""
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import QuerySet
+
+from accounts.models import Membership, Practice, User
+from accounts.roles import Role
+from appointments.models import Appointment, AppointmentType
+
+# What a listing or a detail page shows, joined in the same query.
+LISTING_RELATED = ("appointment_type", "practitioner")
+
+
+def practice_zone(practice: Practice) -> ZoneInfo:
+    return ZoneInfo(practice.timezone or "Europe/Paris")
+
+
+def practitioners(practice: Practice) -> QuerySet[User]:
+    """Users holding an active practitioner membership in the practice."""
+    active = Membership.objects.active().filter(practice=practice, role=Role.PRACTITIONER)
+    return User.objects.filter(pk__in=active.values("user_id")).order_by("last_name", "first_name")
+
+
+def practitioner_in_practice(practice: Practice, user_id: int | None) -> User | None:
+    if user_id is None:
+        return None
+    return practitioners(practice).filter(pk=user_id).first()
+
+
+def appointment_types(practice: Practice, *, telesecretary: bool = False) -> QuerySet:
+    types = AppointmentType.objects.filter(practice=practice, active=True)
+    if telesecretary:
+        types = types.filter(bookable_by_telesecretary=True)
+    return types.order_by("name")
+
+
+def appointment_in_practice(practice: Practice, appointment_id) -> Appointment | None:
+    return (
+        Appointment.objects.filter(practice=practice, pk=appointment_id)
+        .select_related(*LISTING_RELATED)
+        .first()
+    )
+
+
+def day_bounds(practice: Practice, day: date, days: int = 1) -> tuple[datetime, datetime]:
+    """[start, end) of `days` local days, as aware datetimes built per day (a DST
+    day lasts 23 or 25 hours: never midnight + 24 h)."""
+    zone = practice_zone(practice)
+    start = datetime.combine(day, time.min, tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=days), time.min, tzinfo=zone)
+    return start, end
+
+
+def agenda(
+    practice: Practice, *, start: datetime, end: datetime, practitioner_ids=None
+) -> QuerySet[Appointment]:
+    """Non-cancelled appointments of the window with what a listing shows, in
+    one query whatever their number."""
+    appointments = (
+        Appointment.objects.filter(practice=practice, start__lt=end, end__gt=start)
+        .exclude(status=Appointment.Status.CANCELLED)
+        .select_related(*LISTING_RELATED)
+        .order_by("start")
+    )
+    if practitioner_ids is not None:
+        appointments = appointments.filter(practitioner_id__in=list(practitioner_ids))
+    return appointments
