@@ -1,7 +1,13 @@
 """What a role can do in a practice, as links on the practice home page.
 Each app adds its entry points here: (permission codename, url name, label)."""
 
-PRACTICE_ACTIONS: list[tuple[str, str, str]] = []
+from django.utils.translation import gettext_lazy as _
+
+PRACTICE_ACTIONS: list[tuple[str, str, str]] = [
+    ("view_patient_identity", "patients:search", _("Rechercher un patient")),
+    ("change_patient_identity", "patients:create", _("Nouveau patient")),
+    ("view_clinical_notes", "patients:break_glass_list", _("Revue des accès d'urgence")),
+]
 
 
 def practice_actions(request) -> list[dict]:

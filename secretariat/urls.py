@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/setlang/", agreement_exempt(login_not_required(set_language)), name="set_language"),
     path("", include("accounts.urls")),
+    path("", include("patients.urls")),
 ]
 
 handler400 = "secretariat.errors.bad_request"

@@ -1,0 +1,196 @@
+"""Permission-aware queries on patients. Everything here filters on the
+practice explicitly, on top of the ScopedManager."""
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db.models import Q
+from django.http import Http404, HttpRequest
+from django.utils import timezone
+from guardian.shortcuts import get_objects_for_user
+
+from accounts.models import Practice, User
+from accounts.permissions import has_practice_perm
+from patients import keys, normalise
+from patients.models import BreakGlassGrant, ClinicalNote, Consent, Patient
+from patients.services import Identity, blind_indexes
+
+SEARCH_LIMIT = 50
+
+
+def patient_get(practice: Practice, patient_id) -> Patient:
+    """The practice's patient or 404 (another practice's id looks missing)."""
+    patient = Patient.objects.filter(practice=practice, pk=patient_id).first()
+    if patient is None:
+        raise Http404
+    return patient
+
+
+@dataclass
+class PatientSummary:
+    """What a results list shows: decrypted for the matched rows only."""
+
+    id: object
+    last_name: str
+    first_names: str
+    birth_date: date
+    phone: str
+    restricted: bool
+
+
+def summary(patient: Patient) -> PatientSummary:
+    return PatientSummary(
+        id=patient.pk,
+        last_name=patient.read("last_name"),
+        first_names=patient.read("first_names"),
+        birth_date=date.fromisoformat(patient.read("birth_date")),
+        phone=display_phone(patient.read("phone")),
+        restricted=patient.restricted,
+    )
+
+
+def identity(patient: Patient) -> Identity:
+    values = {name: patient.read(name) for name in Identity.__dataclass_fields__}
+    values["birth_date"] = date.fromisoformat(values["birth_date"])
+    return Identity(**values)
+
+
+def display_phone(value: str) -> str:
+    import phonenumbers
+
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, normalise.PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        return value
+    if phonenumbers.region_code_for_number(number) == normalise.PHONE_REGION:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+@dataclass
+class SearchResult:
+    kind: str  # phone, birth_date, name, name_prefix, empty
+    patients: list[Patient] = field(default_factory=list)
+
+
+def patient_search(practice: Practice, query: str) -> SearchResult:
+    """One box: a phone in any format, a birth date, a name, "nom prénom", or
+    a name prefix (>= 3 letters). Lookups go through blind indexes; only the
+    matched rows are decrypted (for display, or to refine a prefix match)."""
+    text = query.strip()[:200]
+    if not text:
+        return SearchResult("empty")
+    practice_keys = keys.practice_keys(practice.pk)
+    base = Patient.objects.filter(practice=practice)
+    found_date = normalise.birth_date(text) if re.search(r"\d", text) else None
+    if found_date is not None:
+        digest = practice_keys.blind_index("birth_date", found_date.isoformat())
+        return SearchResult("birth_date", list(base.filter(birth_date_bidx=digest)[:SEARCH_LIMIT]))
+    phone = normalise.phone(text)
+    if phone is not None:
+        digest = practice_keys.blind_index("phone", phone)
+        matches = base.filter(Q(phone_bidx=digest) | Q(phone_alt_bidx=digest))
+        return SearchResult("phone", list(matches[:SEARCH_LIMIT]))
+    name = normalise.name(text)
+    if len(name.replace(" ", "")) < normalise.PREFIX_LENGTH or re.search(r"\d", name):
+        return SearchResult("empty")
+    name_digest = practice_keys.blind_index("name", name)
+    condition = Q(last_name_bidx=name_digest) | Q(birth_name_bidx=name_digest)
+    words = name.split(" ")
+    # "nom prénom" or "prénom nom", compound names included: try each split.
+    for cut in range(1, len(words)):
+        for last, first in ((words[:cut], words[cut:]), (words[cut:], words[:cut])):
+            value = f"{' '.join(last)}|{first[0]}"
+            condition |= Q(full_name_bidx=practice_keys.blind_index("full_name", value))
+    exact = list(base.filter(condition)[:SEARCH_LIMIT])
+    if exact:
+        return SearchResult("name", exact)
+    prefix = normalise.name_prefix(text)
+    candidates = base.filter(
+        name_prefix_bidx=practice_keys.blind_index("name_prefix", prefix)
+    ).order_by("pk")[: SEARCH_LIMIT * 4]
+    wanted = name.replace(" ", "")
+    refined = [
+        patient
+        for patient in candidates
+        if normalise.name(patient.read("last_name")).replace(" ", "").startswith(wanted)
+    ]
+    return SearchResult("name_prefix", refined[:SEARCH_LIMIT])
+
+
+def duplicates(practice: Practice, identity: Identity, exclude=None) -> list[Patient]:
+    """Patients of the practice whose blind indexes say "same person": same last
+    name + first name + birth date, or same phone."""
+    indexes = blind_indexes(practice.pk, identity)
+    condition = Q(
+        full_name_bidx=indexes["full_name_bidx"], birth_date_bidx=indexes["birth_date_bidx"]
+    )
+    for column in ("phone_bidx", "phone_alt_bidx"):
+        digest = indexes[column]
+        if digest:
+            condition |= Q(phone_bidx=digest) | Q(phone_alt_bidx=digest)
+    found = Patient.objects.filter(practice=practice).filter(condition)
+    if exclude is not None:
+        found = found.exclude(pk=exclude.pk)
+    return list(found[:10])
+
+
+def has_restricted_grant(user: User, patient: Patient) -> bool:
+    """A guardian object permission on this very patient; no global permission
+    and no superuser shortcut count (accept_global_perms=False)."""
+    return (
+        get_objects_for_user(
+            user,
+            "patients.view_restricted_notes",
+            klass=Patient.objects.filter(practice_id=patient.practice_id, pk=patient.pk),
+            use_groups=False,
+            with_superuser=False,
+            accept_global_perms=False,
+        )
+        .filter(pk=patient.pk)
+        .exists()
+    )
+
+
+def active_break_glass(user: User, patient: Patient) -> BreakGlassGrant | None:
+    return BreakGlassGrant.objects.filter(
+        practice_id=patient.practice_id,
+        patient=patient,
+        user=user,
+        expires_at__gt=timezone.now(),
+    ).first()
+
+
+def notes_access(request: HttpRequest, patient: Patient) -> str:
+    """'allowed', 'break_glass' (restricted, may ask for emergency access) or
+    'denied' (the role never sees clinical content)."""
+    if not has_practice_perm(request, "view_clinical_notes"):
+        return "denied"
+    if not patient.restricted:
+        return "allowed"
+    if has_restricted_grant(request.user, patient) or active_break_glass(request.user, patient):
+        return "allowed"
+    return "break_glass"
+
+
+def notes_for(patient: Patient) -> list[ClinicalNote]:
+    return list(
+        ClinicalNote.objects.filter(practice_id=patient.practice_id, patient=patient)
+        .select_related("author")
+        .order_by("-created_at")
+    )
+
+
+def consents_for(patient: Patient) -> list[Consent]:
+    return list(
+        Consent.objects.filter(practice_id=patient.practice_id, patient=patient).select_related(
+            "recorded_by", "withdrawn_by"
+        )
+    )
+
+
+def break_glass_grants(practice: Practice) -> list[BreakGlassGrant]:
+    return list(BreakGlassGrant.objects.filter(practice=practice).select_related("user")[:200])

@@ -1,0 +1,237 @@
+"""State changes of patients. Each writes its audit event in the same
+transaction; audit details hold identifiers and counts, never health data."""
+
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from guardian.shortcuts import assign_perm, remove_perm
+
+from accounts.models import Practice, User
+from audit.models import Action
+from audit.services import record_event
+from patients import keys, normalise
+from patients.models import BreakGlassGrant, ClinicalNote, Consent, Patient
+
+
+@dataclass(frozen=True)
+class Identity:
+    last_name: str
+    first_names: str
+    birth_date: date
+    birth_name: str = ""
+    phone: str = ""
+    phone_alt: str = ""
+    email: str = ""
+    address: str = ""
+    nir: str = ""
+
+    def sealed_values(self) -> dict[str, str]:
+        values = asdict(self)
+        values["birth_date"] = self.birth_date.isoformat()
+        values["phone"] = normalise.phone(self.phone) or self.phone.strip()
+        values["phone_alt"] = normalise.phone(self.phone_alt) or self.phone_alt.strip()
+        return values
+
+
+def blind_indexes(practice_id: int, identity: Identity) -> dict[str, bytes | None]:
+    """The index columns of a patient row for this identity."""
+    practice_keys = keys.practice_keys(practice_id)
+
+    def index(field_name: str, value: str | None) -> bytes | None:
+        return practice_keys.blind_index(field_name, value) if value else None
+
+    last = normalise.name(identity.last_name)
+    first = normalise.first_given_name(identity.first_names)
+    return {
+        "last_name_bidx": index("name", last),
+        "birth_name_bidx": index("name", normalise.name(identity.birth_name)),
+        "name_prefix_bidx": index("name_prefix", normalise.name_prefix(identity.last_name)),
+        "full_name_bidx": index("full_name", f"{last}|{first}" if last and first else None),
+        "birth_date_bidx": index("birth_date", identity.birth_date.isoformat()),
+        "phone_bidx": index("phone", normalise.phone(identity.phone)),
+        "phone_alt_bidx": index("phone", normalise.phone(identity.phone_alt)),
+    }
+
+
+def _apply_identity(patient: Patient, identity: Identity) -> None:
+    count = patient.write(identity.sealed_values())
+    for column, value in blind_indexes(patient.practice_id, identity).items():
+        setattr(patient, column, value)
+    keys.count_encryptions(patient.practice_id, patient.key_version, count)
+
+
+@transaction.atomic
+def patient_create(
+    *,
+    practice: Practice,
+    identity: Identity,
+    actor: User | None,
+    request: HttpRequest | None = None,
+    duplicate_confirmed: bool = False,
+) -> Patient:
+    patient = Patient(practice=practice)
+    _apply_identity(patient, identity)
+    patient.save(force_insert=True)
+    record_event(
+        action=Action.CREATE,
+        request=request,
+        actor=actor,
+        practice=practice,
+        object_type="patient",
+        object_id=patient.pk,
+        detail={"duplicate_confirmed": duplicate_confirmed},
+    )
+    return patient
+
+
+@transaction.atomic
+def patient_update(
+    *,
+    patient: Patient,
+    identity: Identity,
+    actor: User | None,
+    request: HttpRequest | None = None,
+) -> Patient:
+    _apply_identity(patient, identity)
+    patient.save()
+    record_event(
+        action=Action.UPDATE,
+        request=request,
+        actor=actor,
+        practice=patient.practice_id,
+        object_type="patient",
+        object_id=patient.pk,
+    )
+    return patient
+
+
+@transaction.atomic
+def patient_set_restricted(
+    *,
+    patient: Patient,
+    restricted: bool,
+    practitioners: list[User],
+    actor: User | None,
+    request: HttpRequest | None = None,
+) -> Patient:
+    """Restrict (or open) a record: only the named practitioners keep the notes,
+    through a guardian object permission on this patient."""
+    patient.restricted = restricted
+    patient.save(update_fields=["restricted", "updated_at"])
+    for practitioner in practitioners:
+        if restricted:
+            assign_perm("patients.view_restricted_notes", practitioner, patient)
+        else:
+            remove_perm("patients.view_restricted_notes", practitioner, patient)
+    record_event(
+        action=Action.UPDATE,
+        request=request,
+        actor=actor,
+        practice=patient.practice_id,
+        object_type="patient",
+        object_id=patient.pk,
+        detail={
+            "restricted": restricted,
+            "practitioner_ids": [practitioner.pk for practitioner in practitioners],
+        },
+    )
+    return patient
+
+
+@transaction.atomic
+def clinical_note_add(
+    *, patient: Patient, text: str, author: User, request: HttpRequest | None = None
+) -> ClinicalNote:
+    note = ClinicalNote(practice_id=patient.practice_id, patient=patient, author=author)
+    count = note.write({"text": text})
+    note.save(force_insert=True)
+    keys.count_encryptions(note.practice_id, note.key_version, count)
+    record_event(
+        action=Action.CREATE,
+        request=request,
+        actor=author,
+        practice=patient.practice_id,
+        object_type="clinical_note",
+        object_id=note.pk,
+        detail={"patient": str(patient.pk)},
+    )
+    return note
+
+
+@transaction.atomic
+def consent_record(
+    *, patient: Patient, purpose: str, actor: User, request: HttpRequest | None = None
+) -> Consent:
+    """Idempotent: an active consent for the same purpose is kept as it is."""
+    consent = Consent.objects.filter(
+        practice_id=patient.practice_id, patient=patient, purpose=purpose, withdrawn_at=None
+    ).first()
+    if consent is None:
+        consent = Consent.objects.create(
+            practice_id=patient.practice_id, patient=patient, purpose=purpose, recorded_by=actor
+        )
+    record_event(
+        action=Action.CREATE,
+        request=request,
+        actor=actor,
+        practice=patient.practice_id,
+        object_type="consent",
+        object_id=consent.pk,
+        detail={"patient": str(patient.pk), "purpose": purpose},
+    )
+    return consent
+
+
+@transaction.atomic
+def consent_withdraw(
+    *, consent: Consent, actor: User, request: HttpRequest | None = None
+) -> Consent:
+    if consent.withdrawn_at is None:
+        consent.withdrawn_at = timezone.now()
+        consent.withdrawn_by = actor
+        consent.save(update_fields=["withdrawn_at", "withdrawn_by"])
+    record_event(
+        action=Action.UPDATE,
+        request=request,
+        actor=actor,
+        practice=consent.practice_id,
+        object_type="consent",
+        object_id=consent.pk,
+        detail={"patient": str(consent.patient_id), "purpose": consent.purpose, "withdrawn": True},
+    )
+    return consent
+
+
+@transaction.atomic
+def break_glass_open(
+    *, patient: Patient, user: User, reason: str, request: HttpRequest | None = None
+) -> BreakGlassGrant:
+    """A time-limited access to a restricted record's notes. The reason is
+    mandatory and sealed; the audit event is the distinct break_glass action.
+    Alerting the compliance officer belongs to the compliance app."""
+    if not reason.strip():
+        raise ValueError("a break-glass access needs a reason")
+    now = timezone.now()
+    grant = BreakGlassGrant(
+        practice_id=patient.practice_id,
+        patient=patient,
+        user=user,
+        created_at=now,
+        expires_at=now + timedelta(hours=BreakGlassGrant.DURATION_HOURS),
+    )
+    count = grant.write({"reason": reason.strip()})
+    grant.save(force_insert=True)
+    keys.count_encryptions(grant.practice_id, grant.key_version, count)
+    record_event(
+        action=Action.BREAK_GLASS,
+        request=request,
+        actor=user,
+        practice=patient.practice_id,
+        object_type="patient",
+        object_id=patient.pk,
+        detail={"grant": str(grant.pk), "hours": BreakGlassGrant.DURATION_HOURS},
+    )
+    return grant

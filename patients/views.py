@@ -1,0 +1,364 @@
+"""Patient pages. Thin views: permission declared, objects fetched within the
+practice (another practice's id is a 404), audit recorded before rendering,
+`Cache-Control: no-store` on every page (they all carry patient data)."""
+
+import json
+import logging
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.permissions import has_practice_perm, practice_permission
+from audit.models import Action, AuditEvent, Outcome
+from audit.services import record_event
+from patients import keys, selectors, services
+from patients.forms import BreakGlassForm, ConsentForm, NoteForm, PatientForm, SearchForm
+from patients.models import Consent, Patient
+from secretariat.crypto import DecryptionError
+
+logger = logging.getLogger(__name__)
+
+
+def sealed_data(view: Callable) -> Callable:
+    """Pages that decrypt: a destroyed key gives the "données indisponibles"
+    page, a ciphertext that does not open gives an error page. Neither ever
+    shows ciphertext or an empty value in place of the data."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except keys.KeyUnavailable:
+            response = render(request, "patients/unavailable.html", status=410)
+        except DecryptionError:
+            # Identifiers only: the request id ties this line to the error page.
+            logger.error("decryption failed (request %s)", getattr(request, "request_id", ""))
+            record_event(
+                action=Action.VIEW,
+                request=request,
+                outcome=Outcome.DENIED,
+                object_type="patient",
+                object_id=kwargs.get("patient", ""),
+                detail={"error": "decryption"},
+            )
+            response = render(request, "patients/decryption_error.html", status=500)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    return wrapper
+
+
+def _patient(request: HttpRequest, patient_id) -> Patient:
+    return selectors.patient_get(request.practice, patient_id)
+
+
+@practice_permission("view_patient_identity")
+@never_cache
+@require_http_methods(["GET", "POST"])
+@sealed_data
+def search_view(request: HttpRequest, practice: str) -> HttpResponse:
+    form = SearchForm(request.POST or None)
+    results = None
+    if request.method == "POST" and form.is_valid():
+        found = selectors.patient_search(request.practice, form.cleaned_data["q"])
+        record_event(
+            action=Action.SEARCH,
+            request=request,
+            object_type="patient",
+            detail={"kind": found.kind, "results": len(found.patients)},
+        )
+        results = [selectors.summary(patient) for patient in found.patients]
+    else:
+        record_event(action=Action.VIEW, request=request, object_type="patient_search")
+    context = {
+        "form": form,
+        "results": results,
+        "can_create": has_practice_perm(request, "change_patient_identity"),
+    }
+    return render(request, "patients/search.html", context)
+
+
+def _duplicates_or_none(request, form, exclude=None) -> list | None:
+    """Blind-index matches to warn about, unless the user confirmed."""
+    if form.cleaned_data.get("confirm_duplicate"):
+        return None
+    found = selectors.duplicates(request.practice, form.identity(), exclude=exclude)
+    if not found:
+        return None
+    record_event(
+        action=Action.SEARCH,
+        request=request,
+        object_type="patient",
+        detail={"kind": "duplicate_check", "results": len(found)},
+    )
+    return [selectors.summary(patient) for patient in found]
+
+
+@practice_permission("change_patient_identity")
+@never_cache
+@require_http_methods(["GET", "POST"])
+@sealed_data
+def create_view(request: HttpRequest, practice: str) -> HttpResponse:
+    form = PatientForm(request.POST or None)
+    duplicates = None
+    if request.method == "POST" and form.is_valid():
+        duplicates = _duplicates_or_none(request, form)
+        if duplicates is None:
+            patient = services.patient_create(
+                practice=request.practice,
+                identity=form.identity(),
+                actor=request.user,
+                request=request,
+                duplicate_confirmed=bool(form.cleaned_data.get("confirm_duplicate")),
+            )
+            messages.success(request, _("Patient créé."))
+            return redirect("patients:detail", practice=practice, patient=patient.pk)
+    else:
+        record_event(action=Action.VIEW, request=request, object_type="patient_form")
+    context = {"form": form, "duplicates": duplicates, "creating": True}
+    return render(request, "patients/form.html", context)
+
+
+@practice_permission("change_patient_identity")
+@never_cache
+@require_http_methods(["GET", "POST"])
+@sealed_data
+def edit_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
+    patient = _patient(request, patient)
+    duplicates = None
+    if request.method == "POST":
+        form = PatientForm(request.POST)
+        if form.is_valid():
+            duplicates = _duplicates_or_none(request, form, exclude=patient)
+            if duplicates is None:
+                services.patient_update(
+                    patient=patient, identity=form.identity(), actor=request.user, request=request
+                )
+                messages.success(request, _("Identité mise à jour."))
+                return redirect("patients:detail", practice=practice, patient=patient.pk)
+    else:
+        record_event(
+            action=Action.VIEW, request=request, object_type="patient", object_id=patient.pk
+        )
+        form = PatientForm(initial=PatientForm.initial_from(selectors.identity(patient)))
+    context = {"form": form, "duplicates": duplicates, "creating": False, "patient": patient}
+    return render(request, "patients/form.html", context)
+
+
+@practice_permission("view_patient_identity")
+@never_cache
+@require_http_methods(["GET"])
+@sealed_data
+def detail_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
+    patient = _patient(request, patient)
+    notes_access = selectors.notes_access(request, patient)
+    notes = selectors.notes_for(patient) if notes_access == "allowed" else None
+    record_event(
+        action=Action.VIEW,
+        request=request,
+        object_type="patient",
+        object_id=patient.pk,
+        detail={"notes": len(notes) if notes is not None else None},
+    )
+    identity = selectors.identity(patient)
+    context = {
+        "patient": patient,
+        "identity": identity,
+        "phone": selectors.display_phone(identity.phone),
+        "phone_alt": selectors.display_phone(identity.phone_alt),
+        "consents": selectors.consents_for(patient),
+        "consent_form": ConsentForm(),
+        "notes_access": notes_access,
+        "notes": [(note, note.read("text")) for note in notes] if notes is not None else None,
+        "note_form": NoteForm(),
+        "can_edit": has_practice_perm(request, "change_patient_identity"),
+        "can_write_notes": has_practice_perm(request, "change_clinical_notes"),
+        "can_export": has_practice_perm(request, "export_patient_data"),
+    }
+    return render(request, "patients/detail.html", context)
+
+
+def _require_notes(request: HttpRequest, patient: Patient) -> None:
+    if selectors.notes_access(request, patient) != "allowed":
+        raise PermissionDenied
+
+
+@practice_permission("change_clinical_notes")
+@never_cache
+@require_http_methods(["GET", "POST"])
+@sealed_data
+def note_add_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
+    patient = _patient(request, patient)
+    _require_notes(request, patient)
+    form = NoteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.clinical_note_add(
+            patient=patient, text=form.cleaned_data["text"], author=request.user, request=request
+        )
+        messages.success(request, _("Note ajoutée."))
+        return redirect("patients:detail", practice=practice, patient=patient.pk)
+    if request.method == "GET":
+        record_event(
+            action=Action.VIEW, request=request, object_type="patient", object_id=patient.pk
+        )
+    return render(request, "patients/note_form.html", {"form": form, "patient": patient})
+
+
+@practice_permission("change_patient_identity")
+@never_cache
+@require_POST
+def consent_record_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
+    patient = _patient(request, patient)
+    form = ConsentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choisissez un consentement valide."))
+    else:
+        services.consent_record(
+            patient=patient,
+            purpose=form.cleaned_data["purpose"],
+            actor=request.user,
+            request=request,
+        )
+        messages.success(request, _("Consentement enregistré."))
+    return redirect("patients:detail", practice=practice, patient=patient.pk)
+
+
+@practice_permission("change_patient_identity")
+@never_cache
+@require_POST
+def consent_withdraw_view(request: HttpRequest, practice: str, patient, consent: int):
+    patient = _patient(request, patient)
+    found = Consent.objects.filter(practice=request.practice, patient=patient, pk=consent).first()
+    if found is None:
+        raise Http404
+    services.consent_withdraw(consent=found, actor=request.user, request=request)
+    messages.success(request, _("Retrait du consentement enregistré."))
+    return redirect("patients:detail", practice=practice, patient=patient.pk)
+
+
+def _export_data(request: HttpRequest, patient: Patient) -> dict:
+    _require_notes(request, patient)
+    identity = selectors.identity(patient)
+    events = AuditEvent.objects.filter(
+        practice=request.practice, object_type="patient", object_id=str(patient.pk)
+    ).order_by("id")
+    return {
+        "patient": {
+            "id": str(patient.pk),
+            **{name: getattr(identity, name) for name in identity.__dataclass_fields__},
+            "restricted": patient.restricted,
+            "created_at": patient.created_at,
+        },
+        "consents": [
+            {
+                "purpose": consent.purpose,
+                "label": consent.get_purpose_display(),
+                "given_at": consent.given_at,
+                "withdrawn_at": consent.withdrawn_at,
+            }
+            for consent in selectors.consents_for(patient)
+        ],
+        "clinical_notes": [
+            {
+                "created_at": note.created_at,
+                "author": note.author.get_full_name() or note.author.username,
+                "text": note.read("text"),
+            }
+            for note in selectors.notes_for(patient)
+        ],
+        "accesses": [
+            {
+                "occurred_at": event.occurred_at,
+                "who": event.actor_username,
+                "role": event.role,
+                "action": event.action,
+                "outcome": event.outcome,
+            }
+            for event in events
+        ],
+    }
+
+
+def _record_export(request: HttpRequest, patient: Patient, fmt: str) -> None:
+    record_event(
+        action=Action.EXPORT,
+        request=request,
+        object_type="patient",
+        object_id=patient.pk,
+        detail={"format": fmt},
+    )
+
+
+@practice_permission("export_patient_data")
+@never_cache
+@require_http_methods(["GET"])
+@sealed_data
+def export_json_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
+    patient = _patient(request, patient)
+    _record_export(request, patient, "json")
+    data = _export_data(request, patient)
+    response = HttpResponse(
+        json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2),
+        content_type="application/json; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="patient-{patient.pk}.json"'
+    return response
+
+
+@practice_permission("export_patient_data")
+@never_cache
+@require_http_methods(["GET"])
+@sealed_data
+def export_html_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
+    patient = _patient(request, patient)
+    _record_export(request, patient, "html")
+    data = _export_data(request, patient)
+    return render(request, "patients/export.html", {"patient": patient, "data": data})
+
+
+@practice_permission("view_clinical_notes")
+@never_cache
+@require_http_methods(["GET", "POST"])
+@sealed_data
+def break_glass_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
+    patient = _patient(request, patient)
+    if selectors.notes_access(request, patient) == "allowed":
+        return redirect("patients:detail", practice=practice, patient=patient.pk)
+    form = BreakGlassForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.break_glass_open(
+            patient=patient, user=request.user, reason=form.cleaned_data["reason"], request=request
+        )
+        messages.warning(
+            request, _("Accès d'urgence ouvert pour 4 heures. Il est enregistré et sera revu.")
+        )
+        return redirect("patients:detail", practice=practice, patient=patient.pk)
+    if request.method == "GET":
+        record_event(
+            action=Action.VIEW, request=request, object_type="patient", object_id=patient.pk
+        )
+    return render(request, "patients/break_glass.html", {"form": form, "patient": patient})
+
+
+@practice_permission("view_clinical_notes")
+@never_cache
+@require_http_methods(["GET"])
+@sealed_data
+def break_glass_list_view(request: HttpRequest, practice: str) -> HttpResponse:
+    grants = selectors.break_glass_grants(request.practice)
+    record_event(
+        action=Action.LIST,
+        request=request,
+        object_type="break_glass_grant",
+        detail={"results": len(grants)},
+    )
+    rows = [(grant, grant.read("reason")) for grant in grants]
+    return render(request, "patients/break_glass_list.html", {"rows": rows})
