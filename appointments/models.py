@@ -7,13 +7,13 @@ working hours are wall-clock times in the practice's time zone
 (UTC in the database).
 """
 
-import uuid
-
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
+
+from patients.models import SealedModel
 
 
 class Weekday(models.IntegerChoices):
@@ -155,11 +155,15 @@ class Absence(models.Model):
         return f"{self.practitioner_id} {self.start:%Y-%m-%d %H:%M}"
 
 
-class Appointment(models.Model):
-    """A booked slot. The primary key is generated in Python so that the row id
-    exists before the reason for visit is encrypted (it is part of the binding).
-    On PostgreSQL an exclusion constraint (migration 0002) refuses two
-    non-cancelled appointments of one practitioner that overlap."""
+class Appointment(SealedModel):
+    """A booked slot. Like every sealed row (patients.models.SealedModel), its
+    UUID primary key is generated in Python so that the row id exists before the
+    reason for visit is sealed under the practice's data key, bound to (table,
+    column, practice, row). On PostgreSQL an exclusion constraint (migration
+    0002) refuses two non-cancelled appointments of one practitioner that
+    overlap."""
+
+    SEALED = ("reason",)
 
     class Status(models.TextChoices):
         BOOKED = "booked", _("Réservé")
@@ -174,10 +178,11 @@ class Appointment(models.Model):
         DUPLICATE = "duplicate", _("Rendez-vous en double")
         OTHER = "other", _("Autre")
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    practice = models.ForeignKey("accounts.Practice", on_delete=models.PROTECT, related_name="+")
     practitioner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="appointments"
     )
     appointment_type = models.ForeignKey(
         AppointmentType, on_delete=models.PROTECT, related_name="appointments"
@@ -188,8 +193,8 @@ class Appointment(models.Model):
     cancellation_category = models.CharField(
         _("motif d'annulation"), max_length=16, choices=CancellationCategory, blank=True
     )
-    # AES-GCM, bound to (table, column, practice, row): see appointments.crypto.
-    reason_encrypted = models.BinaryField(blank=True, default=b"")
+    # The reason for visit as the caller gives it: sealed, read with read("reason").
+    reason_sealed = models.BinaryField()
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -11,7 +11,7 @@ from accounts.roles import Role
 from appointments.models import Appointment, AppointmentType
 
 # What a listing or a detail page shows, joined in the same query.
-LISTING_RELATED = ("appointment_type", "practitioner")
+LISTING_RELATED = ("appointment_type", "practitioner", "patient")
 
 
 def practice_zone(practice: Practice) -> ZoneInfo:

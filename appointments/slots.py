@@ -106,6 +106,31 @@ def find_free_slots(
     return found
 
 
+def slot_within_hours(
+    *, practice: Practice, appointment_type: AppointmentType, practitioner: User, start: datetime
+) -> bool:
+    """Whether the whole appointment fits in one of the day's working ranges."""
+    zone = practice_zone(practice)
+    start = start.astimezone(UTC)
+    end = start + timedelta(minutes=appointment_type.duration_minutes)
+    day = start.astimezone(zone).date()
+    hours = _working_hours(practice, [practitioner.pk]).get(practitioner.pk, {})
+    return any(r_start <= start and end <= r_end for r_start, r_end in _ranges(day, hours, zone))
+
+
+def slot_is_busy(
+    *,
+    practice: Practice,
+    practitioner: User,
+    start: datetime,
+    end: datetime,
+    exclude_appointment_id=None,
+) -> bool:
+    """Whether an absence or another non-cancelled appointment overlaps."""
+    busy = _busy(practice, [practitioner.pk], start, end, exclude_appointment_id)
+    return bool(busy[practitioner.pk][0])
+
+
 def slot_is_free(
     *,
     practice: Practice,
@@ -117,15 +142,18 @@ def slot_is_free(
     """Whether an appointment of this type may start at `start`: inside one of
     the day's working ranges, overlapping no absence and no other non-cancelled
     appointment. (Refusing the past is the booking service's business.)"""
-    zone = practice_zone(practice)
-    start = start.astimezone(UTC)
-    end = start + timedelta(minutes=appointment_type.duration_minutes)
-    day = start.astimezone(zone).date()
-    hours = _working_hours(practice, [practitioner.pk]).get(practitioner.pk, {})
-    if not any(r_start <= start and end <= r_end for r_start, r_end in _ranges(day, hours, zone)):
+    if not slot_within_hours(
+        practice=practice, appointment_type=appointment_type, practitioner=practitioner, start=start
+    ):
         return False
-    busy = _busy(practice, [practitioner.pk], start, end, exclude_appointment_id)
-    return not busy[practitioner.pk][0]
+    end = start + timedelta(minutes=appointment_type.duration_minutes)
+    return not slot_is_busy(
+        practice=practice,
+        practitioner=practitioner,
+        start=start,
+        end=end,
+        exclude_appointment_id=exclude_appointment_id,
+    )
 
 
 def _local_midnight(day: date, zone: ZoneInfo) -> datetime:

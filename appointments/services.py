@@ -1,0 +1,300 @@
+"""State changes of appointments. Each runs in one transaction with its
+AppointmentEvent and its audit event.
+
+Double booking is refused twice: here, under a lock on the practitioner's
+settings row (which serialises bookings of one practitioner), with a clear
+message; and on PostgreSQL by the exclusion constraint (migration 0002), which
+holds even behind the application's back. Its IntegrityError becomes the same
+SlotTaken, never a 500.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Practice, User
+from accounts.roles import Role
+from appointments import selectors, slots
+from appointments.models import (
+    Appointment,
+    AppointmentEvent,
+    AppointmentType,
+    PractitionerSettings,
+)
+from audit.models import Action
+from audit.services import record_event
+from patients import keys
+
+NO_OVERLAP_CONSTRAINT = "appointment_no_overlap"
+REASON_MAX_LENGTH = 500
+
+STATUS_TRANSITIONS = {
+    Appointment.Status.BOOKED: {
+        Appointment.Status.ARRIVED,
+        Appointment.Status.NO_SHOW,
+        Appointment.Status.DONE,
+    },
+    Appointment.Status.ARRIVED: {Appointment.Status.DONE},
+}
+
+
+class BookingError(Exception):
+    """A request that cannot be honoured as asked; the message is for the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class SlotTaken(BookingError):
+    def __init__(self) -> None:
+        super().__init__(
+            _(
+                "Ce créneau vient tout juste d'être pris. "
+                "Voici de nouvelles propositions : choisissez-en une autre."
+            )
+        )
+
+
+class TypeNotBookable(PermissionDenied):
+    """A telesecretary asked for a type the practice keeps for itself."""
+
+    message = "Ce type de rendez-vous n'est pas réservable par le télésecrétariat."
+
+
+def _check_type(practice: Practice, appointment_type: AppointmentType, acting_role: str) -> None:
+    if appointment_type.practice_id != practice.pk or not appointment_type.active:
+        raise BookingError(_("Ce type de rendez-vous n'est pas disponible."))
+    if acting_role == Role.TELESECRETARY and not appointment_type.bookable_by_telesecretary:
+        raise TypeNotBookable(_(TypeNotBookable.message))
+
+
+def _check_slot(
+    practice: Practice, appointment_type: AppointmentType, practitioner: User, start: datetime
+) -> None:
+    if selectors.practitioner_in_practice(practice, practitioner.pk) is None:
+        raise BookingError(_("Ce praticien n'exerce pas dans ce cabinet."))
+    if start <= timezone.now():
+        raise BookingError(_("Ce créneau est déjà passé."))
+    if not slots.slot_within_hours(
+        practice=practice,
+        appointment_type=appointment_type,
+        practitioner=practitioner,
+        start=start,
+    ):
+        raise BookingError(_("Ce créneau est en dehors des horaires du praticien."))
+
+
+def _lock_practitioner(practice: Practice, practitioner: User) -> None:
+    """Take the practitioner's lock for the rest of the transaction."""
+    PractitionerSettings.objects.bulk_create(
+        [PractitionerSettings(practice=practice, practitioner=practitioner)],
+        ignore_conflicts=True,
+    )
+    PractitionerSettings.objects.select_for_update().filter(
+        practice=practice, practitioner=practitioner
+    ).get()
+
+
+def _save_or_slot_taken(appointment: Appointment, **kwargs) -> None:
+    try:
+        with transaction.atomic():
+            appointment.save(**kwargs)
+    except IntegrityError as error:
+        if NO_OVERLAP_CONSTRAINT in str(error):
+            raise SlotTaken() from None
+        raise
+
+
+def _event(appointment: Appointment, kind: str, actor: User | None, **detail) -> None:
+    AppointmentEvent.objects.create(
+        practice_id=appointment.practice_id,
+        appointment=appointment,
+        kind=kind,
+        by=actor,
+        detail=detail,
+    )
+
+
+def _times(appointment: Appointment) -> dict:
+    return {
+        "start": appointment.start.astimezone(UTC).isoformat(),
+        "end": appointment.end.astimezone(UTC).isoformat(),
+        "practitioner": appointment.practitioner_id,
+    }
+
+
+@transaction.atomic
+def appointment_book(
+    *,
+    practice: Practice,
+    practitioner: User,
+    patient,
+    appointment_type: AppointmentType,
+    start: datetime,
+    reason: str,
+    actor: User | None,
+    acting_role: str,
+    request: HttpRequest | None = None,
+) -> Appointment:
+    """Book the slot or raise BookingError / SlotTaken / TypeNotBookable."""
+    if patient.practice_id != practice.pk:
+        raise BookingError(_("Ce patient n'est pas un patient de ce cabinet."))
+    if len(reason) > REASON_MAX_LENGTH:
+        raise BookingError(_("Le motif est trop long."))
+    _check_type(practice, appointment_type, acting_role)
+    _check_slot(practice, appointment_type, practitioner, start)
+    end = start + timedelta(minutes=appointment_type.duration_minutes)
+    _lock_practitioner(practice, practitioner)
+    if slots.slot_is_busy(practice=practice, practitioner=practitioner, start=start, end=end):
+        raise SlotTaken()
+    appointment = Appointment(
+        practice=practice,
+        practitioner=practitioner,
+        patient=patient,
+        appointment_type=appointment_type,
+        start=start,
+        end=end,
+        created_by=actor,
+    )
+    count = appointment.write({"reason": reason})
+    _save_or_slot_taken(appointment, force_insert=True)
+    keys.count_encryptions(practice.pk, appointment.key_version, count)
+    _event(appointment, AppointmentEvent.Kind.CREATED, actor, **_times(appointment))
+    record_event(
+        action=Action.CREATE,
+        request=request,
+        actor=actor,
+        role=acting_role,
+        practice=practice,
+        object_type="appointment",
+        object_id=appointment.pk,
+        detail={
+            "patient": str(patient.pk),
+            "practitioner": practitioner.pk,
+            "appointment_type": appointment_type.pk,
+        },
+    )
+    return appointment
+
+
+@transaction.atomic
+def appointment_move(
+    *,
+    appointment: Appointment,
+    start: datetime,
+    practitioner: User | None = None,
+    actor: User | None,
+    acting_role: str,
+    request: HttpRequest | None = None,
+) -> Appointment:
+    appointment = _locked(appointment)
+    practice = appointment.practice
+    if appointment.status != Appointment.Status.BOOKED:
+        raise BookingError(_("Seul un rendez-vous réservé peut être déplacé."))
+    practitioner = practitioner or appointment.practitioner
+    appointment_type = appointment.appointment_type
+    _check_type(practice, appointment_type, acting_role)
+    _check_slot(practice, appointment_type, practitioner, start)
+    end = start + timedelta(minutes=appointment_type.duration_minutes)
+    _lock_practitioner(practice, practitioner)
+    if slots.slot_is_busy(
+        practice=practice,
+        practitioner=practitioner,
+        start=start,
+        end=end,
+        exclude_appointment_id=appointment.pk,
+    ):
+        raise SlotTaken()
+    before = _times(appointment)
+    appointment.practitioner = practitioner
+    appointment.start = start
+    appointment.end = end
+    _save_or_slot_taken(appointment, update_fields=["practitioner", "start", "end", "updated_at"])
+    after = _times(appointment)
+    _event(appointment, AppointmentEvent.Kind.MOVED, actor, before=before, after=after)
+    record_event(
+        action=Action.UPDATE,
+        request=request,
+        actor=actor,
+        role=acting_role,
+        practice=practice,
+        object_type="appointment",
+        object_id=appointment.pk,
+        detail={"change": "moved", "practitioner": practitioner.pk},
+    )
+    return appointment
+
+
+@transaction.atomic
+def appointment_cancel(
+    *,
+    appointment: Appointment,
+    category: str,
+    actor: User | None,
+    acting_role: str = "",
+    request: HttpRequest | None = None,
+) -> Appointment:
+    appointment = _locked(appointment)
+    if appointment.status != Appointment.Status.BOOKED:
+        raise BookingError(_("Seul un rendez-vous réservé peut être annulé."))
+    if category not in Appointment.CancellationCategory.values:
+        raise BookingError(_("Choisissez un motif d'annulation."))
+    appointment.status = Appointment.Status.CANCELLED
+    appointment.cancellation_category = category
+    appointment.save(update_fields=["status", "cancellation_category", "updated_at"])
+    _event(appointment, AppointmentEvent.Kind.CANCELLED, actor, category=category)
+    record_event(
+        action=Action.UPDATE,
+        request=request,
+        actor=actor,
+        role=acting_role,
+        practice=appointment.practice_id,
+        object_type="appointment",
+        object_id=appointment.pk,
+        detail={"change": "cancelled", "category": category},
+    )
+    return appointment
+
+
+@transaction.atomic
+def appointment_set_status(
+    *,
+    appointment: Appointment,
+    status: str,
+    actor: User | None,
+    acting_role: str = "",
+    request: HttpRequest | None = None,
+) -> Appointment:
+    appointment = _locked(appointment)
+    previous = appointment.status
+    if status not in STATUS_TRANSITIONS.get(previous, ()):
+        raise BookingError(_("Ce changement de statut n'est pas possible."))
+    appointment.status = status
+    appointment.save(update_fields=["status", "updated_at"])
+    _event(appointment, AppointmentEvent.Kind.STATUS, actor, before=previous, after=status)
+    record_event(
+        action=Action.UPDATE,
+        request=request,
+        actor=actor,
+        role=acting_role,
+        practice=appointment.practice_id,
+        object_type="appointment",
+        object_id=appointment.pk,
+        detail={"change": "status", "status": status},
+    )
+    return appointment
+
+
+def _locked(appointment: Appointment) -> Appointment:
+    """The appointment re-read under a row lock, with what the services need."""
+    return (
+        Appointment.objects.select_for_update(of=("self",))
+        .select_related("appointment_type", "practitioner", "practice")
+        .filter(practice_id=appointment.practice_id)
+        .get(pk=appointment.pk)
+    )
