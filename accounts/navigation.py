@@ -7,6 +7,10 @@ PRACTICE_ACTIONS: list[tuple[str, str, str]] = [
     ("view_patient_identity", "patients:search", _("Rechercher un patient")),
     ("change_patient_identity", "patients:create", _("Nouveau patient")),
     ("view_clinical_notes", "patients:break_glass_list", _("Revue des accès d'urgence")),
+    ("book_appointment", "appointments:book", _("Prendre un rendez-vous")),
+    ("view_own_agenda", "appointments:my_day", _("Mon agenda du jour")),
+    ("view_own_agenda", "appointments:my_week", _("Mon agenda de la semaine")),
+    ("view_practice_agenda", "appointments:practice_day", _("Agenda du cabinet")),
 ]
 
 

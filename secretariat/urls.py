@@ -14,6 +14,7 @@ urlpatterns = [
     path("i18n/setlang/", agreement_exempt(login_not_required(set_language)), name="set_language"),
     path("", include("accounts.urls")),
     path("", include("patients.urls")),
+    path("", include("appointments.urls")),
 ]
 
 handler400 = "secretariat.errors.bad_request"

@@ -4,10 +4,10 @@ import pytest
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from tests.access import routes_accounts
+from tests.access import routes_accounts, routes_appointments
 from tests.personas import PERSONAS
 
-ALL_ROUTES = [*routes_accounts.ROUTES]
+ALL_ROUTES = [*routes_accounts.ROUTES, *routes_appointments.ROUTES]
 
 PRACTICE_A_MEMBERS = {"telesecretary_a", "telesecretary_ab", "practitioner_a", "manager_a"}
 

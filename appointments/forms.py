@@ -1,0 +1,82 @@
+from datetime import datetime
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from appointments.models import Appointment
+from appointments.services import REASON_MAX_LENGTH
+
+
+def slot_value(practitioner_id: int, start: datetime) -> str:
+    """How a proposed slot is posted back: "<practitioner id>|<ISO start>"."""
+    return f"{practitioner_id}|{start.isoformat()}"
+
+
+class SlotForm(forms.Form):
+    """A proposed slot, checked again by the service when posted (it may have
+    been taken in between, or forged)."""
+
+    slot = forms.CharField(max_length=80, error_messages={"required": _("Choisissez un créneau.")})
+
+    def clean_slot(self) -> tuple[int, datetime]:
+        practitioner, _sep, start = self.cleaned_data["slot"].partition("|")
+        try:
+            moment = datetime.fromisoformat(start)
+            practitioner_id = int(practitioner)
+        except ValueError:
+            raise ValidationError(_("Créneau invalide.")) from None
+        if moment.tzinfo is None:
+            raise ValidationError(_("Créneau invalide."))
+        return practitioner_id, moment
+
+
+class BookingForm(SlotForm):
+    reason = forms.CharField(
+        label=_("Motif de la consultation"),
+        max_length=REASON_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class ProposalFilterForm(forms.Form):
+    """GET filters of the proposals (no health data: a practitioner, a date)."""
+
+    praticien = forms.TypedChoiceField(
+        label=_("Praticien"), coerce=int, required=False, empty_value=None
+    )
+    a_partir_du = forms.DateField(
+        label=_("À partir du"),
+        required=False,
+        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+    def __init__(self, *args, practitioners=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["praticien"].choices = [("", _("Tous les praticiens"))] + [
+            (user.pk, user.get_full_name() or user.username) for user in practitioners
+        ]
+
+
+class CancelForm(forms.Form):
+    category = forms.ChoiceField(
+        label=_("Motif d'annulation"),
+        choices=Appointment.CancellationCategory.choices,
+        widget=forms.RadioSelect,
+    )
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[
+            (Appointment.Status.ARRIVED, _("Arrivé")),
+            (Appointment.Status.NO_SHOW, _("Absent")),
+            (Appointment.Status.DONE, _("Terminé")),
+        ]
+    )
+
+
+class DayForm(forms.Form):
+    date = forms.DateField(required=False, input_formats=["%Y-%m-%d"])

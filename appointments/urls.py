@@ -1,0 +1,25 @@
+from django.urls import path
+
+from appointments import views
+
+app_name = "appointments"
+
+_BASE = "p/<slug:practice>/rendez-vous/"
+_ONE = _BASE + "<uuid:appointment>/"
+
+urlpatterns = [
+    path(_BASE + "nouveau/", views.book_view, name="book"),
+    path(_BASE + "nouveau/<uuid:patient>/", views.book_type_view, name="book_type"),
+    path(
+        _BASE + "nouveau/<uuid:patient>/<int:appointment_type>/",
+        views.book_slot_view,
+        name="book_slot",
+    ),
+    path(_BASE + "agenda/jour/", views.my_day_view, name="my_day"),
+    path(_BASE + "agenda/semaine/", views.my_week_view, name="my_week"),
+    path(_BASE + "agenda/cabinet/", views.practice_day_view, name="practice_day"),
+    path(_ONE, views.detail_view, name="detail"),
+    path(_ONE + "deplacer/", views.move_view, name="move"),
+    path(_ONE + "annuler/", views.cancel_view, name="cancel"),
+    path(_ONE + "statut/", views.status_view, name="status"),
+]

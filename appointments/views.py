@@ -1,0 +1,554 @@
+"""Booking, moving and cancelling appointments; agendas. Thin views: the
+permission is declared, objects are fetched within request.practice (another
+practice's id is a 404), the audit event is written before rendering, and
+every page carrying patient data answers `Cache-Control: no-store`."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.permissions import has_practice_perm, practice_permission
+from accounts.roles import Role
+from appointments import selectors, services
+from appointments.forms import (
+    BookingForm,
+    CancelForm,
+    DayForm,
+    ProposalFilterForm,
+    SlotForm,
+    StatusForm,
+    slot_value,
+)
+from appointments.models import Appointment, AppointmentType
+from appointments.slots import Slot, find_free_slots
+from audit.models import Action, Outcome
+from audit.services import record_event
+from patients import selectors as patient_selectors
+from patients.forms import SearchForm
+from patients.models import Patient
+from patients.views import sealed_data
+
+PROPOSALS = 12
+
+
+def patient_label(patient: Patient) -> str:
+    """What a page shows of a patient: two sealed fields, nothing more."""
+    return f"{patient.read('last_name').upper()} {patient.read('first_names')}"
+
+
+def _person(user) -> str:
+    return user.get_full_name() or user.username
+
+
+def _local(request: HttpRequest, moment: datetime) -> datetime:
+    return moment.astimezone(selectors.practice_zone(request.practice))
+
+
+def _when(request: HttpRequest, moment: datetime) -> str:
+    return date_format(_local(request, moment), "l j F Y, H:i")
+
+
+def _is_telesecretary(request: HttpRequest) -> bool:
+    return request.acting_role == Role.TELESECRETARY
+
+
+# Booking -----------------------------------------------------------------
+
+
+@practice_permission("book_appointment")
+@never_cache
+@require_http_methods(["GET", "POST"])
+@sealed_data
+def book_view(request: HttpRequest, practice: str) -> HttpResponse:
+    """Step 1: find the caller (searches are POSTed: no health data in URLs)."""
+    form = SearchForm(request.POST or None)
+    results = None
+    if request.method == "POST" and form.is_valid():
+        found = patient_selectors.patient_search(request.practice, form.cleaned_data["q"])
+        record_event(
+            action=Action.SEARCH,
+            request=request,
+            object_type="patient",
+            detail={"kind": found.kind, "results": len(found.patients), "for": "booking"},
+        )
+        results = [patient_selectors.summary(patient) for patient in found.patients]
+    else:
+        record_event(action=Action.VIEW, request=request, object_type="booking")
+    return render(request, "appointments/book.html", {"form": form, "results": results})
+
+
+@practice_permission("book_appointment")
+@never_cache
+@require_GET
+@sealed_data
+def book_type_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
+    """Step 2: the type of appointment, with the practice's instructions."""
+    patient = patient_selectors.patient_get(request.practice, patient)
+    types = list(selectors.appointment_types(request.practice))
+    telesecretary = _is_telesecretary(request)
+    record_event(
+        action=Action.VIEW,
+        request=request,
+        object_type="patient",
+        object_id=patient.pk,
+        detail={"for": "booking_type"},
+    )
+    context = {
+        "patient": patient,
+        "patient_label": patient_label(patient),
+        "types": [(kind, not telesecretary or kind.bookable_by_telesecretary) for kind in types],
+    }
+    return render(request, "appointments/book_type.html", context)
+
+
+@dataclass
+class Proposal:
+    value: str
+    day: str
+    hour: str
+    practitioner: str
+
+
+def _proposals(request: HttpRequest, found: list[Slot], names: dict[int, str]) -> list:
+    days: dict[str, list[Proposal]] = defaultdict(list)
+    for slot in found:
+        local = _local(request, slot.start)
+        day = date_format(local, "l j F Y")
+        days[day].append(
+            Proposal(
+                value=slot_value(slot.practitioner_id, slot.start),
+                day=day,
+                hour=local.strftime("%H:%M"),
+                practitioner=names.get(slot.practitioner_id, ""),
+            )
+        )
+    return list(days.items())
+
+
+def _find_proposals(
+    request: HttpRequest, appointment_type: AppointmentType, exclude=None, practitioner=None
+) -> tuple[ProposalFilterForm, list]:
+    people = list(selectors.practitioners(request.practice))
+    names = {user.pk: _person(user) for user in people}
+    filters = ProposalFilterForm(request.GET or None, practitioners=people)
+    start_from = timezone.now()
+    if filters.is_valid():
+        wanted = filters.cleaned_data["praticien"]
+        if wanted is not None:
+            practitioner = next((user for user in people if user.pk == wanted), None)
+        if filters.cleaned_data["a_partir_du"]:
+            day_start, _end = selectors.day_bounds(
+                request.practice, filters.cleaned_data["a_partir_du"]
+            )
+            start_from = max(start_from, day_start)
+    found = find_free_slots(
+        practice=request.practice,
+        appointment_type=appointment_type,
+        practitioner=practitioner,
+        start_from=start_from,
+        count=PROPOSALS,
+        exclude_appointment_id=exclude,
+    )
+    return filters, _proposals(request, found, names)
+
+
+def _type_for_booking(request: HttpRequest, type_id: int) -> AppointmentType:
+    appointment_type = selectors.appointment_types(request.practice).filter(pk=type_id).first()
+    if appointment_type is None:
+        raise Http404
+    return appointment_type
+
+
+def _not_bookable(request: HttpRequest, appointment_type: AppointmentType) -> HttpResponse:
+    record_event(
+        action=Action.PERMISSION_DENIED,
+        request=request,
+        outcome=Outcome.DENIED,
+        object_type="appointment_type",
+        object_id=appointment_type.pk,
+        detail={"status": 403, "reason": "not_bookable_by_telesecretary"},
+    )
+    return render(
+        request,
+        "appointments/not_bookable.html",
+        {"appointment_type": appointment_type},
+        status=403,
+    )
+
+
+@practice_permission("book_appointment")
+@never_cache
+@require_http_methods(["GET", "POST"])
+@sealed_data
+def book_slot_view(request: HttpRequest, practice: str, patient, appointment_type: int):
+    """Step 3: proposed slots, then confirmation with the reason for visit."""
+    patient = patient_selectors.patient_get(request.practice, patient)
+    appointment_type = _type_for_booking(request, appointment_type)
+    if _is_telesecretary(request) and not appointment_type.bookable_by_telesecretary:
+        return _not_bookable(request, appointment_type)
+    form = BookingForm(request.POST or None)
+    status = 200
+    error = ""
+    if request.method == "POST":
+        if form.is_valid():
+            practitioner_id, start = form.cleaned_data["slot"]
+            practitioner = selectors.practitioner_in_practice(request.practice, practitioner_id)
+            try:
+                if practitioner is None:
+                    raise services.BookingError(_("Ce praticien n'exerce pas dans ce cabinet."))
+                appointment = services.appointment_book(
+                    practice=request.practice,
+                    practitioner=practitioner,
+                    patient=patient,
+                    appointment_type=appointment_type,
+                    start=start,
+                    reason=form.cleaned_data["reason"],
+                    actor=request.user,
+                    acting_role=request.acting_role,
+                    request=request,
+                )
+            except services.TypeNotBookable:
+                return _not_bookable(request, appointment_type)
+            except services.BookingError as refused:
+                error = refused.message
+                status = 409 if isinstance(refused, services.SlotTaken) else 400
+            else:
+                messages.success(
+                    request,
+                    _("Rendez-vous réservé le %(when)s.") % {"when": _when(request, start)},
+                )
+                return redirect("appointments:detail", request.practice.slug, appointment.pk)
+        else:
+            status = 400
+    filters, proposals = _find_proposals(request, appointment_type)
+    record_event(
+        action=Action.VIEW,
+        request=request,
+        object_type="patient",
+        object_id=patient.pk,
+        detail={"for": "booking_slots", "proposals": sum(len(p) for _d, p in proposals)}
+        | ({"refused": status} if status != 200 else {}),
+    )
+    context = {
+        "patient": patient,
+        "patient_label": patient_label(patient),
+        "appointment_type": appointment_type,
+        "form": form,
+        "filters": filters,
+        "proposals": proposals,
+        "error": error,
+    }
+    return render(request, "appointments/book_slot.html", context, status=status)
+
+
+# One appointment ---------------------------------------------------------
+
+
+def _appointment(request: HttpRequest, appointment_id) -> Appointment:
+    appointment = selectors.appointment_in_practice(request.practice, appointment_id)
+    if appointment is None:
+        raise Http404
+    return appointment
+
+
+@practice_permission("book_appointment")
+@never_cache
+@require_GET
+@sealed_data
+def detail_view(request: HttpRequest, practice: str, appointment) -> HttpResponse:
+    appointment = _appointment(request, appointment)
+    events = list(appointment.events.filter(practice=request.practice).select_related("by"))
+    record_event(
+        action=Action.VIEW,
+        request=request,
+        object_type="appointment",
+        object_id=appointment.pk,
+    )
+    context = {
+        "appointment": appointment,
+        "patient_label": patient_label(appointment.patient),
+        "reason": appointment.read("reason"),
+        "when": _when(request, appointment.start),
+        "end": _local(request, appointment.end).strftime("%H:%M"),
+        "events": [(date_format(_local(request, e.at), "j F Y H:i"), e) for e in events],
+        "status_form": StatusForm(),
+        "transitions": sorted(services.STATUS_TRANSITIONS.get(appointment.status, ())),
+        "can_move": appointment.status == Appointment.Status.BOOKED,
+    }
+    return render(request, "appointments/detail.html", context)
+
+
+@practice_permission("book_appointment")
+@never_cache
+@require_http_methods(["GET", "POST"])
+@sealed_data
+def move_view(request: HttpRequest, practice: str, appointment) -> HttpResponse:
+    appointment = _appointment(request, appointment)
+    form = SlotForm(request.POST or None)
+    status = 200
+    error = ""
+    if request.method == "POST":
+        if form.is_valid():
+            practitioner_id, start = form.cleaned_data["slot"]
+            practitioner = selectors.practitioner_in_practice(request.practice, practitioner_id)
+            try:
+                if practitioner is None:
+                    raise services.BookingError(_("Ce praticien n'exerce pas dans ce cabinet."))
+                services.appointment_move(
+                    appointment=appointment,
+                    start=start,
+                    practitioner=practitioner,
+                    actor=request.user,
+                    acting_role=request.acting_role,
+                    request=request,
+                )
+            except services.TypeNotBookable:
+                return _not_bookable(request, appointment.appointment_type)
+            except services.BookingError as refused:
+                error = refused.message
+                status = 409 if isinstance(refused, services.SlotTaken) else 400
+            else:
+                messages.success(
+                    request,
+                    _("Rendez-vous déplacé au %(when)s.") % {"when": _when(request, start)},
+                )
+                return redirect("appointments:detail", request.practice.slug, appointment.pk)
+        else:
+            status = 400
+    filters, proposals = _find_proposals(
+        request,
+        appointment.appointment_type,
+        exclude=appointment.pk,
+        practitioner=None if request.GET.get("praticien") else appointment.practitioner,
+    )
+    record_event(
+        action=Action.VIEW,
+        request=request,
+        object_type="appointment",
+        object_id=appointment.pk,
+        detail={"for": "move"} | ({"refused": status} if status != 200 else {}),
+    )
+    context = {
+        "appointment": appointment,
+        "patient_label": patient_label(appointment.patient),
+        "when": _when(request, appointment.start),
+        "form": form,
+        "filters": filters,
+        "proposals": proposals,
+        "error": error,
+    }
+    return render(request, "appointments/move.html", context, status=status)
+
+
+@practice_permission("book_appointment")
+@never_cache
+@require_http_methods(["GET", "POST"])
+@sealed_data
+def cancel_view(request: HttpRequest, practice: str, appointment) -> HttpResponse:
+    appointment = _appointment(request, appointment)
+    form = CancelForm(request.POST or None)
+    status = 200
+    error = ""
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.appointment_cancel(
+                    appointment=appointment,
+                    category=form.cleaned_data["category"],
+                    actor=request.user,
+                    acting_role=request.acting_role,
+                    request=request,
+                )
+            except services.BookingError as refused:
+                error, status = refused.message, 400
+            else:
+                messages.success(request, _("Rendez-vous annulé."))
+                return redirect("appointments:detail", request.practice.slug, appointment.pk)
+        else:
+            status = 400
+    record_event(
+        action=Action.VIEW,
+        request=request,
+        object_type="appointment",
+        object_id=appointment.pk,
+        detail={"for": "cancel"} | ({"refused": status} if status != 200 else {}),
+    )
+    context = {
+        "appointment": appointment,
+        "patient_label": patient_label(appointment.patient),
+        "when": _when(request, appointment.start),
+        "form": form,
+        "error": error,
+    }
+    return render(request, "appointments/cancel.html", context, status=status)
+
+
+@practice_permission("book_appointment")
+@never_cache
+@require_POST
+def status_view(request: HttpRequest, practice: str, appointment) -> HttpResponse:
+    appointment = _appointment(request, appointment)
+    form = StatusForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise services.BookingError(_("Statut inconnu."))
+        services.appointment_set_status(
+            appointment=appointment,
+            status=form.cleaned_data["status"],
+            actor=request.user,
+            acting_role=request.acting_role,
+            request=request,
+        )
+    except services.BookingError as refused:
+        record_event(
+            action=Action.UPDATE,
+            request=request,
+            outcome=Outcome.DENIED,
+            object_type="appointment",
+            object_id=appointment.pk,
+            detail={"change": "status", "status": 400},
+        )
+        messages.error(request, refused.message)
+        response = redirect("appointments:detail", request.practice.slug, appointment.pk)
+        response.status_code = 303
+        return response
+    messages.success(request, _("Statut mis à jour."))
+    return redirect("appointments:detail", request.practice.slug, appointment.pk)
+
+
+# Agendas ------------------------------------------------------------------
+
+
+@dataclass
+class AgendaEntry:
+    appointment: Appointment
+    start: str
+    end: str
+    patient: str
+
+
+def _day_param(request: HttpRequest) -> date:
+    form = DayForm(request.GET)
+    if form.is_valid() and form.cleaned_data["date"]:
+        return form.cleaned_data["date"]
+    return timezone.now().astimezone(selectors.practice_zone(request.practice)).date()
+
+
+def _entries(request: HttpRequest, appointments, show_patients: bool) -> list[AgendaEntry]:
+    """Decrypt only what the agenda shows: the patient's name, and only for a
+    role that may see identities (a practice manager sees busy slots)."""
+    return [
+        AgendaEntry(
+            appointment=appointment,
+            start=_local(request, appointment.start).strftime("%H:%M"),
+            end=_local(request, appointment.end).strftime("%H:%M"),
+            patient=patient_label(appointment.patient) if show_patients else "",
+        )
+        for appointment in appointments
+    ]
+
+
+def _nav(day: date, step: int) -> dict:
+    return {
+        "previous": (day - timedelta(days=step)).isoformat(),
+        "next": (day + timedelta(days=step)).isoformat(),
+    }
+
+
+@practice_permission("view_own_agenda")
+@never_cache
+@require_GET
+@sealed_data
+def my_day_view(request: HttpRequest, practice: str) -> HttpResponse:
+    day = _day_param(request)
+    start, end = selectors.day_bounds(request.practice, day)
+    appointments = list(
+        selectors.agenda(request.practice, start=start, end=end, practitioner_ids=[request.user.pk])
+    )
+    record_event(
+        action=Action.LIST,
+        request=request,
+        object_type="agenda",
+        detail={"view": "own_day", "count": len(appointments)},
+    )
+    context = {
+        "day": day,
+        "day_label": date_format(day, "l j F Y"),
+        "entries": _entries(request, appointments, show_patients=True),
+        "nav": _nav(day, 1),
+        "can_book": has_practice_perm(request, "book_appointment"),
+    }
+    return render(request, "appointments/my_day.html", context)
+
+
+@practice_permission("view_own_agenda")
+@never_cache
+@require_GET
+@sealed_data
+def my_week_view(request: HttpRequest, practice: str) -> HttpResponse:
+    day = _day_param(request)
+    monday = day - timedelta(days=day.weekday())
+    start, end = selectors.day_bounds(request.practice, monday, days=7)
+    appointments = list(
+        selectors.agenda(request.practice, start=start, end=end, practitioner_ids=[request.user.pk])
+    )
+    record_event(
+        action=Action.LIST,
+        request=request,
+        object_type="agenda",
+        detail={"view": "own_week", "count": len(appointments)},
+    )
+    by_day: dict[date, list] = defaultdict(list)
+    for entry in _entries(request, appointments, show_patients=True):
+        by_day[_local(request, entry.appointment.start).date()].append(entry)
+    days = [monday + timedelta(days=offset) for offset in range(7)]
+    context = {
+        "monday": monday,
+        "week_label": date_format(monday, "j F Y"),
+        "columns": [(date_format(d, "l j/m"), d.isoformat(), by_day.get(d, [])) for d in days],
+        "nav": _nav(monday, 7),
+    }
+    return render(request, "appointments/my_week.html", context)
+
+
+@practice_permission("view_practice_agenda")
+@never_cache
+@require_GET
+@sealed_data
+def practice_day_view(request: HttpRequest, practice: str) -> HttpResponse:
+    day = _day_param(request)
+    start, end = selectors.day_bounds(request.practice, day)
+    people = list(selectors.practitioners(request.practice))
+    appointments = list(
+        selectors.agenda(
+            request.practice, start=start, end=end, practitioner_ids=[p.pk for p in people]
+        )
+    )
+    show_patients = has_practice_perm(request, "view_patient_identity")
+    record_event(
+        action=Action.LIST,
+        request=request,
+        object_type="agenda",
+        detail={"view": "practice_day", "count": len(appointments)},
+    )
+    by_practitioner: dict[int, list] = defaultdict(list)
+    for entry in _entries(request, appointments, show_patients=show_patients):
+        by_practitioner[entry.appointment.practitioner_id].append(entry)
+    context = {
+        "day": day,
+        "day_label": date_format(day, "l j F Y"),
+        "columns": [(_person(p), by_practitioner.get(p.pk, [])) for p in people],
+        "show_patients": show_patients,
+        "can_open": has_practice_perm(request, "book_appointment"),
+        "nav": _nav(day, 1),
+    }
+    return render(request, "appointments/practice_day.html", context)

@@ -1,0 +1,137 @@
+from tests.access.routes import Route, practice_a
+from tests.appointments.helpers import at, booked, booking_world
+from tests.patients.helpers import make_patient
+
+BOOKERS = frozenset({"telesecretary_a", "telesecretary_ab", "practitioner_a"})
+AGENDA_READERS = BOOKERS | {"manager_a"}
+OWN_AGENDA = frozenset({"practitioner_a"})
+
+
+def _patient(world) -> dict:
+    return {**practice_a(world), "patient": booking_world(world).patient.pk}
+
+
+def _foreign_patient(world) -> dict:
+    booking_world(world)
+    return {**practice_a(world), "patient": make_patient(world.practice_b).pk}
+
+
+def _slot_page(world) -> dict:
+    setup = booking_world(world)
+    return {**_patient(world), "appointment_type": setup.kind.pk}
+
+
+def _foreign_slot_page(world) -> dict:
+    setup = booking_world(world)
+    return {**_foreign_patient(world), "appointment_type": setup.kind.pk}
+
+
+def _slot(world, hour: int) -> dict:
+    setup = booking_world(world)
+    return {"slot": f"{setup.practitioner.pk}|{at(setup.monday, hour).isoformat()}"}
+
+
+def _appointment(world) -> dict:
+    if "appointment" not in world.objects:
+        world.objects["appointment"] = booked(world, hour=10)
+    return {**practice_a(world), "appointment": world.objects["appointment"].pk}
+
+
+def _foreign_appointment(world) -> dict:
+    return {**practice_a(world), "appointment": booking_world(world).foreign.pk}
+
+
+ROUTES = [
+    Route("appointments:book", kwargs=practice_a, allowed=BOOKERS, audit_action="view"),
+    Route(
+        "appointments:book",
+        kwargs=practice_a,
+        method="post",
+        data=lambda world: {"q": "Lefèvre"},
+        allowed=BOOKERS,
+        audit_action="search",
+    ),
+    Route(
+        "appointments:book_type",
+        kwargs=_patient,
+        allowed=BOOKERS,
+        audit_action="view",
+        foreign=_foreign_patient,
+    ),
+    Route(
+        "appointments:book_slot",
+        kwargs=_slot_page,
+        allowed=BOOKERS,
+        audit_action="view",
+        foreign=_foreign_slot_page,
+    ),
+    Route(
+        "appointments:book_slot",
+        kwargs=_slot_page,
+        method="post",
+        data=lambda world: {**_slot(world, 11), "reason": "Fièvre"},
+        allowed=BOOKERS,
+        ok_status=302,
+        audit_action="create",
+        foreign=_foreign_slot_page,
+    ),
+    Route(
+        "appointments:detail",
+        kwargs=_appointment,
+        allowed=BOOKERS,
+        audit_action="view",
+        foreign=_foreign_appointment,
+    ),
+    Route(
+        "appointments:move",
+        kwargs=_appointment,
+        allowed=BOOKERS,
+        audit_action="view",
+        foreign=_foreign_appointment,
+    ),
+    Route(
+        "appointments:move",
+        kwargs=_appointment,
+        method="post",
+        data=lambda world: _slot(world, 15),
+        allowed=BOOKERS,
+        ok_status=302,
+        audit_action="update",
+        foreign=_foreign_appointment,
+    ),
+    Route(
+        "appointments:cancel",
+        kwargs=_appointment,
+        allowed=BOOKERS,
+        audit_action="view",
+        foreign=_foreign_appointment,
+    ),
+    Route(
+        "appointments:cancel",
+        kwargs=_appointment,
+        method="post",
+        data=lambda world: {"category": "patient"},
+        allowed=BOOKERS,
+        ok_status=302,
+        audit_action="update",
+        foreign=_foreign_appointment,
+    ),
+    Route(
+        "appointments:status",
+        kwargs=_appointment,
+        method="post",
+        data=lambda world: {"status": "arrived"},
+        allowed=BOOKERS,
+        ok_status=302,
+        audit_action="update",
+        foreign=_foreign_appointment,
+    ),
+    Route("appointments:my_day", kwargs=practice_a, allowed=OWN_AGENDA, audit_action="list"),
+    Route("appointments:my_week", kwargs=practice_a, allowed=OWN_AGENDA, audit_action="list"),
+    Route(
+        "appointments:practice_day",
+        kwargs=practice_a,
+        allowed=AGENDA_READERS,
+        audit_action="list",
+    ),
+]
