@@ -64,4 +64,9 @@ DEMO_USERS = [
 
 
 def extend_demo(practices: dict[str, Practice]) -> list[dict]:
-    return [{"name": name, "patients": []} for name in practices]
+    from patients.seed import demo_patients
+
+    return [
+        {"name": name, "patients": demo_patients(practice, index)}
+        for index, (name, practice) in enumerate(practices.items())
+    ]

@@ -15,6 +15,7 @@ their copy after at most KEY_CACHE_SECONDS.
 import contextlib
 import hashlib
 import hmac
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -27,6 +28,8 @@ from django.db.models import F
 from django_scopes import scopes_disabled
 
 from secretariat import crypto
+
+logger = logging.getLogger(__name__)
 
 KEY_CACHE_SECONDS = 30
 # AES-GCM with random 96-bit nonces: rotate well before 2**32 encryptions per key.
@@ -130,6 +133,10 @@ def _load(practice_id: int) -> PracticeKeys:
         raise KeyUnavailable("the practice's data key was destroyed")
     ring = crypto.keyring()
     current = live[-1]
+    if current.encryptions > ROTATE_AFTER_ENCRYPTIONS:
+        logger.warning(
+            "practice %s: data key v%s is due for rotation", practice_id, current.version
+        )
     deks = {
         row.version: ring.open(bytes(row.wrapped_dek), _binding(practice_id, "dek", row.version))
         for row in live

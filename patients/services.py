@@ -7,13 +7,19 @@ from datetime import date, timedelta
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
-from guardian.shortcuts import assign_perm, remove_perm
+from guardian.shortcuts import assign_perm
 
 from accounts.models import Practice, User
 from audit.models import Action
 from audit.services import record_event
 from patients import keys, normalise
-from patients.models import BreakGlassGrant, ClinicalNote, Consent, Patient
+from patients.models import (
+    BreakGlassGrant,
+    ClinicalNote,
+    Consent,
+    Patient,
+    PatientUserObjectPermission,
+)
 
 
 @dataclass(frozen=True)
@@ -121,11 +127,13 @@ def patient_set_restricted(
     through a guardian object permission on this patient."""
     patient.restricted = restricted
     patient.save(update_fields=["restricted", "updated_at"])
-    for practitioner in practitioners:
-        if restricted:
+    if restricted:
+        for practitioner in practitioners:
             assign_perm("patients.view_restricted_notes", practitioner, patient)
-        else:
-            remove_perm("patients.view_restricted_notes", practitioner, patient)
+    else:
+        # Lifting the restriction drops every grant, so that a later restriction
+        # starts from nobody but the practitioners it names.
+        PatientUserObjectPermission.objects.filter(content_object=patient).delete()
     record_event(
         action=Action.UPDATE,
         request=request,

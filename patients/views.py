@@ -244,6 +244,30 @@ def consent_withdraw_view(request: HttpRequest, practice: str, patient, consent:
     return redirect("patients:detail", practice=practice, patient=patient.pk)
 
 
+@practice_permission("change_clinical_notes")
+@never_cache
+@require_POST
+def restrict_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
+    """A practitioner who may read the notes restricts the record to himself (or
+    opens it again); other practitioners then need break-glass."""
+    patient = _patient(request, patient)
+    _require_notes(request, patient)
+    restricted = request.POST.get("restricted") == "1"
+    if restricted != patient.restricted:
+        services.patient_set_restricted(
+            patient=patient,
+            restricted=restricted,
+            practitioners=[request.user],
+            actor=request.user,
+            request=request,
+        )
+    if restricted:
+        messages.success(request, _("Dossier restreint : vous seul(e) voyez ses notes cliniques."))
+    else:
+        messages.success(request, _("Restriction levée."))
+    return redirect("patients:detail", practice=practice, patient=patient.pk)
+
+
 def _export_data(request: HttpRequest, patient: Patient) -> dict:
     _require_notes(request, patient)
     identity = selectors.identity(patient)

@@ -4,10 +4,10 @@ import pytest
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from tests.access import routes_accounts, routes_appointments
+from tests.access import routes_accounts, routes_appointments, routes_patients
 from tests.personas import PERSONAS
 
-ALL_ROUTES = [*routes_accounts.ROUTES, *routes_appointments.ROUTES]
+ALL_ROUTES = [*routes_accounts.ROUTES, *routes_patients.ROUTES, *routes_appointments.ROUTES]
 
 PRACTICE_A_MEMBERS = {"telesecretary_a", "telesecretary_ab", "practitioner_a", "manager_a"}
 

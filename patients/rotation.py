@@ -1,0 +1,206 @@
+"""Key operations: DEK rotation (re-encrypt rows in bounded batches), KEK
+re-wrap, and crypto-shredding. Each writes a key_operation audit event.
+
+Rotation is idempotent and resumable. A practice is "rotating" while a live
+key version older than the current one exists: running again resumes (moves
+the rows still on an old version, then retires the old key) instead of starting
+another rotation. An old version is retired (its wrapped key emptied) only when
+no row uses it any more and the new version is older than the grace period, so
+that a process still holding the previous key in its cache
+(keys.KEY_CACHE_SECONDS) cannot write a row that would become unreadable.
+"""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django_scopes import scopes_disabled
+
+from accounts.models import Practice
+from accounts.scoping import practice_scope
+from audit.models import Action
+from audit.services import record_event
+from patients import keys
+from patients.models import BreakGlassGrant, ClinicalNote, Patient, PracticeKey
+
+SEALED_MODELS = (Patient, ClinicalNote, BreakGlassGrant)
+BATCH_SIZE = 500
+RETIRE_GRACE = timedelta(seconds=2 * keys.KEY_CACHE_SECONDS)
+
+
+@dataclass
+class RotationReport:
+    practice_id: int
+    to_version: int
+    started: bool
+    rows: int = 0
+    batches: int = 0
+    retired: list[int] = field(default_factory=list)
+    pending_retirement: list[int] = field(default_factory=list)
+
+
+def _live_versions(practice_id: int) -> list[PracticeKey]:
+    with scopes_disabled():
+        return list(
+            PracticeKey.objects.filter(practice_id=practice_id, destroyed_at=None).order_by(
+                "version"
+            )
+        )
+
+
+def rotation_batch(practice_id: int, batch_size: int = BATCH_SIZE) -> int:
+    """Re-encrypt up to batch_size rows of each sealed model that are not on the
+    current version, in one transaction. Returns the number of rows moved."""
+    moved = 0
+    with transaction.atomic(), practice_scope(practice_id):
+        practice_keys = keys.practice_keys(practice_id)
+        current = practice_keys.current_version
+        for model in SEALED_MODELS:
+            rows = list(
+                model.objects.select_for_update(of=("self",))
+                .filter(practice_id=practice_id)
+                .exclude(key_version=current)
+                .order_by("pk")[:batch_size]
+            )
+            for row in rows:
+                row.reseal(practice_keys)
+            columns = [f"{name}_sealed" for name in model.SEALED] + ["key_version"]
+            model.objects.bulk_update(rows, columns)
+            keys.count_encryptions(practice_id, current, len(rows) * len(model.SEALED))
+            moved += len(rows)
+    return moved
+
+
+def _rows_on_old_versions(practice_id: int, current: int) -> int:
+    with practice_scope(practice_id):
+        return sum(
+            model.objects.filter(practice_id=practice_id).exclude(key_version=current).count()
+            for model in SEALED_MODELS
+        )
+
+
+def rotate_practice_key(
+    *,
+    practice: Practice,
+    batch_size: int = BATCH_SIZE,
+    retire_grace: timedelta = RETIRE_GRACE,
+    actor=None,
+) -> RotationReport:
+    live = _live_versions(practice.pk)
+    started = len(live) <= 1
+    if started:
+        keys.practice_keys(practice.pk)  # creates the first key if there is none
+        new = keys.practice_key_create(practice_id=practice.pk)
+        live = _live_versions(practice.pk)
+    else:
+        new = live[-1]
+    keys.forget(practice.pk)
+    report = RotationReport(practice_id=practice.pk, to_version=new.version, started=started)
+    while True:
+        moved = rotation_batch(practice.pk, batch_size)
+        if not moved:
+            break
+        report.rows += moved
+        report.batches += 1
+    old_versions = [key.version for key in live if key.version != new.version]
+    ripe = timezone.now() - new.created_at >= retire_grace
+    if old_versions and ripe and _rows_on_old_versions(practice.pk, new.version) == 0:
+        _retire(practice.pk, old_versions)
+        report.retired = old_versions
+    else:
+        report.pending_retirement = old_versions
+    record_event(
+        action=Action.KEY_OPERATION,
+        actor=actor,
+        practice=practice,
+        object_type="practice_key",
+        object_id=new.version,
+        detail={
+            "operation": "rotate",
+            "started": started,
+            "rows": report.rows,
+            "batches": report.batches,
+            "retired_versions": report.retired,
+            "pending_versions": report.pending_retirement,
+        },
+    )
+    return report
+
+
+@transaction.atomic
+def _retire(practice_id: int, versions: list[int]) -> None:
+    with scopes_disabled():
+        PracticeKey.objects.filter(practice_id=practice_id, version__in=versions).update(
+            wrapped_dek=b"", wrapped_index_key=b"", destroyed_at=timezone.now()
+        )
+    keys.forget(practice_id)
+
+
+def rewrap_all(*, actor=None) -> dict[int, int]:
+    """Re-seal every live wrapped key under the keyring's current KEK version.
+    Returns {practice id: keys re-wrapped}; idempotent."""
+    done: dict[int, int] = {}
+    with scopes_disabled():
+        practice_ids = sorted(
+            set(PracticeKey.objects.filter(destroyed_at=None).values_list("practice_id", flat=True))
+        )
+    for practice_id in practice_ids:
+        with transaction.atomic(), scopes_disabled():
+            rows = list(
+                PracticeKey.objects.select_for_update().filter(
+                    practice_id=practice_id, destroyed_at=None
+                )
+            )
+            changed = [row for row in rows if keys.rewrap(row)]
+            PracticeKey.objects.bulk_update(changed, ["wrapped_dek", "wrapped_index_key"])
+            from secretariat import crypto
+
+            record_event(
+                action=Action.KEY_OPERATION,
+                actor=actor,
+                practice=practice_id,
+                object_type="practice_key",
+                detail={
+                    "operation": "rewrap",
+                    "kek_version": crypto.keyring().current,
+                    "keys": len(changed),
+                },
+            )
+        keys.forget(practice_id)
+        done[practice_id] = len(changed)
+    return done
+
+
+@transaction.atomic
+def shred_practice_key(*, practice: Practice, actor=None) -> list[int]:
+    """Crypto-shredding: destroy every version of the practice's keys. Its
+    sealed data can never be read again; pages say "données indisponibles"."""
+    with scopes_disabled():
+        versions = list(
+            PracticeKey.objects.select_for_update()
+            .filter(practice=practice, destroyed_at=None)
+            .values_list("version", flat=True)
+        )
+        PracticeKey.objects.filter(practice=practice).update(
+            wrapped_dek=b"", wrapped_index_key=b"", destroyed_at=timezone.now()
+        )
+        if not versions and not PracticeKey.objects.filter(practice=practice).exists():
+            # No key yet: record a destroyed one so that none is created later.
+            PracticeKey.objects.create(
+                practice=practice,
+                version=1,
+                wrapped_dek=b"",
+                wrapped_index_key=b"",
+                destroyed_at=timezone.now(),
+            )
+    record_event(
+        action=Action.KEY_OPERATION,
+        actor=actor,
+        practice=practice,
+        object_type="practice_key",
+        detail={"operation": "shred", "versions": versions},
+    )
+    transaction.on_commit(lambda: keys.forget(practice.pk))
+    keys.forget(practice.pk)
+    return versions
