@@ -21,7 +21,7 @@ def practice_zone(practice: Practice) -> ZoneInfo:
 def practitioners(practice: Practice) -> QuerySet[User]:
     """Users holding an active practitioner membership in the practice."""
     active = Membership.objects.active().filter(practice=practice, role=Role.PRACTITIONER)
-    return User.objects.filter(pk__in=active.values("user_id")).order_by("last_name", "first_name")
+    return User.objects.filter(pk__in=active.values("user_id")).order_by("last_name", "first_name", "pk")
 
 
 def practitioner_in_practice(practice: Practice, user_id: int | None) -> User | None:
