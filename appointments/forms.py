@@ -80,3 +80,20 @@ class StatusForm(forms.Form):
 
 class DayForm(forms.Form):
     date = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
+
+
+class CallMessageForm(forms.Form):
+    """No practice, author or state can be posted: only what the call said."""
+
+    practitioner = forms.TypedChoiceField(label=_("Pour le praticien"), coerce=int)
+    urgent = forms.BooleanField(label=_("Urgent"), required=False)
+    text = forms.CharField(
+        label=_("Message"), max_length=2000, widget=forms.Textarea(attrs={"rows": 5})
+    )
+    patient = forms.UUIDField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, practitioners=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["practitioner"].choices = [
+            (user.pk, user.get_full_name() or user.username) for user in practitioners
+        ]

@@ -252,3 +252,75 @@ class AppointmentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.appointment_id} {self.kind}"
+
+
+class CallMessage(SealedModel):
+    """A message left by the telesecretary for a practitioner after a call. Its
+    text is sealed under the practice's data key, bound to its row."""
+
+    SEALED = ("text",)
+
+    practitioner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    patient = models.ForeignKey(
+        "patients.Patient",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="call_messages",
+    )
+    text_sealed = models.BinaryField()
+    urgent = models.BooleanField(_("urgent"), default=False)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    handled_at = models.DateTimeField(null=True, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = ScopedManager(practice="practice")
+
+    class Meta:
+        verbose_name = _("message d'appel")
+        verbose_name_plural = _("messages d'appel")
+        indexes = [
+            models.Index(
+                fields=["practice", "practitioner", "handled_at", "-created_at"],
+                name="call_message_inbox",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"message {self.pk}"
+
+
+class Reminder(models.Model):
+    """One reminder of one appointment, recorded under its unique key before it
+    is sent, so that a retried or duplicated task never sends it twice."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("À envoyer")
+        SENT = "sent", _("Envoyé")
+        SKIPPED = "skipped", _("Non envoyé")
+
+    practice = models.ForeignKey("accounts.Practice", on_delete=models.CASCADE, related_name="+")
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(max_length=16, default="day_before")
+    channel = models.CharField(max_length=16)
+    status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(practice="practice")
+
+    class Meta:
+        verbose_name = _("rappel")
+        constraints = [
+            models.UniqueConstraint(fields=["appointment", "kind"], name="reminder_once_per_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"reminder {self.appointment_id} {self.kind}"

@@ -4,11 +4,11 @@ scoped managers are the tripwire, not the filter)."""
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from accounts.models import Membership, Practice, User
 from accounts.roles import Role
-from appointments.models import Appointment, AppointmentType
+from appointments.models import Appointment, AppointmentType, CallMessage
 
 # What a listing or a detail page shows, joined in the same query.
 LISTING_RELATED = ("appointment_type", "practitioner", "patient")
@@ -21,7 +21,9 @@ def practice_zone(practice: Practice) -> ZoneInfo:
 def practitioners(practice: Practice) -> QuerySet[User]:
     """Users holding an active practitioner membership in the practice."""
     active = Membership.objects.active().filter(practice=practice, role=Role.PRACTITIONER)
-    return User.objects.filter(pk__in=active.values("user_id")).order_by("last_name", "first_name", "pk")
+    return User.objects.filter(pk__in=active.values("user_id")).order_by(
+        "last_name", "first_name", "pk"
+    )
 
 
 def practitioner_in_practice(practice: Practice, user_id: int | None) -> User | None:
@@ -68,3 +70,21 @@ def agenda(
     if practitioner_ids is not None:
         appointments = appointments.filter(practitioner_id__in=list(practitioner_ids))
     return appointments
+
+
+INBOX_LIMIT = 100
+
+
+def inbox(practice: Practice, practitioner: User) -> list[CallMessage]:
+    """The practitioner's own messages, unhandled first, newest first; one query."""
+    return list(
+        CallMessage.objects.filter(practice=practice, practitioner=practitioner)
+        .select_related("patient", "author")
+        .order_by(F("handled_at").desc(nulls_first=True), "-created_at")[:INBOX_LIMIT]
+    )
+
+
+def message_for(practice: Practice, practitioner: User, message_id) -> CallMessage | None:
+    return CallMessage.objects.filter(
+        practice=practice, practitioner=practitioner, pk=message_id
+    ).first()

@@ -23,6 +23,7 @@ from appointments.models import (
     Appointment,
     AppointmentEvent,
     AppointmentType,
+    CallMessage,
     PractitionerSettings,
 )
 from audit.models import Action
@@ -298,3 +299,75 @@ def _locked(appointment: Appointment) -> Appointment:
         .filter(practice_id=appointment.practice_id)
         .get(pk=appointment.pk)
     )
+
+
+# Call messages -------------------------------------------------------------
+
+MESSAGE_MAX_LENGTH = 2000
+
+
+@transaction.atomic
+def call_message_leave(
+    *,
+    practice: Practice,
+    practitioner: User,
+    text: str,
+    urgent: bool = False,
+    patient=None,
+    actor: User | None,
+    acting_role: str = "",
+    request: HttpRequest | None = None,
+) -> CallMessage:
+    if selectors.practitioner_in_practice(practice, practitioner.pk) is None:
+        raise BookingError(_("Ce praticien n'exerce pas dans ce cabinet."))
+    if patient is not None and patient.practice_id != practice.pk:
+        raise BookingError(_("Ce patient n'est pas un patient de ce cabinet."))
+    if not text.strip() or len(text) > MESSAGE_MAX_LENGTH:
+        raise BookingError(_("Le message doit compter entre 1 et 2000 caractères."))
+    message = CallMessage(
+        practice=practice, practitioner=practitioner, patient=patient, urgent=urgent, author=actor
+    )
+    count = message.write({"text": text})
+    message.save(force_insert=True)
+    keys.count_encryptions(practice.pk, message.key_version, count)
+    record_event(
+        action=Action.CREATE,
+        request=request,
+        actor=actor,
+        role=acting_role,
+        practice=practice,
+        object_type="call_message",
+        object_id=message.pk,
+        detail={
+            "practitioner": practitioner.pk,
+            "patient": str(patient.pk) if patient else None,
+            "urgent": urgent,
+        },
+    )
+    return message
+
+
+@transaction.atomic
+def call_message_handle(
+    *, message: CallMessage, actor: User, acting_role: str = "", request: HttpRequest | None = None
+) -> CallMessage:
+    message = (
+        CallMessage.objects.select_for_update()
+        .filter(practice_id=message.practice_id)
+        .get(pk=message.pk)
+    )
+    if message.handled_at is None:
+        message.handled_at = timezone.now()
+        message.handled_by = actor
+        message.save(update_fields=["handled_at", "handled_by"])
+    record_event(
+        action=Action.UPDATE,
+        request=request,
+        actor=actor,
+        role=acting_role,
+        practice=message.practice_id,
+        object_type="call_message",
+        object_id=message.pk,
+        detail={"change": "handled"},
+    )
+    return message

@@ -22,4 +22,11 @@ urlpatterns = [
     path(_ONE + "deplacer/", views.move_view, name="move"),
     path(_ONE + "annuler/", views.cancel_view, name="cancel"),
     path(_ONE + "statut/", views.status_view, name="status"),
+    path("p/<slug:practice>/messages/", views.inbox_view, name="inbox"),
+    path("p/<slug:practice>/messages/nouveau/", views.message_new_view, name="message_new"),
+    path(
+        "p/<slug:practice>/messages/<uuid:message>/traite/",
+        views.message_handle_view,
+        name="message_handle",
+    ),
 ]

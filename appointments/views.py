@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -21,6 +22,7 @@ from accounts.roles import Role
 from appointments import selectors, services
 from appointments.forms import (
     BookingForm,
+    CallMessageForm,
     CancelForm,
     DayForm,
     ProposalFilterForm,
@@ -552,3 +554,102 @@ def practice_day_view(request: HttpRequest, practice: str) -> HttpResponse:
         "nav": _nav(day, 1),
     }
     return render(request, "appointments/practice_day.html", context)
+
+
+# Call messages --------------------------------------------------------------
+
+
+@practice_permission("leave_call_message")
+@never_cache
+@require_http_methods(["GET", "POST"])
+@sealed_data
+def message_new_view(request: HttpRequest, practice: str) -> HttpResponse:
+    people = list(selectors.practitioners(request.practice))
+    initial = {}
+    patient = None
+    wanted = request.POST.get("patient") or request.GET.get("patient")
+    if wanted:
+        try:
+            patient = patient_selectors.patient_get(request.practice, wanted)
+        except (ValueError, ValidationError):
+            raise Http404 from None
+        initial["patient"] = patient.pk
+    form = CallMessageForm(request.POST or None, initial=initial, practitioners=people)
+    status = 200
+    error = ""
+    if request.method == "POST":
+        if form.is_valid():
+            practitioner = selectors.practitioner_in_practice(
+                request.practice, form.cleaned_data["practitioner"]
+            )
+            try:
+                if practitioner is None:
+                    raise services.BookingError(_("Ce praticien n'exerce pas dans ce cabinet."))
+                services.call_message_leave(
+                    practice=request.practice,
+                    practitioner=practitioner,
+                    text=form.cleaned_data["text"],
+                    urgent=form.cleaned_data["urgent"],
+                    patient=patient,
+                    actor=request.user,
+                    acting_role=request.acting_role,
+                    request=request,
+                )
+            except services.BookingError as refused:
+                error, status = refused.message, 400
+            else:
+                messages.success(request, _("Message transmis au praticien."))
+                return redirect("accounts:practice_home", request.practice.slug)
+        else:
+            status = 400
+    record_event(
+        action=Action.VIEW,
+        request=request,
+        object_type="call_message_form",
+        object_id=patient.pk if patient else "",
+        detail={"refused": status} if status != 200 else {},
+    )
+    context = {
+        "form": form,
+        "patient_label": patient_label(patient) if patient else "",
+        "error": error,
+    }
+    return render(request, "appointments/message_new.html", context, status=status)
+
+
+@practice_permission("read_call_messages")
+@never_cache
+@require_GET
+@sealed_data
+def inbox_view(request: HttpRequest, practice: str) -> HttpResponse:
+    found = selectors.inbox(request.practice, request.user)
+    record_event(
+        action=Action.LIST,
+        request=request,
+        object_type="call_message",
+        detail={"count": len(found), "unhandled": sum(m.handled_at is None for m in found)},
+    )
+    entries = [
+        {
+            "message": message,
+            "text": message.read("text"),
+            "patient": patient_label(message.patient) if message.patient_id else "",
+            "at": date_format(_local(request, message.created_at), "j F Y H:i"),
+        }
+        for message in found
+    ]
+    return render(request, "appointments/inbox.html", {"entries": entries})
+
+
+@practice_permission("read_call_messages")
+@never_cache
+@require_POST
+def message_handle_view(request: HttpRequest, practice: str, message) -> HttpResponse:
+    found = selectors.message_for(request.practice, request.user, message)
+    if found is None:
+        raise Http404
+    services.call_message_handle(
+        message=found, actor=request.user, acting_role=request.acting_role, request=request
+    )
+    messages.success(request, _("Message marqué comme traité."))
+    return redirect("appointments:inbox", request.practice.slug)

@@ -1,3 +1,4 @@
+from accounts.scoping import practice_scope
 from tests.access.routes import Route, practice_a
 from tests.appointments.helpers import at, booked, booking_world
 from tests.patients.helpers import make_patient
@@ -133,5 +134,72 @@ ROUTES = [
         kwargs=practice_a,
         allowed=AGENDA_READERS,
         audit_action="list",
+    ),
+]
+
+TELESECRETARIES = frozenset({"telesecretary_a", "telesecretary_ab"})
+
+
+def _message(world) -> dict:
+    from appointments import services
+    from tests.appointments.helpers import booking_world
+
+    if "message" not in world.objects:
+        setup = booking_world(world)
+        with practice_scope(world.practice_a):
+            world.objects["message"] = services.call_message_leave(
+                practice=setup.practice,
+                practitioner=setup.practitioner,
+                text="Rappeler Mme Lefèvre pour ses résultats",
+                patient=setup.patient,
+                actor=world.users["telesecretary_a"],
+            )
+    return {**practice_a(world), "message": world.objects["message"].pk}
+
+
+def _foreign_message(world) -> dict:
+    from appointments import services
+
+    setup = booking_world(world)
+    with practice_scope(world.practice_b):
+        message = services.call_message_leave(
+            practice=world.practice_b,
+            practitioner=world.users["practitioner_b"],
+            text="Message du cabinet B",
+            actor=world.users["telesecretary_ab"],
+        )
+    assert setup
+    return {**practice_a(world), "message": message.pk}
+
+
+ROUTES += [
+    Route(
+        "appointments:message_new",
+        kwargs=practice_a,
+        allowed=TELESECRETARIES,
+        audit_action="view",
+    ),
+    Route(
+        "appointments:message_new",
+        kwargs=practice_a,
+        method="post",
+        data=lambda world: {
+            "practitioner": booking_world(world).practitioner.pk,
+            "text": "Le patient demande un rappel",
+            "patient": str(booking_world(world).patient.pk),
+        },
+        allowed=TELESECRETARIES,
+        ok_status=302,
+        audit_action="create",
+    ),
+    Route("appointments:inbox", kwargs=practice_a, allowed=OWN_AGENDA, audit_action="list"),
+    Route(
+        "appointments:message_handle",
+        kwargs=_message,
+        method="post",
+        allowed=OWN_AGENDA,
+        ok_status=302,
+        audit_action="update",
+        foreign=_foreign_message,
     ),
 ]
