@@ -143,6 +143,9 @@ def appointment_book(
     request: HttpRequest | None = None,
 ) -> Appointment:
     """Book the slot or raise BookingError / SlotTaken / TypeNotBookable."""
+    # In UTC before any arithmetic: adding minutes to a datetime in a DST zone
+    # is wall-clock arithmetic in Python, wrong across a change.
+    start = start.astimezone(UTC)
     if patient.practice_id != practice.pk:
         raise BookingError(_("Ce patient n'est pas un patient de ce cabinet."))
     if len(reason) > REASON_MAX_LENGTH:
@@ -193,6 +196,7 @@ def appointment_move(
     acting_role: str,
     request: HttpRequest | None = None,
 ) -> Appointment:
+    start = start.astimezone(UTC)  # see appointment_book
     appointment = _locked(appointment)
     practice = appointment.practice
     if appointment.status != Appointment.Status.BOOKED:

@@ -229,3 +229,18 @@ def test_tenant_models_refuse_unscoped_queries():
     ):
         with pytest.raises(ScopeError):
             list(model.objects.all())
+
+
+def test_book_across_the_autumn_change_lasts_its_real_duration(world, setup):
+    # 31 October 2027, Europe/Paris: 03:00 CEST becomes 02:00 CET. A 90-minute
+    # appointment from 01:30 (CEST) ends at 02:00 (CET), not at 03:00.
+    from datetime import time
+
+    from tests.appointments.helpers import appointment_type, paris, schedule
+
+    schedule(setup.practice, setup.practitioner, {6: [(time(0), time(6))]})
+    long = appointment_type(setup.practice, minutes=90, name="Garde")
+    appointment = booked(world, kind=long, start=paris(2027, 10, 31, 1, 30))
+    appointment.refresh_from_db()
+    assert appointment.end - appointment.start == timedelta(minutes=90)
+    assert appointment.end.astimezone(UTC).isoformat() == "2027-10-31T01:00:00+00:00"
