@@ -8,6 +8,7 @@ PRACTICE_ACTIONS: list[tuple[str, str, str]] = [
     ("change_patient_identity", "patients:create", _("Nouveau patient")),
     ("view_clinical_notes", "patients:break_glass_list", _("Revue des accès d'urgence")),
     ("book_appointment", "appointments:book", _("Prendre un rendez-vous")),
+    ("book_appointment", "appointments:waiting_list", _("Liste d'attente")),
     ("view_own_agenda", "appointments:my_day", _("Mon agenda du jour")),
     ("view_own_agenda", "appointments:my_week", _("Mon agenda de la semaine")),
     ("view_practice_agenda", "appointments:practice_day", _("Agenda du cabinet")),

@@ -38,6 +38,27 @@ class BookingForm(SlotForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    repeat_weeks = forms.TypedChoiceField(
+        label=_("Répéter"),
+        choices=[
+            ("", _("Non")),
+            (1, _("Chaque semaine")),
+            (2, _("Toutes les deux semaines")),
+            (4, _("Toutes les quatre semaines")),
+        ],
+        coerce=int,
+        required=False,
+        empty_value=None,
+    )
+    repeat_count = forms.IntegerField(
+        label=_("Nombre de rendez-vous de la série"), min_value=2, max_value=52, required=False
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("repeat_weeks") and not cleaned.get("repeat_count"):
+            self.add_error("repeat_count", _("Indiquez le nombre de rendez-vous de la série."))
+        return cleaned
 
 
 class ProposalFilterForm(forms.Form):
@@ -65,6 +86,9 @@ class CancelForm(forms.Form):
         label=_("Motif d'annulation"),
         choices=Appointment.CancellationCategory.choices,
         widget=forms.RadioSelect,
+    )
+    whole_series = forms.BooleanField(
+        label=_("Annuler aussi les rendez-vous suivants de la série"), required=False
     )
 
 

@@ -155,6 +155,36 @@ class Absence(models.Model):
         return f"{self.practitioner_id} {self.start:%Y-%m-%d %H:%M}"
 
 
+class AppointmentSeries(models.Model):
+    """Recurring appointments: the same weekday and local time every
+    `every_weeks` weeks, `count` times. Each occurrence is an Appointment."""
+
+    practice = models.ForeignKey("accounts.Practice", on_delete=models.CASCADE, related_name="+")
+    practitioner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    every_weeks = models.PositiveSmallIntegerField(_("toutes les (semaines)"), default=1)
+    count = models.PositiveSmallIntegerField(_("nombre de rendez-vous"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(practice="practice")
+
+    class Meta:
+        verbose_name = _("série de rendez-vous")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(every_weeks__gte=1, every_weeks__lte=8, count__gte=2, count__lte=52),
+                name="series_bounds",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"series {self.pk}"
+
+
 class Appointment(SealedModel):
     """A booked slot. Like every sealed row (patients.models.SealedModel), its
     UUID primary key is generated in Python so that the row id exists before the
@@ -195,6 +225,13 @@ class Appointment(SealedModel):
     )
     # The reason for visit as the caller gives it: sealed, read with read("reason").
     reason_sealed = models.BinaryField()
+    series = models.ForeignKey(
+        AppointmentSeries,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="appointments",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -324,3 +361,50 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"reminder {self.appointment_id} {self.kind}"
+
+
+class WaitingListEntry(models.Model):
+    """A patient who wants an earlier slot of a type (optionally with one
+    practitioner). Open until booked or withdrawn."""
+
+    practice = models.ForeignKey("accounts.Practice", on_delete=models.CASCADE, related_name="+")
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.CASCADE, related_name="waiting_entries"
+    )
+    appointment_type = models.ForeignKey(
+        AppointmentType, on_delete=models.CASCADE, related_name="waiting_entries"
+    )
+    practitioner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(practice="practice")
+
+    class Meta:
+        verbose_name = _("inscription en liste d'attente")
+        ordering = ["created_at"]
+        indexes = [
+            models.Index(
+                fields=["practice", "appointment_type", "resolved_at", "created_at"],
+                name="waiting_open_by_type",
+            )
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "appointment_type"],
+                condition=Q(resolved_at__isnull=True),
+                name="waiting_one_open_per_type",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"waiting {self.pk}"

@@ -8,7 +8,7 @@ from django.db.models import F, QuerySet
 
 from accounts.models import Membership, Practice, User
 from accounts.roles import Role
-from appointments.models import Appointment, AppointmentType, CallMessage
+from appointments.models import Appointment, AppointmentType, CallMessage, WaitingListEntry
 
 # What a listing or a detail page shows, joined in the same query.
 LISTING_RELATED = ("appointment_type", "practitioner", "patient")
@@ -88,3 +88,18 @@ def message_for(practice: Practice, practitioner: User, message_id) -> CallMessa
     return CallMessage.objects.filter(
         practice=practice, practitioner=practitioner, pk=message_id
     ).first()
+
+
+WAITING_LIMIT = 200
+
+
+def waiting_list(practice: Practice, appointment_type_id: int | None = None) -> list:
+    """Open entries, oldest first, with what the page shows; one query."""
+    entries = WaitingListEntry.objects.filter(practice=practice, resolved_at__isnull=True)
+    if appointment_type_id is not None:
+        entries = entries.filter(appointment_type_id=appointment_type_id)
+    return list(
+        entries.select_related("patient", "appointment_type", "practitioner").order_by(
+            "created_at"
+        )[:WAITING_LIMIT]
+    )

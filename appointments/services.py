@@ -22,9 +22,11 @@ from appointments import selectors, slots
 from appointments.models import (
     Appointment,
     AppointmentEvent,
+    AppointmentSeries,
     AppointmentType,
     CallMessage,
     PractitionerSettings,
+    WaitingListEntry,
 )
 from audit.models import Action
 from audit.services import record_event
@@ -141,8 +143,10 @@ def appointment_book(
     actor: User | None,
     acting_role: str,
     request: HttpRequest | None = None,
+    series: AppointmentSeries | None = None,
 ) -> Appointment:
-    """Book the slot or raise BookingError / SlotTaken / TypeNotBookable."""
+    """Book the slot or raise BookingError / SlotTaken / TypeNotBookable. An
+    open waiting-list entry of the patient for this type is resolved."""
     # In UTC before any arithmetic: adding minutes to a datetime in a DST zone
     # is wall-clock arithmetic in Python, wrong across a change.
     start = start.astimezone(UTC)
@@ -164,6 +168,7 @@ def appointment_book(
         start=start,
         end=end,
         created_by=actor,
+        series=series,
     )
     count = appointment.write({"reason": reason})
     _save_or_slot_taken(appointment, force_insert=True)
@@ -181,8 +186,15 @@ def appointment_book(
             "patient": str(patient.pk),
             "practitioner": practitioner.pk,
             "appointment_type": appointment_type.pk,
+            "series": series.pk if series else None,
         },
     )
+    WaitingListEntry.objects.filter(
+        practice=practice,
+        patient=patient,
+        appointment_type=appointment_type,
+        resolved_at__isnull=True,
+    ).update(resolved_at=timezone.now())
     return appointment
 
 
@@ -375,3 +387,184 @@ def call_message_handle(
         detail={"change": "handled"},
     )
     return message
+
+
+# Recurring series -----------------------------------------------------------
+
+SERIES_MAX = 52
+
+
+def series_starts(
+    practice: Practice, first_start: datetime, every_weeks: int, count: int
+) -> list[datetime]:
+    """The same local weekday and time every `every_weeks` weeks, rebuilt on
+    each date's own UTC offset (09:00 stays 09:00 across a DST change)."""
+    zone = selectors.practice_zone(practice)
+    local = first_start.astimezone(zone)
+    return [
+        datetime.combine(
+            local.date() + timedelta(weeks=every_weeks * index), local.time(), tzinfo=zone
+        ).astimezone(UTC)
+        for index in range(count)
+    ]
+
+
+@transaction.atomic
+def appointment_series_book(
+    *,
+    practice: Practice,
+    practitioner: User,
+    patient,
+    appointment_type: AppointmentType,
+    first_start: datetime,
+    every_weeks: int,
+    count: int,
+    reason: str,
+    actor: User | None,
+    acting_role: str,
+    request: HttpRequest | None = None,
+) -> AppointmentSeries:
+    """All occurrences or none: when some cannot be booked, nothing is, and the
+    error names the dates that failed so that another time can be chosen."""
+    if not 1 <= every_weeks <= 8 or not 2 <= count <= SERIES_MAX:
+        raise BookingError(_("Une série compte de 2 à 52 rendez-vous, espacés de 1 à 8 semaines."))
+    series = AppointmentSeries.objects.create(
+        practice=practice,
+        practitioner=practitioner,
+        every_weeks=every_weeks,
+        count=count,
+        created_by=actor,
+    )
+    failed: list[str] = []
+    zone = selectors.practice_zone(practice)
+    for start in series_starts(practice, first_start, every_weeks, count):
+        try:
+            appointment_book(
+                practice=practice,
+                practitioner=practitioner,
+                patient=patient,
+                appointment_type=appointment_type,
+                start=start,
+                reason=reason,
+                actor=actor,
+                acting_role=acting_role,
+                request=request,
+                series=series,
+            )
+        except TypeNotBookable:
+            raise
+        except BookingError:
+            failed.append(start.astimezone(zone).strftime("%d/%m/%Y"))
+    if failed:
+        raise BookingError(
+            _("Série non réservée : ces dates ne sont pas libres à cette heure : %(dates)s.")
+            % {"dates": ", ".join(failed)}
+        )
+    record_event(
+        action=Action.CREATE,
+        request=request,
+        actor=actor,
+        role=acting_role,
+        practice=practice,
+        object_type="appointment_series",
+        object_id=series.pk,
+        detail={"count": count, "every_weeks": every_weeks, "patient": str(patient.pk)},
+    )
+    return series
+
+
+@transaction.atomic
+def appointment_series_cancel(
+    *,
+    appointment: Appointment,
+    category: str,
+    actor: User | None,
+    acting_role: str = "",
+    request: HttpRequest | None = None,
+) -> int:
+    """Cancel this occurrence and every later booked one of its series."""
+    if appointment.series_id is None:
+        raise BookingError(_("Ce rendez-vous ne fait pas partie d'une série."))
+    later = Appointment.objects.filter(
+        practice_id=appointment.practice_id,
+        series_id=appointment.series_id,
+        status=Appointment.Status.BOOKED,
+        start__gte=appointment.start,
+    ).order_by("start")
+    cancelled = 0
+    for occurrence in later:
+        appointment_cancel(
+            appointment=occurrence,
+            category=category,
+            actor=actor,
+            acting_role=acting_role,
+            request=request,
+        )
+        cancelled += 1
+    return cancelled
+
+
+# Waiting list -----------------------------------------------------------------
+
+
+@transaction.atomic
+def waiting_list_add(
+    *,
+    practice: Practice,
+    patient,
+    appointment_type: AppointmentType,
+    practitioner: User | None = None,
+    actor: User | None,
+    acting_role: str = "",
+    request: HttpRequest | None = None,
+) -> WaitingListEntry:
+    """Idempotent: an open entry for the same patient and type is kept."""
+    if patient.practice_id != practice.pk or appointment_type.practice_id != practice.pk:
+        raise BookingError(_("Ce patient n'est pas un patient de ce cabinet."))
+    _check_type(practice, appointment_type, acting_role)
+    entry = WaitingListEntry.objects.filter(
+        practice=practice, patient=patient, appointment_type=appointment_type, resolved_at=None
+    ).first()
+    if entry is None:
+        entry = WaitingListEntry.objects.create(
+            practice=practice,
+            patient=patient,
+            appointment_type=appointment_type,
+            practitioner=practitioner,
+            created_by=actor,
+        )
+    record_event(
+        action=Action.CREATE,
+        request=request,
+        actor=actor,
+        role=acting_role,
+        practice=practice,
+        object_type="waiting_list_entry",
+        object_id=entry.pk,
+        detail={"patient": str(patient.pk), "appointment_type": appointment_type.pk},
+    )
+    return entry
+
+
+@transaction.atomic
+def waiting_list_resolve(
+    *,
+    entry: WaitingListEntry,
+    actor: User | None,
+    acting_role: str = "",
+    request: HttpRequest | None = None,
+) -> WaitingListEntry:
+    if entry.resolved_at is None:
+        entry.resolved_at = timezone.now()
+        entry.save(update_fields=["resolved_at"])
+    record_event(
+        action=Action.UPDATE,
+        request=request,
+        actor=actor,
+        role=acting_role,
+        practice=entry.practice_id,
+        object_type="waiting_list_entry",
+        object_id=entry.pk,
+        detail={"change": "resolved"},
+    )
+    return entry

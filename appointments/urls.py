@@ -15,6 +15,17 @@ urlpatterns = [
         views.book_slot_view,
         name="book_slot",
     ),
+    path(
+        _BASE + "nouveau/<uuid:patient>/<int:appointment_type>/attente/",
+        views.waiting_add_view,
+        name="waiting_add",
+    ),
+    path(_BASE + "liste-attente/", views.waiting_list_view, name="waiting_list"),
+    path(
+        _BASE + "liste-attente/<int:entry>/retirer/",
+        views.waiting_resolve_view,
+        name="waiting_resolve",
+    ),
     path(_BASE + "agenda/jour/", views.my_day_view, name="my_day"),
     path(_BASE + "agenda/semaine/", views.my_week_view, name="my_week"),
     path(_BASE + "agenda/cabinet/", views.practice_day_view, name="practice_day"),

@@ -30,7 +30,7 @@ from appointments.forms import (
     StatusForm,
     slot_value,
 )
-from appointments.models import Appointment, AppointmentType
+from appointments.models import Appointment, AppointmentType, WaitingListEntry
 from appointments.slots import Slot, find_free_slots
 from audit.models import Action, Outcome
 from audit.services import record_event
@@ -187,6 +187,31 @@ def _not_bookable(request: HttpRequest, appointment_type: AppointmentType) -> Ht
     )
 
 
+def _book(request, form, practitioner, patient, appointment_type) -> Appointment:
+    """One appointment, or a whole series when a repetition was asked for
+    (then the first occurrence is returned)."""
+    _practitioner_id, start = form.cleaned_data["slot"]
+    common = {
+        "practice": request.practice,
+        "practitioner": practitioner,
+        "patient": patient,
+        "appointment_type": appointment_type,
+        "reason": form.cleaned_data["reason"],
+        "actor": request.user,
+        "acting_role": request.acting_role,
+        "request": request,
+    }
+    if not form.cleaned_data.get("repeat_weeks"):
+        return services.appointment_book(start=start, **common)
+    series = services.appointment_series_book(
+        first_start=start,
+        every_weeks=form.cleaned_data["repeat_weeks"],
+        count=form.cleaned_data["repeat_count"],
+        **common,
+    )
+    return series.appointments.filter(practice=request.practice).order_by("start").first()
+
+
 @practice_permission("book_appointment")
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -207,17 +232,7 @@ def book_slot_view(request: HttpRequest, practice: str, patient, appointment_typ
             try:
                 if practitioner is None:
                     raise services.BookingError(_("Ce praticien n'exerce pas dans ce cabinet."))
-                appointment = services.appointment_book(
-                    practice=request.practice,
-                    practitioner=practitioner,
-                    patient=patient,
-                    appointment_type=appointment_type,
-                    start=start,
-                    reason=form.cleaned_data["reason"],
-                    actor=request.user,
-                    acting_role=request.acting_role,
-                    request=request,
-                )
+                appointment = _book(request, form, practitioner, patient, appointment_type)
             except services.TypeNotBookable:
                 return _not_bookable(request, appointment_type)
             except services.BookingError as refused:
@@ -362,8 +377,13 @@ def cancel_view(request: HttpRequest, practice: str, appointment) -> HttpRespons
     error = ""
     if request.method == "POST":
         if form.is_valid():
+            cancel = (
+                services.appointment_series_cancel
+                if form.cleaned_data["whole_series"]
+                else services.appointment_cancel
+            )
             try:
-                services.appointment_cancel(
+                cancel(
                     appointment=appointment,
                     category=form.cleaned_data["category"],
                     actor=request.user,
@@ -374,6 +394,18 @@ def cancel_view(request: HttpRequest, practice: str, appointment) -> HttpRespons
                 error, status = refused.message, 400
             else:
                 messages.success(request, _("Rendez-vous annulé."))
+                waiting = len(
+                    selectors.waiting_list(request.practice, appointment.appointment_type_id)
+                )
+                if waiting:
+                    messages.info(
+                        request,
+                        _(
+                            "%(count)s patient(s) attendent un créneau de ce type : "
+                            "voir la liste d'attente."
+                        )
+                        % {"count": waiting},
+                    )
                 return redirect("appointments:detail", request.practice.slug, appointment.pk)
         else:
             status = 400
@@ -653,3 +685,65 @@ def message_handle_view(request: HttpRequest, practice: str, message) -> HttpRes
     )
     messages.success(request, _("Message marqué comme traité."))
     return redirect("appointments:inbox", request.practice.slug)
+
+
+# Waiting list -------------------------------------------------------------------
+
+
+@practice_permission("book_appointment")
+@never_cache
+@require_GET
+@sealed_data
+def waiting_list_view(request: HttpRequest, practice: str) -> HttpResponse:
+    type_id = request.GET.get("type")
+    type_id = int(type_id) if type_id and type_id.isdigit() else None
+    entries = selectors.waiting_list(request.practice, type_id)
+    record_event(
+        action=Action.LIST,
+        request=request,
+        object_type="waiting_list_entry",
+        detail={"count": len(entries), "appointment_type": type_id},
+    )
+    rows = [
+        {
+            "entry": entry,
+            "patient": patient_label(entry.patient),
+            "since": date_format(_local(request, entry.created_at), "j F Y"),
+        }
+        for entry in entries
+    ]
+    return render(request, "appointments/waiting_list.html", {"rows": rows})
+
+
+@practice_permission("book_appointment")
+@never_cache
+@require_POST
+def waiting_add_view(request: HttpRequest, practice: str, patient, appointment_type: int):
+    patient = patient_selectors.patient_get(request.practice, patient)
+    appointment_type = _type_for_booking(request, appointment_type)
+    if _is_telesecretary(request) and not appointment_type.bookable_by_telesecretary:
+        return _not_bookable(request, appointment_type)
+    services.waiting_list_add(
+        practice=request.practice,
+        patient=patient,
+        appointment_type=appointment_type,
+        actor=request.user,
+        acting_role=request.acting_role,
+        request=request,
+    )
+    messages.success(request, _("Patient inscrit sur la liste d'attente."))
+    return redirect("appointments:waiting_list", request.practice.slug)
+
+
+@practice_permission("book_appointment")
+@never_cache
+@require_POST
+def waiting_resolve_view(request: HttpRequest, practice: str, entry: int) -> HttpResponse:
+    found = WaitingListEntry.objects.filter(practice=request.practice, pk=entry).first()
+    if found is None:
+        raise Http404
+    services.waiting_list_resolve(
+        entry=found, actor=request.user, acting_role=request.acting_role, request=request
+    )
+    messages.success(request, _("Inscription retirée de la liste d'attente."))
+    return redirect("appointments:waiting_list", request.practice.slug)

@@ -203,3 +203,56 @@ ROUTES += [
         foreign=_foreign_message,
     ),
 ]
+
+
+def _waiting_entry(world) -> dict:
+    from appointments import services
+
+    if "waiting" not in world.objects:
+        setup = booking_world(world)
+        with practice_scope(world.practice_a):
+            world.objects["waiting"] = services.waiting_list_add(
+                practice=setup.practice,
+                patient=setup.patient,
+                appointment_type=setup.kind,
+                actor=None,
+            )
+    return {**practice_a(world), "entry": world.objects["waiting"].pk}
+
+
+def _foreign_waiting_entry(world) -> dict:
+    from appointments import services
+
+    setup = booking_world(world)
+    foreign = setup.foreign
+    with practice_scope(world.practice_b):
+        entry = services.waiting_list_add(
+            practice=world.practice_b,
+            patient=foreign.patient,
+            appointment_type=foreign.appointment_type,
+            actor=None,
+        )
+    return {**practice_a(world), "entry": entry.pk}
+
+
+ROUTES += [
+    Route("appointments:waiting_list", kwargs=practice_a, allowed=BOOKERS, audit_action="list"),
+    Route(
+        "appointments:waiting_add",
+        kwargs=_slot_page,
+        method="post",
+        allowed=BOOKERS,
+        ok_status=302,
+        audit_action="create",
+        foreign=_foreign_slot_page,
+    ),
+    Route(
+        "appointments:waiting_resolve",
+        kwargs=_waiting_entry,
+        method="post",
+        allowed=BOOKERS,
+        ok_status=302,
+        audit_action="update",
+        foreign=_foreign_waiting_entry,
+    ),
+]
