@@ -12,6 +12,7 @@ PRACTICE_ACTIONS: list[tuple[str, str, str]] = [
     ("view_own_agenda", "appointments:my_day", _("Mon agenda du jour")),
     ("view_own_agenda", "appointments:my_week", _("Mon agenda de la semaine")),
     ("view_practice_agenda", "appointments:practice_day", _("Agenda du cabinet")),
+    ("manage_practice_settings", "appointments:settings", _("Agendas : types et horaires")),
     ("leave_call_message", "appointments:message_new", _("Laisser un message au praticien")),
     ("read_call_messages", "appointments:inbox", _("Mes messages d'appel")),
 ]

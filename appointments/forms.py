@@ -4,7 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from appointments.models import Appointment
+from appointments.models import Absence, Appointment, AppointmentType, Weekday
 from appointments.services import REASON_MAX_LENGTH
 
 
@@ -121,3 +121,52 @@ class CallMessageForm(forms.Form):
         self.fields["practitioner"].choices = [
             (user.pk, user.get_full_name() or user.username) for user in practitioners
         ]
+
+
+class AppointmentTypeForm(forms.ModelForm):
+    """The practice and the id are never posted: the view sets them."""
+
+    class Meta:
+        model = AppointmentType
+        fields = [
+            "name",
+            "duration_minutes",
+            "colour",
+            "bookable_by_telesecretary",
+            "telesecretary_instructions",
+            "active",
+        ]
+        widgets = {"telesecretary_instructions": forms.Textarea(attrs={"rows": 3})}
+
+
+class WorkingHoursForm(forms.Form):
+    weekday = forms.TypedChoiceField(label=_("Jour"), choices=Weekday.choices, coerce=int)
+    start_time = forms.TimeField(label=_("De"), widget=forms.TimeInput(attrs={"type": "time"}))
+    end_time = forms.TimeField(label=_("À"), widget=forms.TimeInput(attrs={"type": "time"}))
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start_time"), cleaned.get("end_time")
+        if start and end and end <= start:
+            raise ValidationError(_("La fin doit suivre le début."))
+        return cleaned
+
+
+class SlotMinutesForm(forms.Form):
+    slot_minutes = forms.TypedChoiceField(
+        label=_("Granularité des créneaux"),
+        choices=[(m, _("%(m)s minutes") % {"m": m}) for m in (5, 10, 15, 20, 30, 45, 60)],
+        coerce=int,
+    )
+
+
+class AbsenceForm(forms.Form):
+    start_date = forms.DateField(label=_("Du"), widget=forms.DateInput(attrs={"type": "date"}))
+    start_time = forms.TimeField(
+        label=_("à"), initial="00:00", widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    end_date = forms.DateField(label=_("Au"), widget=forms.DateInput(attrs={"type": "date"}))
+    end_time = forms.TimeField(
+        label=_("à"), initial="23:59", widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    reason = forms.ChoiceField(label=_("Motif"), choices=Absence.Reason.choices)

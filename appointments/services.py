@@ -20,6 +20,7 @@ from accounts.models import Practice, User
 from accounts.roles import Role
 from appointments import selectors, slots
 from appointments.models import (
+    Absence,
     Appointment,
     AppointmentEvent,
     AppointmentSeries,
@@ -27,6 +28,7 @@ from appointments.models import (
     CallMessage,
     PractitionerSettings,
     WaitingListEntry,
+    WorkingHours,
 )
 from audit.models import Action
 from audit.services import record_event
@@ -568,3 +570,167 @@ def waiting_list_resolve(
         detail={"change": "resolved"},
     )
     return entry
+
+
+# Schedules (practice settings) -------------------------------------------------
+
+
+def _settings_event(request, actor, practice, object_type: str, object_id, change: str, **detail):
+    record_event(
+        action={"create": Action.CREATE, "delete": Action.DELETE}.get(change, Action.UPDATE),
+        request=request,
+        actor=actor,
+        practice=practice,
+        object_type=object_type,
+        object_id=object_id,
+        detail={"change": change, **detail},
+    )
+
+
+@transaction.atomic
+def appointment_type_save(
+    *, appointment_type: AppointmentType, actor: User | None, request: HttpRequest | None = None
+) -> AppointmentType:
+    created = appointment_type._state.adding
+    appointment_type.save()
+    _settings_event(
+        request,
+        actor,
+        appointment_type.practice_id,
+        "appointment_type",
+        appointment_type.pk,
+        "create" if created else "update",
+    )
+    return appointment_type
+
+
+def _check_practitioner(practice: Practice, practitioner: User) -> None:
+    if selectors.practitioner_in_practice(practice, practitioner.pk) is None:
+        raise BookingError(_("Ce praticien n'exerce pas dans ce cabinet."))
+
+
+@transaction.atomic
+def working_hours_add(
+    *,
+    practice: Practice,
+    practitioner: User,
+    weekday: int,
+    start_time,
+    end_time,
+    actor: User | None,
+    request: HttpRequest | None = None,
+) -> WorkingHours:
+    _check_practitioner(practice, practitioner)
+    if end_time <= start_time:
+        raise BookingError(_("La fin doit suivre le début."))
+    _lock_practitioner(practice, practitioner)
+    overlapping = WorkingHours.objects.filter(
+        practice=practice,
+        practitioner=practitioner,
+        weekday=weekday,
+        start_time__lt=end_time,
+        end_time__gt=start_time,
+    ).exists()
+    if overlapping:
+        raise BookingError(_("Cette plage chevauche une plage existante du même jour."))
+    hours = WorkingHours.objects.create(
+        practice=practice,
+        practitioner=practitioner,
+        weekday=weekday,
+        start_time=start_time,
+        end_time=end_time,
+    )
+    _settings_event(
+        request, actor, practice, "working_hours", hours.pk, "create", practitioner=practitioner.pk
+    )
+    return hours
+
+
+@transaction.atomic
+def working_hours_delete(
+    *, hours: WorkingHours, actor: User | None, request: HttpRequest | None = None
+) -> None:
+    _settings_event(
+        request,
+        actor,
+        hours.practice_id,
+        "working_hours",
+        hours.pk,
+        "delete",
+        practitioner=hours.practitioner_id,
+    )
+    hours.delete()
+
+
+@transaction.atomic
+def slot_minutes_set(
+    *,
+    practice: Practice,
+    practitioner: User,
+    minutes: int,
+    actor: User | None,
+    request: HttpRequest | None = None,
+) -> PractitionerSettings:
+    _check_practitioner(practice, practitioner)
+    row, _created = PractitionerSettings.objects.update_or_create(
+        practice=practice, practitioner=practitioner, defaults={"slot_minutes": minutes}
+    )
+    _settings_event(
+        request, actor, practice, "practitioner_settings", row.pk, "update", minutes=minutes
+    )
+    return row
+
+
+@transaction.atomic
+def absence_add(
+    *,
+    practice: Practice,
+    practitioner: User,
+    start: datetime,
+    end: datetime,
+    reason: str,
+    actor: User | None,
+    request: HttpRequest | None = None,
+) -> tuple[Absence, int]:
+    """The absence, and how many booked appointments fall in it (they are not
+    cancelled behind anyone's back: the page asks for them to be moved)."""
+    _check_practitioner(practice, practitioner)
+    if end <= start:
+        raise BookingError(_("La fin doit suivre le début."))
+    if reason not in Absence.Reason.values:
+        raise BookingError(_("Motif inconnu."))
+    absence = Absence.objects.create(
+        practice=practice, practitioner=practitioner, start=start, end=end, reason=reason
+    )
+    clashes = (
+        Appointment.objects.filter(
+            practice=practice, practitioner=practitioner, start__lt=end, end__gt=start
+        )
+        .exclude(status=Appointment.Status.CANCELLED)
+        .count()
+    )
+    _settings_event(
+        request,
+        actor,
+        practice,
+        "absence",
+        absence.pk,
+        "create",
+        practitioner=practitioner.pk,
+        appointments=clashes,
+    )
+    return absence, clashes
+
+
+@transaction.atomic
+def absence_delete(*, absence: Absence, actor: User | None, request: HttpRequest | None = None):
+    _settings_event(
+        request,
+        actor,
+        absence.practice_id,
+        "absence",
+        absence.pk,
+        "delete",
+        practitioner=absence.practitioner_id,
+    )
+    absence.delete()

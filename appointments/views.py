@@ -21,16 +21,27 @@ from accounts.permissions import has_practice_perm, practice_permission
 from accounts.roles import Role
 from appointments import selectors, services
 from appointments.forms import (
+    AbsenceForm,
+    AppointmentTypeForm,
     BookingForm,
     CallMessageForm,
     CancelForm,
     DayForm,
     ProposalFilterForm,
     SlotForm,
+    SlotMinutesForm,
     StatusForm,
+    WorkingHoursForm,
     slot_value,
 )
-from appointments.models import Appointment, AppointmentType, WaitingListEntry
+from appointments.models import (
+    Absence,
+    Appointment,
+    AppointmentType,
+    PractitionerSettings,
+    WaitingListEntry,
+    WorkingHours,
+)
 from appointments.slots import Slot, find_free_slots
 from audit.models import Action, Outcome
 from audit.services import record_event
@@ -747,3 +758,185 @@ def waiting_resolve_view(request: HttpRequest, practice: str, entry: int) -> Htt
     )
     messages.success(request, _("Inscription retirée de la liste d'attente."))
     return redirect("appointments:waiting_list", request.practice.slug)
+
+
+# Practice settings: types, working hours, slot granularity, absences -----------
+
+
+@practice_permission("manage_practice_settings")
+@never_cache
+@require_GET
+def settings_view(request: HttpRequest, practice: str) -> HttpResponse:
+    types = list(AppointmentType.objects.filter(practice=request.practice).order_by("name"))
+    people = list(selectors.practitioners(request.practice))
+    hours = defaultdict(list)
+    for row in WorkingHours.objects.filter(
+        practice=request.practice, practitioner_id__in=[p.pk for p in people]
+    ).order_by("weekday", "start_time"):
+        hours[row.practitioner_id].append(row)
+    record_event(
+        action=Action.VIEW,
+        request=request,
+        object_type="practice_settings",
+        object_id=request.practice.pk,
+    )
+    context = {
+        "types": types,
+        "people": [(person, _person(person), hours.get(person.pk, [])) for person in people],
+    }
+    return render(request, "appointments/settings.html", context)
+
+
+def _type_form(request: HttpRequest, instance: AppointmentType) -> HttpResponse:
+    form = AppointmentTypeForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        services.appointment_type_save(
+            appointment_type=form.save(commit=False), actor=request.user, request=request
+        )
+        messages.success(request, _("Type de rendez-vous enregistré."))
+        return redirect("appointments:settings", request.practice.slug)
+    record_event(
+        action=Action.VIEW,
+        request=request,
+        object_type="appointment_type",
+        object_id=instance.pk or "",
+    )
+    status = 400 if request.method == "POST" else 200
+    return render(request, "appointments/type_form.html", {"form": form}, status=status)
+
+
+@practice_permission("manage_practice_settings")
+@never_cache
+@require_http_methods(["GET", "POST"])
+def type_new_view(request: HttpRequest, practice: str) -> HttpResponse:
+    return _type_form(request, AppointmentType(practice=request.practice))
+
+
+@practice_permission("manage_practice_settings")
+@never_cache
+@require_http_methods(["GET", "POST"])
+def type_edit_view(request: HttpRequest, practice: str, appointment_type: int) -> HttpResponse:
+    instance = AppointmentType.objects.filter(
+        practice=request.practice, pk=appointment_type
+    ).first()
+    if instance is None:
+        raise Http404
+    return _type_form(request, instance)
+
+
+def _practitioner_or_404(request: HttpRequest, practitioner_id: int):
+    practitioner = selectors.practitioner_in_practice(request.practice, practitioner_id)
+    if practitioner is None:
+        raise Http404
+    return practitioner
+
+
+@practice_permission("manage_practice_settings")
+@never_cache
+@require_http_methods(["GET", "POST"])
+def schedule_view(request: HttpRequest, practice: str, practitioner: int) -> HttpResponse:
+    """One practitioner's week, slot granularity and absences; each form posts
+    its own `action`."""
+    practitioner = _practitioner_or_404(request, practitioner)
+    zone = selectors.practice_zone(request.practice)
+    action = request.POST.get("action") if request.method == "POST" else None
+    current = PractitionerSettings.objects.filter(
+        practice=request.practice, practitioner=practitioner
+    ).first()
+    hours_form = WorkingHoursForm(request.POST if action == "hours" else None)
+    slot_form = SlotMinutesForm(
+        request.POST if action == "slot" else None,
+        initial={"slot_minutes": current.slot_minutes if current else 15},
+    )
+    absence_form = AbsenceForm(request.POST if action == "absence" else None)
+    common = {
+        "practice": request.practice,
+        "practitioner": practitioner,
+        "actor": request.user,
+        "request": request,
+    }
+    error = ""
+    try:
+        if action == "hours" and hours_form.is_valid():
+            services.working_hours_add(**common, **hours_form.cleaned_data)
+            messages.success(request, _("Plage horaire ajoutée."))
+            return redirect(request.path)
+        if action == "slot" and slot_form.is_valid():
+            services.slot_minutes_set(**common, minutes=slot_form.cleaned_data["slot_minutes"])
+            messages.success(request, _("Granularité enregistrée."))
+            return redirect(request.path)
+        if action == "absence" and absence_form.is_valid():
+            data = absence_form.cleaned_data
+            _absence, clashes = services.absence_add(
+                **common,
+                start=datetime.combine(data["start_date"], data["start_time"], tzinfo=zone),
+                end=datetime.combine(data["end_date"], data["end_time"], tzinfo=zone),
+                reason=data["reason"],
+            )
+            messages.success(request, _("Absence enregistrée."))
+            if clashes:
+                messages.warning(
+                    request,
+                    _("%(count)s rendez-vous sont prévus pendant cette absence : à déplacer.")
+                    % {"count": clashes},
+                )
+            return redirect(request.path)
+    except services.BookingError as refused:
+        error = refused.message
+    hours = list(WorkingHours.objects.filter(practice=request.practice, practitioner=practitioner))
+    absences = list(
+        Absence.objects.filter(
+            practice=request.practice, practitioner=practitioner, end__gte=timezone.now()
+        ).order_by("start")[:50]
+    )
+    record_event(
+        action=Action.VIEW,
+        request=request,
+        object_type="practitioner_schedule",
+        object_id=practitioner.pk,
+    )
+    context = {
+        "practitioner": practitioner,
+        "name": _person(practitioner),
+        "hours": hours,
+        "absences": [
+            (
+                a,
+                date_format(_local(request, a.start), "j F Y H:i"),
+                date_format(_local(request, a.end), "j F Y H:i"),
+            )
+            for a in absences
+        ],
+        "hours_form": hours_form,
+        "slot_form": slot_form,
+        "absence_form": absence_form,
+        "error": error,
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "appointments/schedule.html", context, status=status)
+
+
+@practice_permission("manage_practice_settings")
+@never_cache
+@require_POST
+def hours_delete_view(request: HttpRequest, practice: str, hours: int) -> HttpResponse:
+    found = WorkingHours.objects.filter(practice=request.practice, pk=hours).first()
+    if found is None:
+        raise Http404
+    practitioner_id = found.practitioner_id
+    services.working_hours_delete(hours=found, actor=request.user, request=request)
+    messages.success(request, _("Plage horaire supprimée."))
+    return redirect("appointments:schedule", request.practice.slug, practitioner_id)
+
+
+@practice_permission("manage_practice_settings")
+@never_cache
+@require_POST
+def absence_delete_view(request: HttpRequest, practice: str, absence: int) -> HttpResponse:
+    found = Absence.objects.filter(practice=request.practice, pk=absence).first()
+    if found is None:
+        raise Http404
+    practitioner_id = found.practitioner_id
+    services.absence_delete(absence=found, actor=request.user, request=request)
+    messages.success(request, _("Absence supprimée."))
+    return redirect("appointments:schedule", request.practice.slug, practitioner_id)

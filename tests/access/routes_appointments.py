@@ -256,3 +256,143 @@ ROUTES += [
         foreign=_foreign_waiting_entry,
     ),
 ]
+
+MANAGERS = frozenset({"manager_a"})
+
+
+def _practitioner(world) -> dict:
+    return {**practice_a(world), "practitioner": booking_world(world).practitioner.pk}
+
+
+def _foreign_practitioner(world) -> dict:
+    booking_world(world)
+    return {**practice_a(world), "practitioner": world.users["practitioner_b"].pk}
+
+
+def _type(world) -> dict:
+    return {**practice_a(world), "appointment_type": booking_world(world).kind.pk}
+
+
+def _foreign_type(world) -> dict:
+    return {
+        **practice_a(world),
+        "appointment_type": booking_world(world).foreign.appointment_type_id,
+    }
+
+
+def _hours(world) -> dict:
+    from appointments.models import WorkingHours
+
+    setup = booking_world(world)
+    with practice_scope(world.practice_a):
+        row = WorkingHours.objects.filter(practitioner=setup.practitioner).first()
+    return {**practice_a(world), "hours": row.pk}
+
+
+def _foreign_hours(world) -> dict:
+    from appointments.models import WorkingHours
+
+    booking_world(world)
+    with practice_scope(world.practice_b):
+        row = WorkingHours.objects.filter(practice=world.practice_b).first()
+    return {**practice_a(world), "hours": row.pk}
+
+
+def _absence(world, practice, practitioner) -> int:
+    from tests.appointments.helpers import absence, at
+
+    setup = booking_world(world)
+    with practice_scope(practice):
+        return absence(practice, practitioner, at(setup.monday, 0), at(setup.monday, 8)).pk
+
+
+def _absence_a(world) -> dict:
+    setup = booking_world(world)
+    return {**practice_a(world), "absence": _absence(world, world.practice_a, setup.practitioner)}
+
+
+def _foreign_absence(world) -> dict:
+    booking_world(world)
+    pk = _absence(world, world.practice_b, world.users["practitioner_b"])
+    return {**practice_a(world), "absence": pk}
+
+
+TYPE_DATA = {
+    "name": "Téléconsultation",
+    "duration_minutes": 15,
+    "colour": "purple",
+    "bookable_by_telesecretary": "on",
+    "telesecretary_instructions": "Vérifier l'adresse e-mail.",
+    "active": "on",
+}
+
+ROUTES += [
+    Route("appointments:settings", kwargs=practice_a, allowed=MANAGERS, audit_action="view"),
+    Route("appointments:type_new", kwargs=practice_a, allowed=MANAGERS, audit_action="view"),
+    Route(
+        "appointments:type_new",
+        kwargs=practice_a,
+        method="post",
+        data=lambda world: TYPE_DATA,
+        allowed=MANAGERS,
+        ok_status=302,
+        audit_action="create",
+    ),
+    Route(
+        "appointments:type_edit",
+        kwargs=_type,
+        allowed=MANAGERS,
+        audit_action="view",
+        foreign=_foreign_type,
+    ),
+    Route(
+        "appointments:type_edit",
+        kwargs=_type,
+        method="post",
+        data=lambda world: TYPE_DATA,
+        allowed=MANAGERS,
+        ok_status=302,
+        audit_action="update",
+        foreign=_foreign_type,
+    ),
+    Route(
+        "appointments:schedule",
+        kwargs=_practitioner,
+        allowed=MANAGERS,
+        audit_action="view",
+        foreign=_foreign_practitioner,
+    ),
+    Route(
+        "appointments:schedule",
+        kwargs=_practitioner,
+        method="post",
+        data=lambda world: {
+            "action": "hours",
+            "weekday": 5,
+            "start_time": "09:00",
+            "end_time": "12:00",
+        },
+        allowed=MANAGERS,
+        ok_status=302,
+        audit_action="create",
+        foreign=_foreign_practitioner,
+    ),
+    Route(
+        "appointments:hours_delete",
+        kwargs=_hours,
+        method="post",
+        allowed=MANAGERS,
+        ok_status=302,
+        audit_action="delete",
+        foreign=_foreign_hours,
+    ),
+    Route(
+        "appointments:absence_delete",
+        kwargs=_absence_a,
+        method="post",
+        allowed=MANAGERS,
+        ok_status=302,
+        audit_action="delete",
+        foreign=_foreign_absence,
+    ),
+]
