@@ -20,6 +20,7 @@ from itertools import islice
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
+from django_scopes import scopes_disabled
 
 from accounts.models import Practice, User
 from appointments.models import (
@@ -241,21 +242,28 @@ def _busy(
     exclude_appointment_id=None,
 ) -> dict[int, tuple[list[datetime], list[datetime]]]:
     """Per practitioner, the merged busy intervals overlapping [start, end), as
-    two sorted lists (starts, ends). Two queries whatever the window."""
+    two sorted lists (starts, ends). Two queries whatever the window.
+
+    A practitioner working for several practices is one person: their
+    appointments and absences in every practice make them busy, as the
+    exclusion constraint (per practitioner, not per practice) says. Only
+    (practitioner, start, end) leave this cross-practice read, so nothing of
+    another practice's patients is disclosed. `practice` is kept in the
+    signature as the caller's tenant; the ids come from its practitioners."""
     intervals: dict[int, list[Range]] = defaultdict(list)
-    appointments = (
-        Appointment.objects.filter(
-            practice=practice, practitioner_id__in=ids, start__lt=end, end__gt=start
+    with scopes_disabled():
+        appointments = (
+            Appointment.objects.filter(practitioner_id__in=ids, start__lt=end, end__gt=start)
+            .exclude(status=Appointment.Status.CANCELLED)
+            .values_list("practitioner_id", "start", "end")
         )
-        .exclude(status=Appointment.Status.CANCELLED)
-        .values_list("practitioner_id", "start", "end")
-    )
-    if exclude_appointment_id is not None:
-        appointments = appointments.exclude(pk=exclude_appointment_id)
-    absences = Absence.objects.filter(
-        practice=practice, practitioner_id__in=ids, start__lt=end, end__gt=start
-    ).values_list("practitioner_id", "start", "end")
-    for pid, busy_start, busy_end in [*appointments, *absences]:
+        if exclude_appointment_id is not None:
+            appointments = appointments.exclude(pk=exclude_appointment_id)
+        absences = Absence.objects.filter(
+            practitioner_id__in=ids, start__lt=end, end__gt=start
+        ).values_list("practitioner_id", "start", "end")
+        rows = [*appointments, *absences]
+    for pid, busy_start, busy_end in rows:
         intervals[pid].append((busy_start, busy_end))
     merged: dict[int, tuple[list[datetime], list[datetime]]] = defaultdict(lambda: ([], []))
     for pid, spans in intervals.items():

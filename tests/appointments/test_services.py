@@ -3,7 +3,7 @@
 from datetime import UTC, timedelta
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 
 from accounts.scoping import practice_scope
 from appointments import services
@@ -119,20 +119,53 @@ def test_book_reason_too_long_is_refused(world, setup):
         booked(world, reason="x" * 501)
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="exclusion constraint")
-def test_book_constraint_violation_becomes_slot_taken(world, setup):
-    # The same person practising in practice B too: the application check looks
-    # at practice A only, the exclusion constraint (per practitioner) does not.
+def test_practitioner_of_two_practices_is_busy_in_both(world, setup):
+    # One person, two practices: an appointment in B takes the time in A too
+    # (as the exclusion constraint, per practitioner, would insist anyway).
+    from tests.appointments.helpers import appointment, appointment_type
+
     dr = setup.practitioner
     grant(dr, "practitioner", world.practice_b)
     with practice_scope(world.practice_b):
-        from tests.appointments.helpers import appointment, appointment_type
-
         kind_b = appointment_type(world.practice_b)
         appointment(world.practice_b, dr, kind_b, at(setup.monday, 10), at(setup.monday, 10, 30))
+    slots = find_free_slots(
+        practice=setup.practice,
+        appointment_type=setup.kind,
+        practitioner=dr,
+        start_from=at(setup.monday, 9, 45),
+        count=2,
+    )
+    # 09:45 would end at 10:15, inside the appointment in practice B.
+    assert [slot.start for slot in slots] == [at(setup.monday, 10, 30), at(setup.monday, 10, 45)]
     with pytest.raises(services.SlotTaken):
         booked(world, hour=10)
     assert not AppointmentEvent.objects.filter(practice=setup.practice).exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="exclusion constraint")
+def test_constraint_violation_becomes_slot_taken_other_errors_do_not(world, setup):
+    # What a booking racing past the application check meets at insert time.
+    existing = booked(world, hour=10)
+
+    def row(start, end) -> Appointment:
+        return Appointment(
+            practice=setup.practice,
+            practitioner=setup.practitioner,
+            patient=setup.patient,
+            appointment_type=setup.kind,
+            start=start,
+            end=end,
+            reason_sealed=b"-",
+        )
+
+    with pytest.raises(services.SlotTaken):
+        services._save_or_slot_taken(row(existing.start, existing.end), force_insert=True)
+    with pytest.raises(IntegrityError):  # not a double booking: not disguised as one
+        services._save_or_slot_taken(
+            row(at(setup.monday, 15), at(setup.monday, 14)), force_insert=True
+        )
+    assert Appointment.objects.filter(practice=setup.practice).count() == 1
 
 
 def test_move_changes_times_and_keeps_history(world, setup):
