@@ -103,3 +103,14 @@ def waiting_list(practice: Practice, appointment_type_id: int | None = None) -> 
             "created_at"
         )[:WAITING_LIMIT]
     )
+
+
+def patient_upcoming(practice: Practice, patient, now: datetime, limit: int = 10) -> list:
+    """The patient's next non-cancelled appointments in this practice (for the
+    call where they want to move or cancel one); one query."""
+    return list(
+        Appointment.objects.filter(practice=practice, patient=patient, end__gte=now)
+        .exclude(status=Appointment.Status.CANCELLED)
+        .select_related("appointment_type", "practitioner")
+        .order_by("start")[:limit]
+    )

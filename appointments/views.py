@@ -119,6 +119,11 @@ def book_type_view(request: HttpRequest, practice: str, patient) -> HttpResponse
         "patient": patient,
         "patient_label": patient_label(patient),
         "types": [(kind, not telesecretary or kind.bookable_by_telesecretary) for kind in types],
+        "can_message": has_practice_perm(request, "leave_call_message"),
+        "upcoming": [
+            (appointment, _when(request, appointment.start))
+            for appointment in selectors.patient_upcoming(request.practice, patient, timezone.now())
+        ],
     }
     return render(request, "appointments/book_type.html", context)
 

@@ -166,3 +166,15 @@ def test_series_on_a_schedule_with_several_ranges(world, setup):
     schedule(setup.practice, dr, {5: [(time(8), time(9))]})
     series = _series(world, setup, at(setup.monday + timedelta(days=5), 8, 20), kind=kind, count=2)
     assert Appointment.objects.filter(series=series).count() == 2
+
+
+def test_series_cancel_through_the_cancel_page(world, setup):
+    series = _series(world, setup, at(setup.monday, 10), count=3)
+    first = Appointment.objects.filter(series=series).order_by("start").first()
+    url = reverse(
+        "appointments:cancel", kwargs={"practice": world.practice_a.slug, "appointment": first.pk}
+    )
+    client = world.client("telesecretary_a")
+    assert "Annuler aussi les rendez-vous suivants" in client.get(url).content.decode()
+    assert client.post(url, {"category": "patient", "whole_series": "on"}).status_code == 302
+    assert not Appointment.objects.filter(series=series, status="booked").exists()

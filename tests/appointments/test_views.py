@@ -232,3 +232,28 @@ def test_agenda_query_count_does_not_grow(world, setup, view, django_assert_num_
     with django_assert_num_queries(len(two.captured_queries)):
         response = client.get(url, day)
     assert response.content.decode().count("PATIENT") == 20
+
+
+def test_patient_page_lists_upcoming_appointments_to_move_or_cancel(world, setup):
+    appointment_row = booked(world, hour=10)
+    cancelled = booked(world, hour=11)
+    with practice_scope(world.practice_a):
+        from appointments import services
+
+        services.appointment_cancel(appointment=cancelled, category="patient", actor=None)
+    page = (
+        world.client("telesecretary_a")
+        .get(_url("book_type", world, patient=setup.patient.pk))
+        .content.decode()
+    )
+    assert _url("detail", world, appointment=appointment_row.pk) in page
+    assert _url("detail", world, appointment=cancelled.pk) not in page
+
+
+def test_private_type_offers_a_message_link_to_the_telesecretary(world, setup):
+    page = (
+        world.client("telesecretary_a")
+        .get(_url("book_type", world, patient=setup.patient.pk))
+        .content.decode()
+    )
+    assert f"{_url('message_new', world)}?patient={setup.patient.pk}" in page
