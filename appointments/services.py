@@ -293,6 +293,10 @@ def appointment_set_status(
     previous = appointment.status
     if status not in STATUS_TRANSITIONS.get(previous, ()):
         raise BookingError(_("Ce changement de statut n'est pas possible."))
+    zone = selectors.practice_zone(appointment.practice)
+    if appointment.start.astimezone(zone).date() > timezone.now().astimezone(zone).date():
+        # Arrived, absent or done make sense from the appointment's day on only.
+        raise BookingError(_("Ce rendez-vous n'a pas encore eu lieu."))
     appointment.status = status
     appointment.save(update_fields=["status", "updated_at"])
     _event(appointment, AppointmentEvent.Kind.STATUS, actor, before=previous, after=status)

@@ -38,6 +38,30 @@ def _appointment(world) -> dict:
     return {**practice_a(world), "appointment": world.objects["appointment"].pk}
 
 
+def _appointment_today(world) -> dict:
+    """An appointment starting within the hour (written directly: the booking
+    service would want working hours at this time of day)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.appointments.helpers import appointment
+
+    if "today" not in world.objects:
+        setup = booking_world(world)
+        start = timezone.now().replace(second=0, microsecond=0)
+        with practice_scope(world.practice_a):
+            world.objects["today"] = appointment(
+                world.practice_a,
+                setup.practitioner,
+                setup.kind,
+                start,
+                start + timedelta(minutes=30),
+                patient=setup.patient,
+            )
+    return {**practice_a(world), "appointment": world.objects["today"].pk}
+
+
 def _foreign_appointment(world) -> dict:
     return {**practice_a(world), "appointment": booking_world(world).foreign.pk}
 
@@ -119,7 +143,7 @@ ROUTES = [
     ),
     Route(
         "appointments:status",
-        kwargs=_appointment,
+        kwargs=_appointment_today,
         method="post",
         data=lambda world: {"status": "arrived"},
         allowed=BOOKERS,

@@ -230,21 +230,45 @@ def test_cancel_needs_a_known_category(world, setup):
         services.appointment_cancel(appointment=appointment, category="whim", actor=None)
 
 
+def _today(setup, minutes_from_now: int = 0) -> Appointment:
+    from django.utils import timezone
+
+    from tests.appointments.helpers import appointment
+
+    start = timezone.now().replace(microsecond=0) + timedelta(minutes=minutes_from_now)
+    return appointment(
+        setup.practice,
+        setup.practitioner,
+        setup.kind,
+        start,
+        start + timedelta(minutes=10),
+        patient=setup.patient,
+    )
+
+
 def test_status_transitions(world, setup):
-    appointment = booked(world, hour=10)
+    appointment = _today(setup)
     services.appointment_set_status(appointment=appointment, status="arrived", actor=None)
     services.appointment_set_status(appointment=appointment, status="done", actor=None)
     with pytest.raises(services.BookingError):
         services.appointment_set_status(appointment=appointment, status="no_show", actor=None)
-    other = booked(world, hour=11)
+    other = _today(setup, minutes_from_now=-30)
     services.appointment_set_status(appointment=other, status="no_show", actor=None)
     with pytest.raises(services.BookingError):
         services.appointment_set_status(appointment=other, status="booked", actor=None)
     kinds = list(appointment.events.order_by("id").values_list("kind", "detail"))
-    assert kinds[1:] == [
+    assert kinds == [
         ("status", {"before": "booked", "after": "arrived"}),
         ("status", {"before": "arrived", "after": "done"}),
     ]
+
+
+def test_status_refused_before_the_appointments_day(world, setup):
+    future = booked(world, hour=10)
+    with pytest.raises(services.BookingError, match="pas encore"):
+        services.appointment_set_status(appointment=future, status="no_show", actor=None)
+    future.refresh_from_db()
+    assert future.status == "booked"
 
 
 def test_tenant_models_refuse_unscoped_queries():
