@@ -11,7 +11,8 @@ PHONE_REGION = "FR"
 PREFIX_LENGTH = 3
 
 _SEPARATORS = re.compile(r"[\s\-‐-―'’_.]+")
-_DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d", "%d/%m/%y")
+# Four-digit years only: "01/01/50" would be read as 2050.
+_DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d")
 
 
 def name(value: str) -> str:

@@ -120,3 +120,21 @@ def test_hostile_queries_are_harmless(world):
 def test_normalise_name():
     assert normalise.name("  Élodie-Marie  D’Aubigné ") == "elodie marie d aubigne"
     assert normalise.name("Œdipe") == "oedipe"
+
+
+def test_search_query_count_does_not_grow_with_results(world, django_assert_max_num_queries):
+    for i in range(12):
+        make_patient(world.practice_a, first_names=f"Prénom{i}", phone=f"07000000{i:02d}")
+    keys_loaded = _search(world.practice_a, "lefevre")
+    assert len(keys_loaded.patients) == 12
+    with django_assert_max_num_queries(2):
+        found = _search(world.practice_a, "lefèvre")
+        with practice_scope(world.practice_a):
+            [selectors.summary(patient) for patient in found.patients]
+    with django_assert_max_num_queries(2):
+        assert len(_search(world.practice_a, "lef").patients) == 12
+
+
+def test_two_digit_year_is_not_a_birth_date(world):
+    make_patient(world.practice_a)
+    assert _search(world.practice_a, "14/07/84").kind != "birth_date"

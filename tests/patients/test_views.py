@@ -328,3 +328,22 @@ def test_patient_is_not_in_the_admin():
 
     for model in (Patient, ClinicalNote, PracticeKey, BreakGlassGrant, Consent):
         assert not admin.site.is_registered(model)
+
+
+def test_edit_warns_when_it_would_duplicate_another_patient(world):
+    make_patient(world.practice_a, phone="0612345678")
+    second = make_patient(
+        world.practice_a, last_name="Autre", first_names="Jean", phone="0799999999"
+    )
+    client = world.client("telesecretary_a")
+    data = {
+        "last_name": "Autre",
+        "first_names": "Jean",
+        "birth_date": "14/07/1984",
+        "phone": "06 12 34 56 78",
+    }
+    response = client.post(_url("patients:edit", second), data)
+    assert response.status_code == 200 and "Doublon possible" in response.content.decode()
+    # Saving itself unchanged is not a duplicate of itself.
+    response = client.post(_url("patients:edit", second), {**data, "phone": "0799999999"})
+    assert response.status_code == 302
