@@ -7,6 +7,14 @@ PRACTICE_ACTIONS: list[tuple[str, str, str]] = [
     ("view_patient_identity", "patients:search", _("Rechercher un patient")),
     ("change_patient_identity", "patients:create", _("Nouveau patient")),
     ("view_clinical_notes", "patients:break_glass_list", _("Revue des accès d'urgence")),
+    ("book_appointment", "appointments:book", _("Prendre un rendez-vous")),
+    ("book_appointment", "appointments:waiting_list", _("Liste d'attente")),
+    ("view_own_agenda", "appointments:my_day", _("Mon agenda du jour")),
+    ("view_own_agenda", "appointments:my_week", _("Mon agenda de la semaine")),
+    ("view_practice_agenda", "appointments:practice_day", _("Agenda du cabinet")),
+    ("manage_practice_settings", "appointments:settings", _("Agendas : types et horaires")),
+    ("leave_call_message", "appointments:message_new", _("Laisser un message au praticien")),
+    ("read_call_messages", "appointments:inbox", _("Mes messages d'appel")),
 ]
 
 # The provider's pages, shown on the home page to the roles holding the permission.

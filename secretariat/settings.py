@@ -227,6 +227,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 # later choice if schedules must be edited at run time). Times in UTC.
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
+    "appointment-reminders": {
+        "task": "appointments.tasks.send_reminders_task",
+        "schedule": 15 * 60,
+    },
     "write-audit-digests": {
         "task": "audit.tasks.write_audit_digests",
         "schedule": crontab(hour=1, minute=30),

@@ -7,6 +7,7 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from tests.access import (
     routes_accounts,
+    routes_appointments,
     routes_audit,
     routes_continuity,
     routes_onboarding,
@@ -16,6 +17,7 @@ from tests.personas import PERSONAS
 
 ALL_ROUTES = [
     *routes_accounts.ROUTES,
+    *routes_appointments.ROUTES,
     *routes_audit.ROUTES,
     *routes_continuity.ROUTES,
     *routes_onboarding.ROUTES,
