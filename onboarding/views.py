@@ -323,5 +323,4 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
     status = 400 if request.method == "POST" else 200
     response = render(request, "onboarding/invitation_accept.html", context, status=status)
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
     return response
