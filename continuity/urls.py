@@ -20,4 +20,5 @@ urlpatterns = [
     ),
     path("conformite/registre/", views.register_index_view, name="register_index"),
     path("conformite/registre/<slug:slug>/", views.register_view, name="register"),
+    path("conformite/registre/<slug:slug>/pdf/", views.register_pdf_view, name="register_pdf"),
 ]
