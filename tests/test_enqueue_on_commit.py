@@ -38,10 +38,21 @@ def _name(func: ast.expr) -> str:
 
 
 def _unguarded_enqueues(source: str) -> list[int]:
-    """Line numbers of enqueue calls not nested in an on_commit(...) call."""
+    """Line numbers of enqueue calls neither nested in an on_commit(...) call nor
+    inside a function of the module handed to on_commit by name."""
+    tree = ast.parse(source)
+    deferred = {
+        arg.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and _name(node.func) == "on_commit"
+        for arg in node.args
+        if isinstance(arg, ast.Name)
+    }
     found = []
 
     def visit(node: ast.AST, guarded: bool) -> None:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in deferred:
+            guarded = True
         if isinstance(node, ast.Call):
             name = _name(node.func)
             if name in ENQUEUE and not guarded:
@@ -50,7 +61,7 @@ def _unguarded_enqueues(source: str) -> list[int]:
         for child in ast.iter_child_nodes(node):
             visit(child, guarded)
 
-    visit(ast.parse(source), False)
+    visit(tree, False)
     return found
 
 
@@ -61,8 +72,14 @@ def test_enqueue_checker_tells_guarded_from_unguarded():
         "    transaction.on_commit(lambda: task.delay(2))\n"
         "    transaction.on_commit(partial(task.apply_async, (3,)))\n"
         "    other.apply_async(args=(4,))\n"
+        "    def enqueue():\n"
+        "        task.delay(6)\n"
+        "    transaction.on_commit(enqueue)\n"
+        "    def later():\n"
+        "        task.delay(9)\n"
+        "    later()\n"
     )
-    assert _unguarded_enqueues(source) == [2, 5]
+    assert _unguarded_enqueues(source) == [2, 5, 10]
 
 
 def test_enqueue_from_request_code_waits_for_commit():
