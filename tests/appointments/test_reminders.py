@@ -11,7 +11,7 @@ from django.utils.formats import date_format
 from django.utils.translation import override
 
 from accounts.scoping import practice_scope
-from appointments import reminders
+from appointments import reminders, sms
 from appointments.models import Appointment, Reminder
 from appointments.tasks import send_reminders_task
 from audit.models import AuditEvent
@@ -222,3 +222,23 @@ def test_reminder_sms_on_console_shows_masked_number_only(world, setup, settings
     assert "••••••••••78" in output
     assert "612345" not in output and "+33" not in output
     assert "grain de beauté" not in output
+
+
+class UnreachableGateway(sms.BaseSmsBackend):
+    """A gateway that fails, as a real one can (timeout, refusal)."""
+
+    def send_messages(self, messages):
+        raise ConnectionError("gateway unreachable")
+
+
+def test_reminder_sms_gateway_failure_leaves_pending_never_resent(world, setup, settings):
+    settings.SMS_BACKEND = "tests.appointments.test_reminders.UnreachableGateway"
+    _consent(world, setup, purpose=Consent.Purpose.SMS_REMINDERS)
+    row = _tomorrow(world, setup)
+    assert send_reminders_task()["failed"] == 1
+    with practice_scope(world.practice_a):
+        assert Reminder.objects.get(appointment=row).status == "pending"
+    # Recorded before sending: a later run does not try again (a person looks at it).
+    settings.SMS_BACKEND = "appointments.sms.LocmemBackend"
+    assert send_reminders_task()["examined"] == 0
+    assert sms.outbox == []
