@@ -7,12 +7,15 @@ before it is sent, so it is sent once"). A run that dies between the record
 and the sending leaves a `pending` row for a person to look at, rather than
 risk a second message. Appointments are examined in bounded batches.
 
-The message says when and where, never why (no reason for visit, no type).
-Only e-mail is wired; an SMS consent is recorded as skipped until a gateway
-exists.
+The message says when and where, never why (no reason for visit, no type, no
+specialty: no practice setting allows it yet). E-mail goes through Django's
+mail backend, SMS through appointments.sms (settings.SMS_BACKEND) to the
+patient's mobile number in E.164. The channel is the first one the patient
+consented to (e-mail, then SMS) for which an address exists.
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -24,13 +27,16 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 from django_scopes import scopes_disabled
+from phonenumbers import NumberParseException, PhoneNumberType, number_type, parse
 
 from accounts.scoping import practice_scope
+from appointments import sms
 from appointments.models import Appointment, Reminder
 from appointments.selectors import practice_zone
 from audit.models import Action
 from audit.services import record_event
-from patients.models import Consent
+from patients import normalise
+from patients.models import Consent, Patient
 
 logger = logging.getLogger(__name__)
 
@@ -97,19 +103,52 @@ def send_due_reminders(now: datetime | None = None, batch: int = BATCH) -> RunRe
     return report
 
 
-def _channel(appointment: Appointment) -> str:
-    purposes = set(
+def _consented(appointment: Appointment) -> set[str]:
+    return set(
         Consent.objects.filter(
             practice_id=appointment.practice_id,
             patient_id=appointment.patient_id,
             withdrawn_at__isnull=True,
         ).values_list("purpose", flat=True)
     )
+
+
+_MOBILE = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+
+
+def _mobile_number(patient: Patient) -> str:
+    """The patient's first number that can receive a text, in E.164; "" if none
+    (a landline or an unparseable number is not texted)."""
+    for field_name in ("phone", "phone_alt"):
+        number = normalise.phone(patient.read(field_name))
+        if not number:
+            continue
+        try:
+            if number_type(parse(number)) in _MOBILE:
+                return number
+        except NumberParseException:
+            continue
+    return ""
+
+
+def _channel(appointment: Appointment) -> tuple[str, str]:
+    """(channel, address): the first consented channel with an address; when
+    none can be used, the consented channel (or "none") and no address."""
+    purposes = _consented(appointment)
+    patient = appointment.patient
     if Consent.Purpose.EMAIL_REMINDERS in purposes:
-        return "email"
+        email = patient.read("email")
+        if email:
+            return "email", email
     if Consent.Purpose.SMS_REMINDERS in purposes:
-        return "sms"
-    return "none"
+        number = _mobile_number(patient)
+        if number:
+            return "sms", number
+    if Consent.Purpose.EMAIL_REMINDERS in purposes:
+        return "email", ""
+    if Consent.Purpose.SMS_REMINDERS in purposes:
+        return "sms", ""
+    return "none", ""
 
 
 def _claim(appointment: Appointment, channel: str, status: str) -> Reminder | None:
@@ -139,15 +178,14 @@ def reminder_send(*, practice_id: int, appointment_id: str) -> str:
     )
     if appointment is None:
         return "already"
-    channel = _channel(appointment)
-    address = appointment.patient.read("email") if channel == "email" else ""
-    sendable = channel == "email" and bool(address)
+    channel, address = _channel(appointment)
+    sendable = bool(address)
     status = Reminder.Status.PENDING if sendable else Reminder.Status.SKIPPED
     reminder = _claim(appointment, channel, status)
     if reminder is None:
         return "already"
     if sendable:
-        _send_email(appointment, address)
+        SENDERS[channel](appointment, address)
         reminder.status = Reminder.Status.SENT
         reminder.sent_at = timezone.now()
         reminder.save(update_fields=["status", "sent_at"])
@@ -171,3 +209,27 @@ def _send_email(appointment: Appointment, address: str) -> None:
             "En cas d'empêchement, merci de prévenir le cabinet.\n"
         ) % {"when": when, "practice": appointment.practice.name}
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [address])
+
+
+def sms_body(appointment: Appointment) -> str:
+    """Practice, date and time: nothing else (no reason, type or specialty)."""
+    local = appointment.start.astimezone(practice_zone(appointment.practice))
+    with override(settings.LANGUAGE_CODE):
+        return _(
+            "Rappel : rendez-vous le %(date)s à %(time)s, %(practice)s. "
+            "En cas d'empêchement, merci de prévenir le cabinet."
+        ) % {
+            "date": date_format(local, "l j F"),
+            "time": date_format(local, "H:i"),
+            "practice": appointment.practice.name,
+        }
+
+
+def _send_sms(appointment: Appointment, number: str) -> None:
+    sms.send_sms(number, sms_body(appointment))
+
+
+SENDERS: dict[str, Callable[[Appointment, str], None]] = {
+    "email": _send_email,
+    "sms": _send_sms,
+}

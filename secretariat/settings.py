@@ -243,6 +243,11 @@ CELERY_BEAT_SCHEDULE = {
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="secretariat@localhost")
+# Text messages (appointment reminders): a backend by dotted path, like EMAIL_BACKEND.
+# The console backend masks numbers; the file backend (SMS_FILE_PATH, mode 0600) is a
+# stub for staging; a real gateway is one more class in appointments/sms.py.
+SMS_BACKEND = env.str("SMS_BACKEND", default="appointments.sms.ConsoleBackend")
+SMS_FILE_PATH = env.str("SMS_FILE_PATH", default="")
 
 # Continuity (continuity/): encrypted backups, restore drills, training records.
 # BACKUP_KEYRING has SECRETARIAT_KEYRING's format and must hold different keys; it
