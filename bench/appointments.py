@@ -1,4 +1,6 @@
-"""Appointments benchmark: slot finding on an empty calendar against one booked
+"""Appointments benchmark: next free slots and the week view with a year of
+appointments against a week (the issue's comparison); slot finding on an empty
+calendar against one booked
 solid for weeks inside a year of appointments (the windows keep it bounded),
 the booking service against a bare insert, and the exclusion constraint's
 cost on inserts.
@@ -217,6 +219,101 @@ def run(practitioners: int, repeat: int) -> None:
     reset_queries()
 
 
+def _fill_history(practice, doctors, kind, patient, first_day, days: int, per_day: int) -> int:
+    """`per_day` appointments a working day for each practitioner (a realistic
+    density), from `first_day` on."""
+    from appointments.models import Appointment
+    from appointments.selectors import practice_zone
+
+    zone = practice_zone(practice)
+    hours = [(9, 0), (9, 30), (10, 0), (10, 30), (11, 0), (14, 0), (14, 30), (15, 0), (15, 30)]
+    rows = []
+    for offset in range(days):
+        day = first_day + timedelta(days=offset)
+        if day.weekday() >= 5:
+            continue
+        for hour, minute in hours[:per_day]:
+            begin = datetime.combine(day, clock(hour, minute), tzinfo=zone)
+            for doctor in doctors:
+                row = Appointment(
+                    practice=practice,
+                    practitioner=doctor,
+                    patient=patient,
+                    appointment_type=kind,
+                    start=begin,
+                    end=begin + timedelta(minutes=20),
+                )
+                row.write({"reason": "Renouvellement d'ordonnance"})
+                rows.append(row)
+    Appointment.objects.bulk_create(rows, batch_size=5000)
+    return len(rows)
+
+
+def _next_slots(practice, kind) -> list:
+    from django.utils import timezone
+
+    from accounts.scoping import practice_scope
+    from appointments.slots import find_free_slots
+
+    with practice_scope(practice):
+        return find_free_slots(
+            practice=practice, appointment_type=kind, start_from=timezone.now(), count=10
+        )
+
+
+def _week_view(practice, doctor, today) -> list:
+    """What the week view queries and decrypts."""
+    from accounts.scoping import practice_scope
+    from appointments import selectors
+
+    monday = today - timedelta(days=today.weekday())
+    with practice_scope(practice):
+        start, end = selectors.day_bounds(practice, monday, days=7)
+        entries = list(
+            selectors.agenda(practice, start=start, end=end, practitioner_ids=[doctor.pk])
+        )
+        for entry in entries:
+            entry.read("reason")
+    return entries
+
+
+def run_year_vs_week(practitioners: int, repeat: int) -> None:
+    """The issue's comparison: next free slots and a practitioner's week view in a
+    practice holding a year of appointments against one holding a week."""
+    from django.utils import timezone
+
+    from accounts.scoping import practice_scope
+
+    results = {}
+    for label, days in (("1 week", 7), ("1 year", 365)):
+        practice, doctors, kind, patient = _world(practitioners)
+        today = timezone.localdate()
+        with practice_scope(practice):
+            # The year is mostly history; the coming week is as full as usual.
+            count = _fill_history(
+                practice, doctors, kind, patient, today - timedelta(days=days - 7), days, 6
+            )
+
+        results[label] = (
+            count,
+            _timed(lambda p=practice, k=kind: _next_slots(p, k), repeat),
+            _timed(lambda p=practice, d=doctors[0], t=today: _week_view(p, d, t), repeat),
+        )
+    (week_n, week_find, week_view), (year_n, year_find, year_view) = (
+        results["1 week"],
+        results["1 year"],
+    )
+    print(f"{practitioners} practitioners: {week_n} appointments (1 week) vs {year_n} (1 year)")
+    print(
+        f"  next 10 free slots:      {week_find:7.2f} ms vs {year_find:7.2f} ms"
+        f"  ratio {year_find / week_find:.2f}x"
+    )
+    print(
+        f"  practitioner week view:  {week_view:7.2f} ms vs {year_view:7.2f} ms"
+        f"  ratio {year_view / week_view:.2f}x (query + decrypting each reason)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="20 practitioners")
@@ -228,6 +325,7 @@ def main() -> None:
     connection.settings_dict.setdefault("TEST", {})["NAME"] = f"{old_name}_bench_appointments"
     connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     try:
+        run_year_vs_week(practitioners, args.repeat)
         run(practitioners, args.repeat)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
