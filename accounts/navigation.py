@@ -7,12 +7,21 @@ PRACTICE_ACTIONS: list[tuple[str, str, str]] = [
     ("view_patient_identity", "patients:search", _("Rechercher un patient")),
     ("change_patient_identity", "patients:create", _("Nouveau patient")),
     ("view_clinical_notes", "patients:break_glass_list", _("Revue des accès d'urgence")),
+    ("book_appointment", "appointments:book", _("Prendre un rendez-vous")),
+    ("book_appointment", "appointments:waiting_list", _("Liste d'attente")),
+    ("view_own_agenda", "appointments:my_day", _("Mon agenda du jour")),
+    ("view_own_agenda", "appointments:my_week", _("Mon agenda de la semaine")),
+    ("view_practice_agenda", "appointments:practice_day", _("Agenda du cabinet")),
+    ("manage_practice_settings", "appointments:settings", _("Agendas : types et horaires")),
+    ("leave_call_message", "appointments:message_new", _("Laisser un message au praticien")),
+    ("read_call_messages", "appointments:inbox", _("Mes messages d'appel")),
 ]
 
 # The provider's pages, shown on the home page to the roles holding the permission.
 PROVIDER_ACTIONS: list[tuple[str, str, str]] = [
     ("onboard_practices", "platform:dashboard", _("Administration de la plateforme")),
     ("browse_audit_trail", "audit:event_list", _("Journal d'audit")),
+    ("manage_compliance", "compliance:alert_list", _("Alertes de conformité")),
     ("manage_compliance", "continuity:training", _("Formations à la confidentialité")),
     ("manage_compliance", "continuity:continuity", _("Sauvegardes et exercices de restauration")),
     ("manage_compliance", "continuity:register_index", _("Registre des traitements")),

@@ -64,9 +64,14 @@ DEMO_USERS = [
 
 
 def extend_demo(practices: dict[str, Practice]) -> list[dict]:
+    from appointments.demo import demo_agenda
     from patients.seed import demo_patients
 
-    return [
+    described = [
         {"name": name, "patients": demo_patients(practice, index)}
         for index, (name, practice) in enumerate(practices.items())
     ]
+    # After the patients: their appointments need them.
+    for practice in practices.values():
+        demo_agenda(practice)
+    return described

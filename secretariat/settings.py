@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "appointments",
     "onboarding",
     "continuity",
+    "compliance",
 ]
 
 MIDDLEWARE = [
@@ -231,6 +232,11 @@ CELERY_BEAT_SCHEDULE = {
     "verify-audit-chains": {
         "task": "audit.tasks.verify_audit_chains",
         "schedule": crontab(hour=2, minute=0),
+    },
+    # Appointments: deadlines are rows in the database, checked by beat.
+    "appointment-reminders": {
+        "task": "appointments.tasks.send_reminders_task",
+        "schedule": 15 * 60,
     },
 }
 

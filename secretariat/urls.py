@@ -19,6 +19,8 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("patients.urls")),
     path("", include("continuity.urls")),
+    path("", include("compliance.urls")),
+    path("", include("appointments.urls")),
 ]
 
 handler400 = "secretariat.errors.bad_request"

@@ -7,7 +7,9 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from tests.access import (
     routes_accounts,
+    routes_appointments,
     routes_audit,
+    routes_compliance,
     routes_continuity,
     routes_onboarding,
     routes_patients,
@@ -16,7 +18,9 @@ from tests.personas import PERSONAS
 
 ALL_ROUTES = [
     *routes_accounts.ROUTES,
+    *routes_appointments.ROUTES,
     *routes_audit.ROUTES,
+    *routes_compliance.ROUTES,
     *routes_continuity.ROUTES,
     *routes_onboarding.ROUTES,
     *routes_patients.ROUTES,

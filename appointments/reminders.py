@@ -1,0 +1,173 @@
+"""Day-before reminders, sent only with the patient's consent, at most once.
+
+Each reminder is recorded under its unique key (appointment, kind) and
+committed *before* anything is sent: a retried, duplicated or concurrent run
+finds the key taken and sends nothing (SECURITY.md: "recorded under a unique key
+before it is sent, so it is sent once"). A run that dies between the record
+and the sending leaves a `pending` row for a person to look at, rather than
+risk a second message. Appointments are examined in bounded batches.
+
+The message says when and where, never why (no reason for visit, no type).
+Only e-mail is wired; an SMS consent is recorded as skipped until a gateway
+exists.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+from django_scopes import scopes_disabled
+
+from accounts.scoping import practice_scope
+from appointments.models import Appointment, Reminder
+from appointments.selectors import practice_zone
+from audit.models import Action
+from audit.services import record_event
+from patients.models import Consent
+
+logger = logging.getLogger(__name__)
+
+KIND = "day_before"
+WINDOW_START = timedelta(hours=20)
+WINDOW_END = timedelta(hours=28)
+BATCH = 200
+
+
+@dataclass
+class RunReport:
+    examined: int = 0
+    sent: int = 0
+    skipped: int = 0
+    already: int = 0
+    failed: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "examined": self.examined,
+            "sent": self.sent,
+            "skipped": self.skipped,
+            "already": self.already,
+            "failed": len(self.failed),
+        }
+
+
+def due_appointment_ids(now: datetime, batch: int = BATCH) -> list[tuple[int, str]]:
+    """(practice id, appointment id) of booked appointments starting 20-28 h
+    from now that have no day-before reminder yet. A cross-practice job: the
+    scope is disabled by name, and only identifiers leave this query."""
+    with scopes_disabled():
+        rows = (
+            Appointment.objects.filter(
+                status=Appointment.Status.BOOKED,
+                start__gte=now + WINDOW_START,
+                start__lt=now + WINDOW_END,
+            )
+            .exclude(reminders__kind=KIND)
+            .order_by("start")
+            .values_list("practice_id", "pk")[:batch]
+        )
+        return [(practice_id, str(pk)) for practice_id, pk in rows]
+
+
+def send_due_reminders(now: datetime | None = None, batch: int = BATCH) -> RunReport:
+    now = now or timezone.now()
+    report = RunReport()
+    for practice_id, appointment_id in due_appointment_ids(now, batch):
+        report.examined += 1
+        with practice_scope(practice_id):
+            try:
+                outcome = reminder_send(practice_id=practice_id, appointment_id=appointment_id)
+            except Exception:  # one failure must not stop the batch
+                logger.exception("reminder failed for appointment %s", appointment_id)
+                report.failed.append(appointment_id)
+                continue
+        if outcome == Reminder.Status.SENT:
+            report.sent += 1
+        elif outcome == Reminder.Status.SKIPPED:
+            report.skipped += 1
+        else:
+            report.already += 1
+    return report
+
+
+def _channel(appointment: Appointment) -> str:
+    purposes = set(
+        Consent.objects.filter(
+            practice_id=appointment.practice_id,
+            patient_id=appointment.patient_id,
+            withdrawn_at__isnull=True,
+        ).values_list("purpose", flat=True)
+    )
+    if Consent.Purpose.EMAIL_REMINDERS in purposes:
+        return "email"
+    if Consent.Purpose.SMS_REMINDERS in purposes:
+        return "sms"
+    return "none"
+
+
+def _claim(appointment: Appointment, channel: str, status: str) -> Reminder | None:
+    """Record the reminder under its unique key; None when it already exists."""
+    try:
+        with transaction.atomic():
+            return Reminder.objects.create(
+                practice_id=appointment.practice_id,
+                appointment=appointment,
+                kind=KIND,
+                channel=channel,
+                status=status,
+            )
+    except IntegrityError:
+        return None
+
+
+def reminder_send(*, practice_id: int, appointment_id: str) -> str:
+    """Send (at most once) the day-before reminder of one appointment. Returns
+    the reminder's status, or "already" when another run recorded it first."""
+    appointment = (
+        Appointment.objects.filter(
+            practice_id=practice_id, pk=appointment_id, status=Appointment.Status.BOOKED
+        )
+        .select_related("practice", "patient")
+        .first()
+    )
+    if appointment is None:
+        return "already"
+    channel = _channel(appointment)
+    address = appointment.patient.read("email") if channel == "email" else ""
+    sendable = channel == "email" and bool(address)
+    status = Reminder.Status.PENDING if sendable else Reminder.Status.SKIPPED
+    reminder = _claim(appointment, channel, status)
+    if reminder is None:
+        return "already"
+    if sendable:
+        _send_email(appointment, address)
+        reminder.status = Reminder.Status.SENT
+        reminder.sent_at = timezone.now()
+        reminder.save(update_fields=["status", "sent_at"])
+    record_event(
+        action=Action.CREATE,
+        practice=practice_id,
+        object_type="reminder",
+        object_id=reminder.pk,
+        detail={"appointment": appointment_id, "channel": channel, "status": reminder.status},
+    )
+    return reminder.status
+
+
+def _send_email(appointment: Appointment, address: str) -> None:
+    local = appointment.start.astimezone(practice_zone(appointment.practice))
+    with override(settings.LANGUAGE_CODE):
+        when = date_format(local, "l j F Y à H:i")
+        subject = _("Rappel de votre rendez-vous")
+        body = _(
+            "Bonjour,\n\nNous vous rappelons votre rendez-vous le %(when)s au %(practice)s.\n"
+            "En cas d'empêchement, merci de prévenir le cabinet.\n"
+        ) % {"when": when, "practice": appointment.practice.name}
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [address])

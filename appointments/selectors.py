@@ -1,0 +1,116 @@
+"""Queries of the appointments app, always filtered by practice explicitly (the
+scoped managers are the tripwire, not the filter)."""
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import F, QuerySet
+
+from accounts.models import Membership, Practice, User
+from accounts.roles import Role
+from appointments.models import Appointment, AppointmentType, CallMessage, WaitingListEntry
+
+# What a listing or a detail page shows, joined in the same query.
+LISTING_RELATED = ("appointment_type", "practitioner", "patient")
+
+
+def practice_zone(practice: Practice) -> ZoneInfo:
+    return ZoneInfo(practice.timezone or "Europe/Paris")
+
+
+def practitioners(practice: Practice) -> QuerySet[User]:
+    """Users holding an active practitioner membership in the practice."""
+    active = Membership.objects.active().filter(practice=practice, role=Role.PRACTITIONER)
+    return User.objects.filter(pk__in=active.values("user_id")).order_by(
+        "last_name", "first_name", "pk"
+    )
+
+
+def practitioner_in_practice(practice: Practice, user_id: int | None) -> User | None:
+    if user_id is None:
+        return None
+    return practitioners(practice).filter(pk=user_id).first()
+
+
+def appointment_types(practice: Practice, *, telesecretary: bool = False) -> QuerySet:
+    types = AppointmentType.objects.filter(practice=practice, active=True)
+    if telesecretary:
+        types = types.filter(bookable_by_telesecretary=True)
+    return types.order_by("name")
+
+
+def appointment_in_practice(practice: Practice, appointment_id) -> Appointment | None:
+    return (
+        Appointment.objects.filter(practice=practice, pk=appointment_id)
+        .select_related(*LISTING_RELATED)
+        .first()
+    )
+
+
+def day_bounds(practice: Practice, day: date, days: int = 1) -> tuple[datetime, datetime]:
+    """[start, end) of `days` local days, as aware datetimes built per day (a DST
+    day lasts 23 or 25 hours: never midnight + 24 h)."""
+    zone = practice_zone(practice)
+    start = datetime.combine(day, time.min, tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=days), time.min, tzinfo=zone)
+    return start, end
+
+
+def agenda(
+    practice: Practice, *, start: datetime, end: datetime, practitioner_ids=None
+) -> QuerySet[Appointment]:
+    """Non-cancelled appointments of the window with what a listing shows, in
+    one query whatever their number."""
+    appointments = (
+        Appointment.objects.filter(practice=practice, start__lt=end, end__gt=start)
+        .exclude(status=Appointment.Status.CANCELLED)
+        .select_related(*LISTING_RELATED)
+        .order_by("start")
+    )
+    if practitioner_ids is not None:
+        appointments = appointments.filter(practitioner_id__in=list(practitioner_ids))
+    return appointments
+
+
+INBOX_LIMIT = 100
+
+
+def inbox(practice: Practice, practitioner: User) -> list[CallMessage]:
+    """The practitioner's own messages, unhandled first, newest first; one query."""
+    return list(
+        CallMessage.objects.filter(practice=practice, practitioner=practitioner)
+        .select_related("patient", "author")
+        .order_by(F("handled_at").desc(nulls_first=True), "-created_at")[:INBOX_LIMIT]
+    )
+
+
+def message_for(practice: Practice, practitioner: User, message_id) -> CallMessage | None:
+    return CallMessage.objects.filter(
+        practice=practice, practitioner=practitioner, pk=message_id
+    ).first()
+
+
+WAITING_LIMIT = 200
+
+
+def waiting_list(practice: Practice, appointment_type_id: int | None = None) -> list:
+    """Open entries, oldest first, with what the page shows; one query."""
+    entries = WaitingListEntry.objects.filter(practice=practice, resolved_at__isnull=True)
+    if appointment_type_id is not None:
+        entries = entries.filter(appointment_type_id=appointment_type_id)
+    return list(
+        entries.select_related("patient", "appointment_type", "practitioner").order_by(
+            "created_at"
+        )[:WAITING_LIMIT]
+    )
+
+
+def patient_upcoming(practice: Practice, patient, now: datetime, limit: int = 10) -> list:
+    """The patient's next non-cancelled appointments in this practice (for the
+    call where they want to move or cancel one); one query."""
+    return list(
+        Appointment.objects.filter(practice=practice, patient=patient, end__gte=now)
+        .exclude(status=Appointment.Status.CANCELLED)
+        .select_related("appointment_type", "practitioner")
+        .order_by("start")[:limit]
+    )

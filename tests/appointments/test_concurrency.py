@@ -1,0 +1,137 @@
+"""Double booking under real concurrency, on PostgreSQL: threads with their own
+connections book the same slot through the service; and the exclusion
+constraint refuses an overlapping row written behind the application's back."""
+
+import threading
+import uuid
+
+import pytest
+from django.db import IntegrityError, connection, connections, transaction
+
+from accounts.scoping import practice_scope
+from appointments import services
+from appointments.models import Appointment
+from tests.appointments.helpers import at, booked, booking_world
+from tests.patients.helpers import make_patient
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL guard"),
+]
+
+THREADS = 5
+
+
+def test_concurrent_bookings_of_one_slot_give_exactly_one_success(world):
+    setup = booking_world(world)
+    patients = [make_patient(world.practice_a, last_name=f"Appelant{i}") for i in range(THREADS)]
+    barrier = threading.Barrier(THREADS)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def book(patient) -> None:
+        try:
+            with practice_scope(world.practice_a):
+                barrier.wait(timeout=10)
+                try:
+                    services.appointment_book(
+                        practice=setup.practice,
+                        practitioner=setup.practitioner,
+                        patient=patient,
+                        appointment_type=setup.kind,
+                        start=at(setup.monday, 10),
+                        reason="Même créneau",
+                        actor=world.users["telesecretary_a"],
+                        acting_role="telesecretary",
+                    )
+                    outcome = "booked"
+                except services.SlotTaken:
+                    outcome = "taken"
+                except Exception as error:  # reported to the test
+                    outcome = f"error: {type(error).__name__}: {error}"
+            with lock:
+                outcomes.append(outcome)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=book, args=(patient,)) for patient in patients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["booked"] + ["taken"] * (THREADS - 1)
+    with practice_scope(world.practice_a):
+        assert Appointment.objects.filter(practice=setup.practice).count() == 1
+
+
+def test_concurrent_bookings_of_overlapping_slots_give_one_success(world):
+    setup = booking_world(world)
+    # Pairwise overlapping (30 minutes each).
+    starts = [at(setup.monday, 10, 0), at(setup.monday, 10, 15), at(setup.monday, 10, 20)]
+    barrier = threading.Barrier(len(starts))
+    outcomes: list[str] = []
+
+    def book(start) -> None:
+        try:
+            with practice_scope(world.practice_a):
+                barrier.wait(timeout=10)
+                try:
+                    services.appointment_book(
+                        practice=setup.practice,
+                        practitioner=setup.practitioner,
+                        patient=setup.patient,
+                        appointment_type=setup.kind,
+                        start=start,
+                        reason="",
+                        actor=None,
+                        acting_role="telesecretary",
+                    )
+                    outcomes.append("booked")
+                except services.SlotTaken:
+                    outcomes.append("taken")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=book, args=(start,)) for start in starts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["booked", "taken", "taken"]
+
+
+def _raw_insert(existing: Appointment, start, end, status="booked") -> None:
+    """A row written with SQL, skipping every application check."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO appointments_appointment (id, practice_id, key_version, practitioner_id,"
+            ' patient_id, appointment_type_id, start, "end", status, cancellation_category,'
+            " reason_sealed, created_at, updated_at)"
+            " VALUES (%s, %s, 0, %s, %s, %s, %s, %s, %s, '', %s, now(), now())",
+            [
+                uuid.uuid4(),
+                existing.practice_id,
+                existing.practitioner_id,
+                existing.patient_id,
+                existing.appointment_type_id,
+                start,
+                end,
+                status,
+                b"",
+            ],
+        )
+
+
+def test_exclusion_constraint_refuses_overlap_behind_the_applications_back(world):
+    setup = booking_world(world)
+    existing = booked(world, hour=10)
+    with pytest.raises(IntegrityError, match="appointment_no_overlap"), transaction.atomic():
+        _raw_insert(existing, at(setup.monday, 10, 15), at(setup.monday, 10, 45))
+    # Adjacent rows and cancelled rows do not collide.
+    _raw_insert(existing, at(setup.monday, 10, 30), at(setup.monday, 11))
+    _raw_insert(existing, at(setup.monday, 10), at(setup.monday, 10, 30), status="cancelled")
+    # Reviving the cancelled one onto the taken slot is refused too.
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE appointments_appointment SET status = 'booked' WHERE status = 'cancelled'"
+        )
