@@ -91,3 +91,15 @@ DEFAULT_SEVERITY = {
     Alert.Kind.TASK_FAILURE: Alert.Severity.WARNING,
     Alert.Kind.BREAK_GLASS: Alert.Severity.WARNING,
 }
+
+
+class DetectorCursor(models.Model):
+    """The last audit event id a detector pass has read: a rerun starts after it
+    (and alert fingerprints make a replayed window harmless anyway)."""
+
+    name = models.CharField(max_length=64, unique=True)
+    last_event_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.last_event_id}"

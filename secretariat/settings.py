@@ -305,3 +305,27 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# Compliance (compliance/): suspicious-activity thresholds (detectors.py).
+SUSPICIOUS_MASS_ACCESS_PATIENTS = env.int("SUSPICIOUS_MASS_ACCESS_PATIENTS", default=50)
+SUSPICIOUS_MASS_ACCESS_MINUTES = env.int("SUSPICIOUS_MASS_ACCESS_MINUTES", default=10)
+SUSPICIOUS_DENIED_COUNT = env.int("SUSPICIOUS_DENIED_COUNT", default=5)
+SUSPICIOUS_DENIED_MINUTES = env.int("SUSPICIOUS_DENIED_MINUTES", default=10)
+SUSPICIOUS_NEW_IP_DAYS = env.int("SUSPICIOUS_NEW_IP_DAYS", default=90)
+# Night, in the practice's time zone: from START (inclusive) to END (exclusive).
+SUSPICIOUS_NIGHT_START_HOUR = env.int("SUSPICIOUS_NIGHT_START_HOUR", default=21)
+SUSPICIOUS_NIGHT_END_HOUR = env.int("SUSPICIOUS_NIGHT_END_HOUR", default=7)
+# Telesecretaries prepare the day: access this close to working hours is normal.
+SUSPICIOUS_WORKING_HOURS_MARGIN_MINUTES = env.int(
+    "SUSPICIOUS_WORKING_HOURS_MARGIN_MINUTES", default=60
+)
+CELERY_BEAT_SCHEDULE |= {
+    "compliance-detect-suspicious-activity": {
+        "task": "compliance.tasks.detect_suspicious_activity",
+        "schedule": 15 * 60,
+    },
+    "compliance-alerts-notify-pending": {
+        "task": "compliance.tasks.alerts_notify_pending",
+        "schedule": 15 * 60,
+    },
+}

@@ -1,0 +1,27 @@
+"""Periodic compliance jobs: thin, idempotent, no data in arguments.
+
+Every task: acks_late (a lost worker means a rerun, which each tolerates),
+retried with backoff on OSError (network, SMTP), and safe to run twice at once
+(row locks with skip_locked, advisory locks, unique keys)."""
+
+from celery import shared_task
+
+from compliance import detectors, services
+
+RETRY = {
+    "acks_late": True,
+    "autoretry_for": (OSError,),
+    "retry_backoff": True,
+    "retry_backoff_max": 600,
+    "max_retries": 5,
+}
+
+
+@shared_task(**RETRY)
+def detect_suspicious_activity() -> dict:
+    return detectors.detect_suspicious_activity()
+
+
+@shared_task(**RETRY)
+def alerts_notify_pending() -> int:
+    return services.alerts_notify_pending()
