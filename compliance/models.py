@@ -5,6 +5,7 @@ practice is named on them, nullable), not tenant rows."""
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django_scopes import ScopedManager
 
 
 class Alert(models.Model):
@@ -103,3 +104,33 @@ class DetectorCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}@{self.last_event_id}"
+
+
+class DataKind(models.TextChoices):
+    APPOINTMENTS = "appointments", _("Rendez-vous passés")
+    CALL_MESSAGES = "call_messages", _("Messages d'appel")
+    REMINDERS = "reminders", _("Journal des rappels")
+    AUDIT_EVENTS = "audit_events", _("Journal d'audit")
+
+
+class RetentionPolicy(models.Model):
+    """How long a practice keeps one kind of data, in days, within the bounds of
+    compliance/retention.py. No row means the legal default."""
+
+    practice = models.ForeignKey("accounts.Practice", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("données"), max_length=32, choices=DataKind.choices)
+    days = models.PositiveIntegerField(_("durée (jours)"))
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(practice="practice")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "kind"], name="retention_policy_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.practice_id}:{self.kind}={self.days}"

@@ -1,16 +1,18 @@
 """State changes of the compliance app (`<entity>_<action>`, keyword-only)."""
 
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_scopes import scopes_disabled
 
 from accounts.models import Membership, User
 from accounts.roles import Role
 from audit.models import Action
 from audit.services import _clean_detail, record_event
-from compliance.models import DEFAULT_SEVERITY, Alert
+from compliance.models import DEFAULT_SEVERITY, Alert, DataKind, RetentionPolicy
 
 # ---------------------------------------------------------------- alerts
 
@@ -116,3 +118,51 @@ def alert_acknowledge(*, alert: Alert, actor: User, comment: str, request: HttpR
         detail={"acknowledged": True, "kind": locked.kind},
     )
     return locked
+
+
+# ---------------------------------------------------------------- retention
+
+
+def retention_bounds_error(kind: str, days: int) -> str | None:
+    """The French message when `days` is outside the allowed bounds, else None."""
+    from compliance.retention import RULES
+
+    rule = RULES[kind]
+    if rule.min_days <= days <= rule.max_days:
+        return None
+    return _(
+        "La durée de conservation « %(kind)s » doit être comprise entre %(min)d et %(max)d jours."
+    ) % {"kind": DataKind(kind).label, "min": rule.min_days, "max": rule.max_days}
+
+
+@transaction.atomic
+def retention_policy_set(
+    *, practice, kind: str, days: int, actor: User, request: HttpRequest | None = None
+) -> RetentionPolicy:
+    """Set one policy within its bounds (ValidationError otherwise); audited when it changes."""
+    error = retention_bounds_error(kind, days)
+    if error:
+        raise ValidationError(error)
+    with scopes_disabled():
+        policy = (
+            RetentionPolicy.objects.select_for_update().filter(practice=practice, kind=kind).first()
+        )
+        previous = policy.days if policy else None
+        if policy is None:
+            policy = RetentionPolicy(practice=practice, kind=kind, days=days, updated_by=actor)
+            policy.save()
+        elif policy.days != days:
+            policy.days = days
+            policy.updated_by = actor
+            policy.save(update_fields=["days", "updated_by", "updated_at"])
+    if previous != days:
+        record_event(
+            action=Action.UPDATE,
+            request=request,
+            actor=actor,
+            practice=practice,
+            object_type="retention_policy",
+            object_id=policy.pk,
+            detail={"kind": kind, "days": days, "previous": previous},
+        )
+    return policy

@@ -25,3 +25,12 @@ def detect_suspicious_activity() -> dict:
 @shared_task(**RETRY)
 def alerts_notify_pending() -> int:
     return services.alerts_notify_pending()
+
+
+@shared_task(**RETRY)
+def purge_expired() -> dict:
+    """Daily purge; counts only in the result."""
+    from compliance import retention
+
+    results = retention.purge_all()
+    return {str(pk): counts for pk, counts in results.items()}

@@ -329,3 +329,7 @@ CELERY_BEAT_SCHEDULE |= {
         "schedule": 15 * 60,
     },
 }
+CELERY_BEAT_SCHEDULE["compliance-purge-expired"] = {
+    "task": "compliance.tasks.purge_expired",
+    "schedule": crontab(hour=3, minute=15),
+}
