@@ -134,3 +134,158 @@ class RetentionPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.practice_id}:{self.kind}={self.days}"
+
+
+class BreachIncident(models.Model):
+    """A personal data breach (GDPR art. 33/34) in the provider's register.
+    Free-text fields describe the breach, never a patient's data."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("En cours")
+        AUTHORITY_NOTIFIED = "authority_notified", _("Autorité notifiée")
+        CLOSED = "closed", _("Clos")
+
+    AUTHORITY_DEADLINE_HOURS = 72
+
+    detected_at = models.DateTimeField(_("découvert le"))
+    nature = models.TextField(_("nature de la violation"), max_length=2000)
+    data_categories = models.TextField(_("catégories de données"), max_length=1000)
+    people_categories = models.TextField(_("catégories de personnes"), max_length=1000)
+    approx_people = models.PositiveIntegerField(_("nombre approximatif de personnes"), null=True)
+    approx_records = models.PositiveIntegerField(
+        _("nombre approximatif d'enregistrements"), null=True
+    )
+    likely_consequences = models.TextField(_("conséquences probables"), max_length=2000)
+    measures_taken = models.TextField(_("mesures prises ou envisagées"), max_length=2000)
+    practices = models.ManyToManyField(
+        "accounts.Practice", related_name="+", verbose_name=_("cabinets concernés")
+    )
+    # Optional: ids of the affected patients (identifiers only), for art. 34 notices.
+    patient_ids = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.OPEN)
+    authority_notified_at = models.DateTimeField(_("autorité notifiée le"), null=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-detected_at"]
+        indexes = [
+            models.Index(
+                fields=["detected_at"],
+                condition=models.Q(authority_notified_at__isnull=True),
+                name="breach_awaiting_authority",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"incident {self.pk}"
+
+    @property
+    def deadline(self):
+        from datetime import timedelta
+
+        return self.detected_at + timedelta(hours=self.AUTHORITY_DEADLINE_HOURS)
+
+
+class Notification(models.Model):
+    """An e-mail recorded under a unique key BEFORE it is sent, so that it is
+    sent once however often (or concurrently) the sending job runs."""
+
+    key = models.CharField(max_length=160, unique=True)
+    incident = models.ForeignKey(
+        BreachIncident, null=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class PatientNotification(models.Model):
+    """The art. 34 notice to one affected patient: drafted at declaration,
+    approved and sent by a practitioner of the practice."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Brouillon")
+        SENT = "sent", _("Envoyée")
+
+    practice = models.ForeignKey("accounts.Practice", on_delete=models.CASCADE, related_name="+")
+    incident = models.ForeignKey(
+        BreachIncident, on_delete=models.CASCADE, related_name="patient_notifications"
+    )
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sent_at = models.DateTimeField(null=True)
+    emailed = models.BooleanField(default=False)
+
+    objects = ScopedManager(practice="practice")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "patient"], name="patient_notification_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["practice", "incident"], name="patient_notif_practice")]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id}:{self.patient_id}"
+
+
+class AccessReviewCampaign(models.Model):
+    """One periodic review of who holds which role where."""
+
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    started_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"revue {self.pk}"
+
+
+class AccessReviewDecision(models.Model):
+    """A confirmation or revocation of one membership during a campaign. The
+    membership is named by id, user, practice and role: a revoked one is deleted."""
+
+    class Decision(models.TextChoices):
+        CONFIRM = "confirm", _("Confirmé")
+        REVOKE = "revoke", _("Révoqué")
+
+    campaign = models.ForeignKey(
+        AccessReviewCampaign, on_delete=models.PROTECT, related_name="decisions"
+    )
+    membership_id = models.BigIntegerField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    practice = models.ForeignKey(
+        "accounts.Practice", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    role = models.CharField(max_length=32)
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "membership_id"], name="access_review_decision_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}:{self.membership_id}={self.decision}"

@@ -34,3 +34,27 @@ def purge_expired() -> dict:
 
     results = retention.purge_all()
     return {str(pk): counts for pk, counts in results.items()}
+
+
+@shared_task(**RETRY)
+def breach_notify_practices(incident_id: int) -> int:
+    from compliance import incidents
+
+    return incidents.breach_notify_practices(incident_id=incident_id)
+
+
+@shared_task(**RETRY)
+def breach_deadline_reminders() -> int:
+    from compliance import incidents
+
+    return incidents.breach_deadline_reminders()
+
+
+@shared_task(**RETRY)
+def account_hygiene() -> dict:
+    from compliance import hygiene
+
+    return {
+        "deactivated": hygiene.accounts_deactivate_stale(),
+        "memberships_expired": hygiene.memberships_expire(),
+    }

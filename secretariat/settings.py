@@ -333,3 +333,14 @@ CELERY_BEAT_SCHEDULE["compliance-purge-expired"] = {
     "task": "compliance.tasks.purge_expired",
     "schedule": crontab(hour=3, minute=15),
 }
+CELERY_BEAT_SCHEDULE["compliance-breach-deadline-reminders"] = {
+    "task": "compliance.tasks.breach_deadline_reminders",
+    "schedule": 15 * 60,
+}
+# Account hygiene: unused accounts are deactivated, the charter re-accepted yearly.
+ACCOUNT_STALE_DAYS = env.int("ACCOUNT_STALE_DAYS", default=90)
+AGREEMENT_VALIDITY_DAYS = env.int("AGREEMENT_VALIDITY_DAYS", default=365)
+CELERY_BEAT_SCHEDULE["compliance-account-hygiene"] = {
+    "task": "compliance.tasks.account_hygiene",
+    "schedule": crontab(hour=3, minute=45),
+}
