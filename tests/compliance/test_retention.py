@@ -134,3 +134,20 @@ def test_compliance_officer_sets_and_sees_the_dry_run(world, rows):
 def test_practice_page_of_another_practice_is_404(world):
     assert world.client("manager_a").get("/p/cabinet-b/conservation/").status_code == 404
     assert world.client("practitioner_a").get("/p/cabinet-a/conservation/").status_code == 403
+
+
+def test_purged_appointment_takes_its_history_and_recent_reminders(world, rows):
+    a, _b = rows
+    old = a["appointments"][0]
+    with scopes_disabled():
+        AppointmentEvent.objects.create(
+            practice=world.practice_a, appointment_id=old, kind="created", detail={}
+        )
+        Reminder.objects.create(
+            practice=world.practice_a, appointment_id=old, kind="late", channel="sms"
+        )
+    retention.purge_practice(world.practice_a)
+    with scopes_disabled():
+        assert not AppointmentEvent.objects.filter(appointment_id=old).exists()
+        assert not Reminder.objects.filter(appointment_id=old).exists()
+        assert not Appointment.objects.filter(pk=old).exists()
