@@ -12,44 +12,13 @@ from accounts.models import Practice
 from accounts.roles import Role
 from accounts.scoping import practice_scope
 from appointments import selectors, services
-from appointments.models import (
-    Appointment,
-    AppointmentType,
-    Colour,
-    PractitionerSettings,
-    WorkingHours,
-)
+from appointments.models import Appointment, AppointmentType
 from appointments.slots import find_free_slots
+from appointments.starter import STARTER_TYPES
 from patients.models import Patient
 
-DEMO_TYPES = [
-    # name, minutes, colour, bookable by the telesecretary, instructions, weight
-    (
-        "Consultation",
-        20,
-        Colour.BLUE,
-        True,
-        "Demander le motif en quelques mots et rappeler d'apporter la carte Vitale.",
-        6,
-    ),
-    (
-        "Première consultation",
-        40,
-        Colour.GREEN,
-        True,
-        "Nouveau patient : venir 10 minutes en avance avec les derniers comptes rendus "
-        "et l'ordonnance en cours.",
-        2,
-    ),
-    (
-        "Petite chirurgie",
-        45,
-        Colour.RED,
-        False,
-        "Réservé au cabinet : ne pas réserver, laisser un message au praticien.",
-        1,
-    ),
-]
+# How often each starter type comes up in the demo agenda.
+DEMO_WEIGHTS = [6, 2, 1]
 DEMO_REASONS = [
     "Renouvellement d'ordonnance",
     "Fièvre depuis deux jours",
@@ -59,22 +28,22 @@ DEMO_REASONS = [
     "Suivi",
     "Toux persistante",
 ]
-DEMO_HOURS = [(time(9), time(12)), (time(14), time(18))]
 DAYS = 14
 PER_DAY = 5
 
 
 def demo_agenda(practice: Practice) -> None:
     with practice_scope(practice):
-        types = [_type(practice, spec) for spec in DEMO_TYPES]
+        services.agenda_starter_apply(practice=practice, actor=None)
+        names = [spec[0] for spec in STARTER_TYPES]
+        found = {kind.name: kind for kind in AppointmentType.objects.filter(name__in=names)}
+        types = [found[name] for name in names]
         doctors = list(selectors.practitioners(practice))
-        for doctor in doctors:
-            _schedule(practice, doctor)
         patients = list(Patient.objects.filter(practice=practice).order_by("created_at", "pk"))
         if not patients or Appointment.objects.filter(practice=practice).exists():
             return
         rng = random.Random(practice.pk)  # the same demo on every fresh database
-        weights = [spec[-1] for spec in DEMO_TYPES]
+        weights = DEMO_WEIGHTS
         zone = selectors.practice_zone(practice)
         today = timezone.now().astimezone(zone).date()
         for doctor in doctors:
@@ -83,34 +52,6 @@ def demo_agenda(practice: Practice) -> None:
                 if day.weekday() >= 5:
                     continue
                 _book_day(practice, doctor, day, zone, types, weights, patients, rng)
-
-
-def _type(practice: Practice, spec: tuple) -> AppointmentType:
-    name, minutes, colour, bookable, instructions, _weight = spec
-    kind, _created = AppointmentType.objects.get_or_create(
-        practice=practice,
-        name=name,
-        defaults={
-            "duration_minutes": minutes,
-            "colour": colour,
-            "bookable_by_telesecretary": bookable,
-            "telesecretary_instructions": instructions,
-        },
-    )
-    return kind
-
-
-def _schedule(practice: Practice, doctor) -> None:
-    PractitionerSettings.objects.get_or_create(practice=practice, practitioner=doctor)
-    if WorkingHours.objects.filter(practice=practice, practitioner=doctor).exists():
-        return
-    WorkingHours.objects.bulk_create(
-        WorkingHours(
-            practice=practice, practitioner=doctor, weekday=weekday, start_time=start, end_time=end
-        )
-        for weekday in range(5)
-        for start, end in DEMO_HOURS
-    )
 
 
 def _book_day(practice, doctor, day, zone, types, weights, patients, rng) -> None:

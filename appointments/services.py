@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Practice, User
 from accounts.roles import Role
-from appointments import selectors, slots
+from appointments import selectors, slots, starter
 from appointments.models import (
     Absence,
     Appointment,
@@ -738,3 +738,58 @@ def absence_delete(*, absence: Absence, actor: User | None, request: HttpRequest
         practitioner=absence.practitioner_id,
     )
     absence.delete()
+
+
+def _starter_type(practice: Practice, spec: tuple) -> tuple[AppointmentType, bool]:
+    name, minutes, colour, bookable, instructions = spec
+    return AppointmentType.objects.get_or_create(
+        practice=practice,
+        name=name,
+        defaults={
+            "duration_minutes": minutes,
+            "colour": colour,
+            "bookable_by_telesecretary": bookable,
+            "telesecretary_instructions": instructions,
+        },
+    )
+
+
+def _starter_hours(practice: Practice, practitioner: User) -> bool:
+    PractitionerSettings.objects.get_or_create(practice=practice, practitioner=practitioner)
+    if WorkingHours.objects.filter(practice=practice, practitioner=practitioner).exists():
+        return False
+    WorkingHours.objects.bulk_create(
+        WorkingHours(
+            practice=practice,
+            practitioner=practitioner,
+            weekday=weekday,
+            start_time=start,
+            end_time=end,
+        )
+        for weekday in starter.STARTER_WEEKDAYS
+        for start, end in starter.STARTER_HOURS
+    )
+    return True
+
+
+@transaction.atomic
+def agenda_starter_apply(
+    *, practice: Practice, actor: User | None, request: HttpRequest | None = None
+) -> dict[str, int]:
+    """Give the practice the starter appointment types, and its practitioners who
+    have no hours yet the starter hours. Idempotent; the caller enters the scope."""
+    types = [_starter_type(practice, spec) for spec in starter.STARTER_TYPES]
+    scheduled = [
+        doctor for doctor in selectors.practitioners(practice) if _starter_hours(practice, doctor)
+    ]
+    counts = {"types": sum(created for _, created in types), "practitioners": len(scheduled)}
+    record_event(
+        action=Action.UPDATE,
+        request=request,
+        actor=actor,
+        practice=practice,
+        object_type="agenda_starter",
+        object_id=practice.pk,
+        detail=counts,
+    )
+    return counts

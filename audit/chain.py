@@ -33,15 +33,23 @@ CONTENT_FIELDS = (
 )
 
 
+# One encoder, built once: verification calls it for every event.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # "2026-11-23T09:00:00.000000Z"; isoformat is faster than strftime.
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def payload_digest(content: dict) -> str:
     data = dict(content)
     data["occurred_at"] = canonical_time(data["occurred_at"])
-    encoded = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(encoded.encode()).hexdigest()
+    return _canonical_digest(data)
+
+
+def _canonical_digest(data: dict) -> str:
+    return hashlib.sha256(_CANONICAL.encode(data).encode()).hexdigest()
 
 
 def link_hash(prev_hash: str, seq: int, digest: str) -> str:
@@ -160,10 +168,11 @@ def verify_chain(
     for row in rows:
         event_id, seq, stored_prev, stored_hash = row[:4]
         content = dict(zip(CONTENT_FIELDS, row[4:], strict=True))
+        content["occurred_at"] = canonical_time(content["occurred_at"])
         broken = _check_link(chain.key, event_id, seq, expected_seq, prev_hash, stored_prev)
         if broken:
             return count, broken
-        computed = link_hash(prev_hash, seq, payload_digest(content))
+        computed = link_hash(prev_hash, seq, _canonical_digest(content))
         if computed != stored_hash:
             return count, BrokenLink(chain.key, event_id, seq, "hash", computed, stored_hash)
         prev_hash, expected_seq, count = stored_hash, seq + 1, count + 1

@@ -53,7 +53,9 @@ def main() -> None:
     from continuity.backup import DatabaseTarget
     from secretariat.crypto import new_keyring_value
 
-    source = DatabaseTarget.default()
+    # CREATE/DROP DATABASE through the maintenance database: the one named in
+    # DATABASE_URL need not exist (the test suite only creates test_<name>).
+    source = DatabaseTarget.default().with_name("postgres")
     sizes = [1_000, 50_000, 200_000] + ([600_000] if args.big else [])
     baseline = None
     for rows in sizes:

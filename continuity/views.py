@@ -14,6 +14,7 @@ from audit.services import record_event
 from continuity import register, services, training
 from continuity.forms import TrainingSessionForm
 from continuity.models import BackupRun, DrillResult, TrainingSession
+from continuity.register_pdf import register_pdf
 
 
 @any_authenticated
@@ -94,3 +95,20 @@ def register_view(request: HttpRequest, slug: str) -> HttpResponse:
     )
     context = register.processing_register(practice)
     return render(request, "continuity/register.html", context)
+
+
+@provider_permission("manage_compliance")
+@require_GET
+def register_pdf_view(request: HttpRequest, slug: str) -> HttpResponse:
+    practice = get_object_or_404(Practice, slug=slug)
+    record_event(
+        action=Action.EXPORT,
+        request=request,
+        practice=practice,
+        object_type="processing_register",
+        object_id=practice.pk,
+        detail={"format": "pdf"},
+    )
+    response = HttpResponse(register_pdf(practice), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="registre-{practice.slug}.pdf"'
+    return response

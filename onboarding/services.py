@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from accounts import services as account_services
 from accounts.models import Membership, Practice, RecoveryCode, TOTPDevice, User
 from accounts.roles import PRACTICE_ROLES, Role
+from accounts.scoping import practice_scope
 from accounts.sessions import sessions_end
 from audit.models import Action
 from audit.services import record_event
@@ -294,6 +295,7 @@ def onboarding_checklist(practice: Practice) -> list[tuple[str, bool]]:
         (_("Identité du cabinet"), bool(practice.name and practice.address)),
         (_("Contrat de sous-traitance (art. 28 RGPD)"), practice.processingcontract_set.exists()),
         (_("Clé de chiffrement des données créée"), _has_data_key(practice)),
+        (_("Types de rendez-vous et horaires des praticiens"), _agenda_ready(practice)),
         (_("Au moins un praticien"), practitioners),
         (
             _("Au moins un·e télésecrétaire affecté·e"),
@@ -309,6 +311,27 @@ def _has_data_key(practice: Practice) -> bool:
 
     with scopes_disabled():
         return PracticeKey.objects.filter(practice=practice, destroyed_at__isnull=True).exists()
+
+
+def _agenda_ready(practice: Practice) -> bool:
+    from appointments.models import AppointmentType, WorkingHours
+
+    with practice_scope(practice):
+        if not AppointmentType.objects.filter(practice=practice).exists():
+            return False
+        practitioners = Membership.objects.active().filter(
+            practice=practice, role=Role.PRACTITIONER
+        )
+        scheduled = WorkingHours.objects.filter(practice=practice).values("practitioner")
+        return not practitioners.exclude(user__in=scheduled).exists()
+
+
+@transaction.atomic
+def agenda_starter(*, practice: Practice, actor: User, request: HttpRequest) -> dict[str, int]:
+    from appointments.services import agenda_starter_apply
+
+    with practice_scope(practice):
+        return agenda_starter_apply(practice=practice, actor=actor, request=request)
 
 
 @transaction.atomic

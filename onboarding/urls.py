@@ -12,6 +12,7 @@ urlpatterns = [
     path("cabinets/<slug:slug>/identite/", views.practice_identity_view, name="practice_identity"),
     path("cabinets/<slug:slug>/contrat/", views.contract_upload_view, name="contract_upload"),
     path("cabinets/<slug:slug>/cle/", views.data_key_create_view, name="data_key_create"),
+    path("cabinets/<slug:slug>/agenda/", views.agenda_starter_view, name="agenda_starter"),
     path("cabinets/<slug:slug>/inviter/", views.practice_invite_view, name="practice_invite"),
     path("cabinets/<slug:slug>/affecter/", views.assignment_add_view, name="assignment_add"),
     path(

@@ -156,6 +156,22 @@ def data_key_create_view(request: HttpRequest, slug: str) -> HttpResponse:
 
 @provider_permission(ONBOARD)
 @require_POST
+def agenda_starter_view(request: HttpRequest, slug: str) -> HttpResponse:
+    practice = _practice(slug)
+    counts = services.agenda_starter(practice=practice, actor=request.user, request=request)
+    messages.success(
+        request,
+        _(
+            "Modèle appliqué : %(types)d type(s) de rendez-vous créé(s), horaires donnés à "
+            "%(practitioners)d praticien(s). Le responsable du cabinet peut les ajuster."
+        )
+        % counts,
+    )
+    return redirect("platform:practice", practice.slug)
+
+
+@provider_permission(ONBOARD)
+@require_POST
 def practice_invite_view(request: HttpRequest, slug: str) -> HttpResponse:
     practice = _practice(slug)
     form = InvitationForm(request.POST, practice_roles=True)
@@ -307,5 +323,4 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
     status = 400 if request.method == "POST" else 200
     response = render(request, "onboarding/invitation_accept.html", context, status=status)
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
     return response

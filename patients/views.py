@@ -187,6 +187,7 @@ def detail_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
         "can_edit": has_practice_perm(request, "change_patient_identity"),
         "can_write_notes": has_practice_perm(request, "change_clinical_notes"),
         "can_export": has_practice_perm(request, "export_patient_data"),
+        "can_book": has_practice_perm(request, "book_appointment"),
     }
     return render(request, "patients/detail.html", context)
 

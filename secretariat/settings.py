@@ -82,9 +82,12 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-if PRODUCTION:
-    # Static files from gunicorn itself (collectstatic runs in the image build).
-    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+# Static files served by the application itself (WhiteNoise): from the collected
+# directory in production (collectstatic runs in the image build), straight from
+# the source folders elsewhere, so `make run` needs no DEBUG and no collectstatic.
+MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = not PRODUCTION
 
 ROOT_URLCONF = "secretariat.urls"
 WSGI_APPLICATION = "secretariat.wsgi.application"
@@ -180,7 +183,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = BASE_DIR / "staticfiles" if PRODUCTION else None
 
 # Security headers.
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -225,6 +228,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 # later choice if schedules must be edited at run time). Times in UTC.
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
+    "appointment-reminders": {
+        "task": "appointments.tasks.send_reminders_task",
+        "schedule": 15 * 60,
+    },
     "write-audit-digests": {
         "task": "audit.tasks.write_audit_digests",
         "schedule": crontab(hour=1, minute=30),
@@ -232,11 +239,6 @@ CELERY_BEAT_SCHEDULE = {
     "verify-audit-chains": {
         "task": "audit.tasks.verify_audit_chains",
         "schedule": crontab(hour=2, minute=0),
-    },
-    # Appointments: deadlines are rows in the database, checked by beat.
-    "appointment-reminders": {
-        "task": "appointments.tasks.send_reminders_task",
-        "schedule": 15 * 60,
     },
 }
 

@@ -146,3 +146,10 @@ def test_error_page_is_generic_with_reference(world):
     body = response.content.decode()
     assert response["X-Request-ID"] in body
     assert "Traceback" not in body
+
+
+@pytest.mark.django_db
+def test_stylesheet_is_served_without_debug(client):
+    response = client.get("/static/css/app.css")
+    assert response.status_code == 200
+    assert b"--accent" in b"".join(response.streaming_content)

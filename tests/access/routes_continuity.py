@@ -40,4 +40,11 @@ ROUTES = [
         practice_scoped=False,
         audit_action="view",
     ),
+    Route(
+        "continuity:register_pdf",
+        kwargs=lambda world: {"slug": world.practice_a.slug},
+        allowed=COMPLIANCE,
+        practice_scoped=False,
+        audit_action="export",
+    ),
 ]

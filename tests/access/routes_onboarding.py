@@ -63,6 +63,15 @@ ROUTES = [
         audit_action="key_operation",
     ),
     Route(
+        "platform:agenda_starter",
+        kwargs=_slug,
+        method="post",
+        allowed=ADMIN,
+        practice_scoped=False,
+        ok_status=302,
+        audit_action="update",
+    ),
+    Route(
         "platform:practice_invite",
         kwargs=_slug,
         method="post",

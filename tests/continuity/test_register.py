@@ -43,3 +43,15 @@ def test_register_view_is_audited_on_the_practice_chain(world):
 @pytest.mark.django_db
 def test_register_of_unknown_practice_is_404(world):
     assert _register(world, slug="nope").status_code == 404
+
+
+def test_register_pdf_reflects_a_changed_retention_setting(world, settings):
+    url = reverse("continuity:register_pdf", args=[world.practice_a.slug])
+    settings.PROCESSING_RETENTION_DAYS = {"appointments": 1234}
+    response = world.client("compliance_officer").get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    body = response.content
+    assert body.startswith(b"%PDF-")
+    assert b"1234 j" in body
+    assert b"Cabinet A" in body

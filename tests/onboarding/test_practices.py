@@ -88,6 +88,7 @@ def test_full_onboarding_activates_and_gives_access(world):
     assert "Clé de chiffrement" in refused.content.decode()
     assert admin.post(reverse("platform:data_key_create", args=["erables"])).status_code == 302
     assert admin.post(reverse("platform:data_key_create", args=["erables"])).status_code == 400
+    assert admin.post(reverse("platform:agenda_starter", args=["erables"])).status_code == 302
     response = admin.post(
         reverse("platform:practice_status", args=["erables"]), {"status": "active"}
     )
@@ -251,3 +252,19 @@ def test_closing_needs_suspension_then_keys_are_shredded_after_grace(world, sett
         assert PracticeKey.objects.filter(
             practice=world.practice_b, destroyed_at__isnull=True
         ).exists()
+
+
+def test_agenda_starter_gives_types_and_hours_to_practitioners_without_hours(world):
+    from accounts.scoping import practice_scope
+    from appointments.models import AppointmentType, WorkingHours
+
+    admin = world.client("platform_admin")
+    url = reverse("platform:agenda_starter", args=[world.practice_a.slug])
+    assert admin.post(url).status_code == 302
+    assert admin.post(url).status_code == 302  # idempotent
+    with practice_scope(world.practice_a):
+        assert AppointmentType.objects.filter(practice=world.practice_a).count() == 3
+        doctor_hours = WorkingHours.objects.filter(practitioner=world.users["practitioner_a"])
+        assert doctor_hours.count() == 10
+    with practice_scope(world.practice_b):
+        assert not AppointmentType.objects.filter(practice=world.practice_b).exists()

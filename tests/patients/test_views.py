@@ -46,6 +46,8 @@ def test_card_shows_identity_to_telesecretary_but_never_notes(world):
     assert NOTE not in html and "Asthme" not in html
     assert "clinical-notes" not in html
     assert "no-store" in response["Cache-Control"]
+    # From the card straight to booking, the telesecretary's next step.
+    assert reverse("appointments:book_type", args=["cabinet-a", patient.pk]) in html
 
 
 def test_card_shows_notes_to_practitioner(world):
