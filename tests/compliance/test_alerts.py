@@ -180,3 +180,15 @@ def test_a_failed_task_raises_a_task_failure_alert_without_its_message(world):
     alert = Alert.objects.get(kind=Alert.Kind.TASK_FAILURE)
     assert alert.detail == {"task": "tests.compliance.always_fails", "error": "ValueError"}
     assert alert.fingerprint == f"task_failure:{result.id}"
+
+
+def test_every_task_is_acks_late_and_retried_with_backoff():
+    from secretariat.celery import app
+
+    app.loader.import_default_modules()
+    ours = [task for name, task in app.tasks.items() if not name.startswith("celery.")]
+    ours = [task for task in ours if not task.name.startswith("tests.")]
+    assert len(ours) >= 15
+    for task in ours:
+        assert task.acks_late, task.name
+        assert task.autoretry_for and task.retry_backoff, task.name
