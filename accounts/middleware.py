@@ -53,7 +53,8 @@ def agreement_exempt(view):
 
 class AgreementGateMiddleware:
     """No page but login, enrolment and the charter itself before the current
-    confidentiality agreement is accepted."""
+    confidentiality agreement is accepted, within the last AGREEMENT_VALIDITY_DAYS
+    (an acceptance older than a year counts as missing: see selectors.has_accepted)."""
 
     def __init__(self, get_response):
         self.get_response = get_response

@@ -13,6 +13,12 @@ PRACTICE_ACTIONS: list[tuple[str, str, str]] = [
     ("view_own_agenda", "appointments:my_week", _("Mon agenda de la semaine")),
     ("view_practice_agenda", "appointments:practice_day", _("Agenda du cabinet")),
     ("manage_practice_settings", "appointments:settings", _("Agendas : types et horaires")),
+    ("manage_practice_settings", "compliance:practice_retention", _("Durées de conservation")),
+    (
+        "export_patient_data",
+        "compliance:practice_incidents",
+        _("Violations : informer les patients"),
+    ),
     ("leave_call_message", "appointments:message_new", _("Laisser un message au praticien")),
     ("read_call_messages", "appointments:inbox", _("Mes messages d'appel")),
 ]
@@ -21,6 +27,10 @@ PRACTICE_ACTIONS: list[tuple[str, str, str]] = [
 PROVIDER_ACTIONS: list[tuple[str, str, str]] = [
     ("onboard_practices", "platform:dashboard", _("Administration de la plateforme")),
     ("browse_audit_trail", "audit:event_list", _("Journal d'audit")),
+    ("manage_compliance", "compliance:alert_list", _("Alertes de conformité")),
+    ("manage_compliance", "compliance:retention_index", _("Durées de conservation")),
+    ("manage_compliance", "compliance:incident_list", _("Registre des violations de données")),
+    ("manage_compliance", "compliance:access_review", _("Revue des accès")),
     ("manage_compliance", "continuity:training", _("Formations à la confidentialité")),
     ("manage_compliance", "continuity:continuity", _("Sauvegardes et exercices de restauration")),
     ("manage_compliance", "continuity:register_index", _("Registre des traitements")),

@@ -152,9 +152,14 @@ def membership_revoke(
 def agreement_accept(
     *, user: User, agreement: ConfidentialityAgreement, request: HttpRequest
 ) -> AgreementAcceptance:
-    acceptance, _ = AgreementAcceptance.objects.get_or_create(
+    acceptance, created = AgreementAcceptance.objects.get_or_create(
         user=user, agreement=agreement, defaults={"ip_address": client_ip(request) or None}
     )
+    if not created:
+        # A yearly re-acceptance of the same version renews the row.
+        acceptance.accepted_at = timezone.now()
+        acceptance.ip_address = client_ip(request) or None
+        acceptance.save(update_fields=["accepted_at", "ip_address"])
     record_event(
         action=Action.AGREEMENT_ACCEPTED,
         request=request,

@@ -7,7 +7,12 @@ from django.db import OperationalError
 from appointments import reminders
 
 
-@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError, OSError),  # OSError: SMTP and network
+    retry_backoff=True,
+    max_retries=5,
+)
 def send_reminders_task() -> dict:
     """Run by beat every 15 minutes; each run handles one bounded batch, and a
     second delivery of the same run sends nothing twice (unique key)."""

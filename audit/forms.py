@@ -86,12 +86,3 @@ class PatientAccessForm(forms.Form):
         label=_("Numéro interne du patient"), min_value=1, max_value=2**63 - 1
     )
     after = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
-
-
-class AcknowledgeForm(forms.Form):
-    comment = forms.CharField(
-        label=_("Commentaire (analyse, suite donnée)"),
-        max_length=1000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={"required": _("Un commentaire est obligatoire pour acquitter une alerte.")},
-    )

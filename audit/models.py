@@ -128,38 +128,3 @@ class AuditDigest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.chain_id}@{self.seq}"
-
-
-class AuditAlert(models.Model):
-    """A broken chain or a digest that no longer matches, for compliance officers.
-    Holds identifiers only (chain, event id, seq, kind of break)."""
-
-    class Kind(models.TextChoices):
-        CHAIN_BROKEN = "chain_broken", _("Chaîne d'audit rompue")
-        DIGEST_MISMATCH = "digest_mismatch", _("Empreinte signée non conforme")
-
-    kind = models.CharField(_("type"), max_length=32, choices=Kind.choices)
-    chain = models.ForeignKey(AuditChain, on_delete=models.PROTECT, related_name="alerts")
-    event_id = models.BigIntegerField(_("événement"), null=True, blank=True)
-    seq = models.BigIntegerField(_("numéro"), null=True, blank=True)
-    problem = models.CharField(_("anomalie"), max_length=32)
-    # One alert per distinct break: a daily re-verification finding the same
-    # break does not raise (nor mail) it again.
-    fingerprint = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    notified_at = models.DateTimeField(null=True, blank=True)
-    acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    acknowledged_at = models.DateTimeField(null=True, blank=True)
-    comment = models.TextField(_("commentaire"), max_length=1000, blank=True)
-
-    class Meta:
-        ordering = ["-id"]
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.chain_id}#{self.seq}"

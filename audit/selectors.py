@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 
 from accounts.models import Practice, User
-from audit.models import AuditAlert, AuditEvent
+from audit.models import AuditEvent
 
 PAGE_SIZE = 50
 EXPORT_BATCH = 2000
@@ -90,18 +90,3 @@ def patient_access_events(practice: Practice, patient_id: int | str) -> QuerySet
     if patient_id.isdigit():
         listed |= Q(detail__patient_ids__contains=[int(patient_id)])
     return AuditEvent.objects.filter(about | listed, practice=practice).order_by("-id")
-
-
-def open_alerts() -> QuerySet[AuditAlert]:
-    return AuditAlert.objects.filter(acknowledged_at__isnull=True)
-
-
-def alerts_for_review(limit: int = 200) -> list[AuditAlert]:
-    """Open alerts first, then the latest acknowledged ones."""
-    open_ = list(open_alerts().select_related("chain").order_by("-id")[:limit])
-    done = list(
-        AuditAlert.objects.filter(acknowledged_at__isnull=False)
-        .select_related("chain", "acknowledged_by")
-        .order_by("-acknowledged_at")[: max(limit - len(open_), 0)]
-    )
-    return open_ + done

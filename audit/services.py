@@ -7,14 +7,11 @@ before rendering, so that a failed write means the page is not served.
 import hashlib
 from collections.abc import Mapping
 
-from django.core.mail import send_mail
-from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from audit import chain as chain_module
-from audit.models import Action, AuditAlert, AuditChain, AuditDigest, Outcome
+from audit.models import Action, AuditChain, AuditDigest, Outcome
 from secretariat.net import client_ip
 
 _MAX_DETAIL_STRING = 80
@@ -120,85 +117,29 @@ def digest_write(*, chain: AuditChain) -> AuditDigest | None:
     return digest
 
 
-def alert_raise(*, chain: AuditChain, broken: "chain_module.BrokenLink") -> AuditAlert:
-    """Record the alert under a unique fingerprint, then mail the compliance
-    officers once (a retry mails only an alert not yet marked notified)."""
+def alert_raise(*, chain: AuditChain, broken: "chain_module.BrokenLink"):
+    """Raise the break in the compliance inbox, once per distinct break (a daily
+    re-verification finding the same break neither raises nor mails it again)."""
+    from compliance.models import Alert
+    from compliance.services import alert_raise as compliance_alert_raise
+
     kind = (
-        AuditAlert.Kind.DIGEST_MISMATCH
+        Alert.Kind.DIGEST_MISMATCH
         if broken.problem.startswith("digest")
-        else AuditAlert.Kind.CHAIN_BROKEN
+        else Alert.Kind.CHAIN_BROKEN
     )
     fingerprint = hashlib.sha256(
         f"{kind}:{chain.pk}:{broken.event_id}:{broken.seq}:{broken.problem}".encode()
     ).hexdigest()
-    alert, _created = AuditAlert.objects.get_or_create(
+    return compliance_alert_raise(
+        kind=kind,
         fingerprint=fingerprint,
-        defaults={
-            "kind": kind,
-            "chain": chain,
+        practice=chain.practice_id,
+        detail={
+            "chain": chain.key,
+            "chain_id": chain.pk,
             "event_id": broken.event_id,
             "seq": broken.seq,
             "problem": broken.problem,
         },
     )
-    if alert.notified_at is None:
-        # Under the row lock, so that two runs at once mail once; a failed send
-        # rolls back and the next run tries again.
-        with transaction.atomic():
-            locked = AuditAlert.objects.select_for_update().get(pk=alert.pk)
-            if locked.notified_at is None:
-                _alert_mail(locked)
-                locked.notified_at = timezone.now()
-                locked.save(update_fields=["notified_at"])
-        alert.refresh_from_db()
-    return alert
-
-
-def _alert_mail(alert: AuditAlert) -> None:
-    from accounts.models import Membership
-    from accounts.roles import Role
-
-    recipients = sorted(
-        set(
-            Membership.objects.active()
-            .filter(role=Role.COMPLIANCE_OFFICER, practice__isnull=True)
-            .exclude(user__email="")
-            .values_list("user__email", flat=True)
-        )
-    )
-    if not recipients:
-        return
-    subject = _("[Secretariat] Alerte d'intégrité du journal d'audit")
-    body = _(
-        "Une anomalie a été détectée dans le journal d'audit.\n\n"
-        "Type : %(kind)s\nChaîne : %(chain)s\nÉvénement : %(event)s\nNuméro : %(seq)s\n"
-        "Anomalie : %(problem)s\nAlerte n° %(alert)s\n\n"
-        "Consultez la page des alertes d'audit pour l'examiner et l'acquitter."
-    ) % {
-        "kind": alert.get_kind_display(),
-        "chain": alert.chain.key,
-        "event": alert.event_id or "-",
-        "seq": alert.seq if alert.seq is not None else "-",
-        "problem": alert.problem,
-        "alert": alert.pk,
-    }
-    send_mail(subject, body, None, recipients)
-
-
-@transaction.atomic
-def alert_acknowledge(*, alert: AuditAlert, request: HttpRequest, comment: str) -> AuditAlert:
-    locked = AuditAlert.objects.select_for_update().get(pk=alert.pk)
-    if locked.acknowledged_at is None:
-        locked.acknowledged_by = request.user
-        locked.acknowledged_at = timezone.now()
-        locked.comment = comment
-        locked.save(update_fields=["acknowledged_by", "acknowledged_at", "comment"])
-    record_event(
-        action=Action.UPDATE,
-        request=request,
-        practice=None,
-        object_type="audit_alert",
-        object_id=locked.pk,
-        detail={"acknowledged": True},
-    )
-    return locked

@@ -9,10 +9,4 @@ urlpatterns = [
     path("evenements/<int:event_id>/", views.event_detail_view, name="event_detail"),
     path("patient/", views.patient_access_view, name="patient_access"),
     path("export/", views.export_view, name="export"),
-    path("alertes/", views.alert_list_view, name="alert_list"),
-    path(
-        "alertes/<int:alert_id>/acquitter/",
-        views.alert_acknowledge_view,
-        name="alert_acknowledge",
-    ),
 ]

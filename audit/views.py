@@ -8,18 +8,16 @@ patient's id never appears in a URL.
 import csv
 import json
 
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import provider_permission
-from audit import selectors, services
+from audit import selectors
 from audit.chain import canonical_time
-from audit.forms import AcknowledgeForm, EventFilterForm, PatientAccessForm
-from audit.models import Action, AuditAlert, AuditEvent
+from audit.forms import EventFilterForm, PatientAccessForm
+from audit.models import Action, AuditEvent
 from audit.services import record_event
 
 
@@ -168,40 +166,3 @@ def export_view(request: HttpRequest) -> HttpResponse:
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response["Content-Disposition"] = f'attachment; filename="journal-audit-{stamp}.csv"'
     return _no_store(response)
-
-
-def _render_alerts(request: HttpRequest, *, failed: tuple[int, AcknowledgeForm] | None = None):
-    alerts = selectors.alerts_for_review()
-    record_event(
-        action=Action.LIST,
-        request=request,
-        object_type="audit_alert",
-        detail={"count": len(alerts)},
-    )
-    forms = {alert.pk: AcknowledgeForm(prefix=f"a{alert.pk}") for alert in alerts}
-    if failed:
-        forms[failed[0]] = failed[1]
-    rows = [(alert, forms[alert.pk]) for alert in alerts]
-    status = 400 if failed else 200
-    return _no_store(render(request, "audit/alert_list.html", {"rows": rows}, status=status))
-
-
-@provider_permission("browse_audit_trail")
-@require_http_methods(["GET"])
-def alert_list_view(request: HttpRequest) -> HttpResponse:
-    return _render_alerts(request)
-
-
-@provider_permission("manage_compliance")
-@require_POST
-def alert_acknowledge_view(request: HttpRequest, alert_id: int) -> HttpResponse:
-    alert = get_object_or_404(AuditAlert, pk=alert_id)
-    form = AcknowledgeForm(request.POST, prefix=f"a{alert.pk}")
-    if not form.is_valid():
-        return _render_alerts(request, failed=(alert.pk, form))
-    if alert.acknowledged_at is not None:
-        messages.info(request, _("Cette alerte était déjà acquittée."))
-        return redirect("audit:alert_list")
-    services.alert_acknowledge(alert=alert, request=request, comment=form.cleaned_data["comment"])
-    messages.success(request, _("Alerte acquittée."))
-    return redirect("audit:alert_list")

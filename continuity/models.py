@@ -51,29 +51,6 @@ class DrillResult(models.Model):
         return f"drill {self.pk} {self.outcome}"
 
 
-class Alert(models.Model):
-    """An alert for compliance officers. The unique key is recorded before the
-    e-mail is sent, so that a notification goes out once."""
-
-    class Kind(models.TextChoices):
-        BACKUP_FAILED = "backup_failed", _("Échec de sauvegarde")
-        BACKUP_MISSING = "backup_missing", _("Aucune sauvegarde récente")
-        DRILL_FAILED = "drill_failed", _("Échec de l'exercice de restauration")
-
-    key = models.CharField(max_length=120, unique=True)
-    kind = models.CharField(max_length=32, choices=Kind.choices)
-    created_at = models.DateTimeField(default=timezone.now)
-    details = models.JSONField(default=dict)
-    emailed_at = models.DateTimeField(null=True, blank=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return self.key
-
-
 class TrainingSession(models.Model):
     """A security and confidentiality training session and who attended it."""
 

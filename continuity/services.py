@@ -18,13 +18,12 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.models import Membership, User
-from accounts.roles import Role
+from accounts.models import User
 from audit.models import Action
 from audit.services import record_event
+from compliance.models import Alert as ComplianceAlert
 from continuity import backup, training
 from continuity.models import (
-    Alert,
     BackupRun,
     DrillResult,
     Outcome,
@@ -34,61 +33,19 @@ from continuity.models import (
 from continuity.retention import backups_to_keep
 from continuity.stream import BackupIntegrityError
 
+AlertKind = ComplianceAlert.Kind
+
 # ---------------------------------------------------------------- alerts
 
 
-def compliance_officer_emails() -> list[str]:
-    memberships = Membership.objects.active().filter(role=Role.COMPLIANCE_OFFICER)
-    return sorted(set(memberships.exclude(user__email="").values_list("user__email", flat=True)))
+def alert_raise(*, kind: str, key: str, details: dict):
+    """Raise in the compliance inbox, once per key. Returns None when an alert
+    under this key already exists (a second run the same day stays quiet)."""
+    from compliance.services import alert_raise as compliance_alert_raise
 
-
-_ALERT_SUBJECTS = {
-    Alert.Kind.BACKUP_FAILED: "[Secretariat] Échec de la sauvegarde",
-    Alert.Kind.BACKUP_MISSING: "[Secretariat] Aucune sauvegarde récente",
-    Alert.Kind.DRILL_FAILED: "[Secretariat] Échec de l'exercice de restauration",
-}
-
-
-def alert_raise(*, kind: str, key: str, details: dict) -> Alert | None:
-    """Records the alert once per key, then e-mails compliance officers.
-    Returns None when an alert under this key already exists."""
-    try:
-        with transaction.atomic():
-            alert = Alert.objects.create(key=key, kind=kind, details=details)
-    except IntegrityError:
+    if ComplianceAlert.objects.filter(fingerprint=key).exists():
         return None
-    body = "\n".join(
-        [
-            str(_ALERT_SUBJECTS[kind]),
-            "",
-            *(f"{name} : {value}" for name, value in sorted(details.items())),
-            "",
-            "Voir la page Continuité de la conformité.",
-        ]
-    )
-    recipients = compliance_officer_emails()
-    if recipients:
-        send_mail(str(_ALERT_SUBJECTS[kind]), body, None, recipients)
-    Alert.objects.filter(pk=alert.pk).update(emailed_at=timezone.now())
-    return alert
-
-
-@transaction.atomic
-def alert_resolve(*, alert: Alert, actor: User, request: HttpRequest | None = None) -> Alert:
-    """Marks an alert handled (idempotent: a second call changes nothing)."""
-    alert = Alert.objects.select_for_update().get(pk=alert.pk)
-    if alert.resolved_at is None:
-        alert.resolved_at = timezone.now()
-        alert.save(update_fields=["resolved_at"])
-        record_event(
-            action=Action.UPDATE,
-            request=request,
-            actor=actor,
-            object_type="continuity_alert",
-            object_id=alert.pk,
-            detail={"resolved": True},
-        )
-    return alert
+    return compliance_alert_raise(kind=kind, fingerprint=key, detail=details)
 
 
 # ---------------------------------------------------------------- backups
@@ -109,7 +66,7 @@ def backup_run(
             finished_at=timezone.now(), outcome=Outcome.FAILURE, error=type(error).__name__
         )
         alert_raise(
-            kind=Alert.Kind.BACKUP_FAILED,
+            kind=AlertKind.BACKUP_FAILED,
             key=f"backup_failed:{run.pk}",
             details={"backup_run": run.pk, "error": type(error).__name__},
         )
@@ -178,7 +135,7 @@ def latest_valid_backup(directory: Path | None = None) -> backup.StoredBackup | 
     return None
 
 
-def backup_freshness_check(*, now=None) -> Alert | None:
+def backup_freshness_check(*, now=None):
     """Alerts when no intact backup is younger than BACKUP_MAX_AGE_HOURS (one alert a day)."""
     now = now or timezone.now()
     limit = now - timedelta(hours=settings.BACKUP_MAX_AGE_HOURS)
@@ -187,7 +144,7 @@ def backup_freshness_check(*, now=None) -> Alert | None:
         return None
     details = {"latest": latest.path.name if latest else None}
     return alert_raise(
-        kind=Alert.Kind.BACKUP_MISSING,
+        kind=AlertKind.BACKUP_MISSING,
         key=f"backup_missing:{now.date().isoformat()}",
         details=details,
     )
@@ -239,7 +196,7 @@ def drill_run(*, scheduled_for: date | None = None, directory: Path | None = Non
         )
     if failed:
         alert_raise(
-            kind=Alert.Kind.DRILL_FAILED,
+            kind=AlertKind.DRILL_FAILED,
             key=f"drill_failed:{result.pk}",
             details={"drill": result.pk, "error": details.get("error") or "checks"},
         )

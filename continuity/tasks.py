@@ -6,30 +6,34 @@ from django.utils import timezone
 
 from continuity import services
 
+# Retried with backoff on OSError (disk, network, SMTP): each task is idempotent
+# (one backup and one drill per scheduled day, alerts and reminders per key).
+RETRY = {"acks_late": True, "autoretry_for": (OSError,), "retry_backoff": True, "max_retries": 5}
 
-@shared_task(acks_late=True)
+
+@shared_task(**RETRY)
 def backup_daily() -> int | None:
     run = services.backup_scheduled(day=timezone.localdate())
     return run.pk if run else None
 
 
-@shared_task(acks_late=True)
+@shared_task(**RETRY)
 def backups_prune() -> int:
     return len(services.backups_prune())
 
 
-@shared_task(acks_late=True)
+@shared_task(**RETRY)
 def backup_freshness_check() -> int | None:
     alert = services.backup_freshness_check()
     return alert.pk if alert else None
 
 
-@shared_task(acks_late=True)
+@shared_task(**RETRY)
 def drill_monthly() -> int:
     today = timezone.localdate()
     return services.drill_run(scheduled_for=today.replace(day=1)).pk
 
 
-@shared_task(acks_late=True)
+@shared_task(**RETRY)
 def training_reminders() -> int:
     return services.training_reminders_send()

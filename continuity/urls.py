@@ -13,11 +13,6 @@ urlpatterns = [
         name="training_record",
     ),
     path("conformite/continuite/", views.continuity_view, name="continuity"),
-    path(
-        "conformite/continuite/alertes/<int:alert_id>/resoudre/",
-        views.alert_resolve_view,
-        name="alert_resolve",
-    ),
     path("conformite/registre/", views.register_index_view, name="register_index"),
     path("conformite/registre/<slug:slug>/", views.register_view, name="register"),
     path("conformite/registre/<slug:slug>/pdf/", views.register_pdf_view, name="register_pdf"),

@@ -13,7 +13,7 @@ from audit.models import Action
 from audit.services import record_event
 from continuity import register, services, training
 from continuity.forms import TrainingSessionForm
-from continuity.models import Alert, BackupRun, DrillResult, TrainingSession
+from continuity.models import BackupRun, DrillResult, TrainingSession
 from continuity.register_pdf import register_pdf
 
 
@@ -70,18 +70,8 @@ def continuity_view(request: HttpRequest) -> HttpResponse:
     context = {
         "drills": DrillResult.objects.all()[:24],
         "backups": BackupRun.objects.all()[:14],
-        "alerts": Alert.objects.filter(resolved_at__isnull=True)[:50],
     }
     return render(request, "continuity/continuity.html", context)
-
-
-@provider_permission("manage_compliance")
-@require_POST
-def alert_resolve_view(request: HttpRequest, alert_id: int) -> HttpResponse:
-    alert = get_object_or_404(Alert, pk=alert_id)
-    services.alert_resolve(alert=alert, actor=request.user, request=request)
-    messages.success(request, _("Alerte marquée comme traitée."))
-    return redirect("continuity:continuity")
 
 
 @provider_permission("manage_compliance")

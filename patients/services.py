@@ -219,7 +219,7 @@ def break_glass_open(
 ) -> BreakGlassGrant:
     """A time-limited access to a restricted record's notes. The reason is
     mandatory and sealed; the audit event is the distinct break_glass action.
-    Alerting the compliance officer belongs to the compliance app."""
+    Compliance officers are alerted."""
     if not reason.strip():
         raise ValueError("a break-glass access needs a reason")
     now = timezone.now()
@@ -241,5 +241,16 @@ def break_glass_open(
         object_type="patient",
         object_id=patient.pk,
         detail={"grant": str(grant.pk), "hours": BreakGlassGrant.DURATION_HOURS},
+    )
+    # SECURITY.md: break-glass alerts compliance (mailed after commit).
+    from compliance.models import Alert
+    from compliance.services import alert_raise
+
+    alert_raise(
+        kind=Alert.Kind.BREAK_GLASS,
+        fingerprint=f"break_glass:{grant.pk}",
+        practice=patient.practice_id,
+        subject=user,
+        detail={"grant": str(grant.pk), "patient": str(patient.pk)},
     )
     return grant

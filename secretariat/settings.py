@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "appointments",
     "onboarding",
     "continuity",
+    "compliance",
 ]
 
 MIDDLEWARE = [
@@ -310,4 +311,43 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         "axes": {"level": "WARNING"},
     },
+}
+
+# Compliance (compliance/): suspicious-activity thresholds (detectors.py).
+SUSPICIOUS_MASS_ACCESS_PATIENTS = env.int("SUSPICIOUS_MASS_ACCESS_PATIENTS", default=50)
+SUSPICIOUS_MASS_ACCESS_MINUTES = env.int("SUSPICIOUS_MASS_ACCESS_MINUTES", default=10)
+SUSPICIOUS_DENIED_COUNT = env.int("SUSPICIOUS_DENIED_COUNT", default=5)
+SUSPICIOUS_DENIED_MINUTES = env.int("SUSPICIOUS_DENIED_MINUTES", default=10)
+SUSPICIOUS_NEW_IP_DAYS = env.int("SUSPICIOUS_NEW_IP_DAYS", default=90)
+# Night, in the practice's time zone: from START (inclusive) to END (exclusive).
+SUSPICIOUS_NIGHT_START_HOUR = env.int("SUSPICIOUS_NIGHT_START_HOUR", default=21)
+SUSPICIOUS_NIGHT_END_HOUR = env.int("SUSPICIOUS_NIGHT_END_HOUR", default=7)
+# Telesecretaries prepare the day: access this close to working hours is normal.
+SUSPICIOUS_WORKING_HOURS_MARGIN_MINUTES = env.int(
+    "SUSPICIOUS_WORKING_HOURS_MARGIN_MINUTES", default=60
+)
+CELERY_BEAT_SCHEDULE |= {
+    "compliance-detect-suspicious-activity": {
+        "task": "compliance.tasks.detect_suspicious_activity",
+        "schedule": 15 * 60,
+    },
+    "compliance-alerts-notify-pending": {
+        "task": "compliance.tasks.alerts_notify_pending",
+        "schedule": 15 * 60,
+    },
+}
+CELERY_BEAT_SCHEDULE["compliance-purge-expired"] = {
+    "task": "compliance.tasks.purge_expired",
+    "schedule": crontab(hour=3, minute=15),
+}
+CELERY_BEAT_SCHEDULE["compliance-breach-deadline-reminders"] = {
+    "task": "compliance.tasks.breach_deadline_reminders",
+    "schedule": 15 * 60,
+}
+# Account hygiene: unused accounts are deactivated, the charter re-accepted yearly.
+ACCOUNT_STALE_DAYS = env.int("ACCOUNT_STALE_DAYS", default=90)
+AGREEMENT_VALIDITY_DAYS = env.int("AGREEMENT_VALIDITY_DAYS", default=365)
+CELERY_BEAT_SCHEDULE["compliance-account-hygiene"] = {
+    "task": "compliance.tasks.account_hygiene",
+    "schedule": crontab(hour=3, minute=45),
 }

@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("patients.urls")),
     path("", include("continuity.urls")),
+    path("", include("compliance.urls")),
     path("", include("appointments.urls")),
 ]
 

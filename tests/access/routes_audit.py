@@ -1,4 +1,4 @@
-from audit.models import AuditAlert, AuditChain, AuditEvent
+from audit.models import AuditEvent
 from tests.access.routes import Route
 
 COMPLIANCE = frozenset({"compliance_officer"})
@@ -6,18 +6,6 @@ COMPLIANCE = frozenset({"compliance_officer"})
 
 def _latest_event(world) -> dict:
     return {"event_id": AuditEvent.objects.order_by("-id").values_list("id", flat=True)[0]}
-
-
-def _open_alert(world) -> dict:
-    chain = AuditChain.objects.get(key=f"practice:{world.practice_a.pk}")
-    alert = AuditAlert.objects.create(
-        kind=AuditAlert.Kind.CHAIN_BROKEN,
-        chain=chain,
-        seq=1,
-        problem="hash",
-        fingerprint=f"access-test-{chain.pk}-{AuditAlert.objects.count()}",
-    )
-    return {"alert_id": alert.pk}
 
 
 def _patient_query(world) -> dict:
@@ -57,16 +45,5 @@ ROUTES = [
         allowed=COMPLIANCE,
         practice_scoped=False,
         audit_action="export",
-    ),
-    Route("audit:alert_list", allowed=COMPLIANCE, practice_scoped=False, audit_action="list"),
-    Route(
-        "audit:alert_acknowledge",
-        method="post",
-        kwargs=_open_alert,
-        data=lambda world: {f"a{AuditAlert.objects.latest('id').pk}-comment": "Vérifié"},
-        allowed=COMPLIANCE,
-        practice_scoped=False,
-        ok_status=302,
-        audit_action="update",
     ),
 ]

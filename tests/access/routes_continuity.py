@@ -14,13 +14,6 @@ def _session_data(world) -> dict:
     }
 
 
-def _alert(world) -> dict:
-    from continuity.models import Alert
-
-    alert = Alert.objects.create(key="backup_missing:test", kind=Alert.Kind.BACKUP_MISSING)
-    return {"alert_id": alert.pk}
-
-
 ROUTES = [
     Route("continuity:training_required", allowed=EVERY_USER, practice_scoped=False),
     Route("continuity:training", allowed=COMPLIANCE, practice_scoped=False, audit_action="list"),
@@ -34,15 +27,6 @@ ROUTES = [
         audit_action="create",
     ),
     Route("continuity:continuity", allowed=COMPLIANCE, practice_scoped=False, audit_action="list"),
-    Route(
-        "continuity:alert_resolve",
-        kwargs=_alert,
-        method="post",
-        allowed=COMPLIANCE,
-        ok_status=302,
-        practice_scoped=False,
-        audit_action="update",
-    ),
     Route(
         "continuity:register_index",
         allowed=COMPLIANCE,

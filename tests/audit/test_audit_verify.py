@@ -5,13 +5,18 @@ import hashlib
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.test import TestCase
 
 from audit import services
 from audit.chain import CONTENT_FIELDS, link_hash, payload_digest
-from audit.models import AuditAlert, AuditChain, AuditDigest, AuditEvent
+from audit.models import AuditChain, AuditDigest, AuditEvent
 from audit.tasks import verify_audit_chains, write_audit_digests
 from audit.verification import digest_signature, verify_all
+from compliance.models import Alert
 from tests.audit.helpers import fill_chain, raw, triggers_disabled
+
+# Alerts are mailed after commit: run the on-commit callbacks.
+committed = TestCase.captureOnCommitCallbacks
 
 
 @pytest.fixture
@@ -42,7 +47,7 @@ def test_audit_verify_prints_each_chain_ok_on_a_clean_log(chain):
     assert status == 0
     assert f"{chain.key}  {chain.last_seq} événements  0 empreintes  OK" in output
     assert "platform" in output
-    assert AuditAlert.objects.count() == 0
+    assert Alert.objects.count() == 0
 
 
 def test_audit_verify_for_one_practice_checks_only_its_chain(chain, world):
@@ -63,20 +68,23 @@ def test_audit_verify_reports_the_first_broken_link_and_exits_non_zero(chain, ma
     with triggers_disabled():
         raw("UPDATE audit_auditevent SET actor_username = 'x' WHERE id = %s", [target.pk])
 
-    output, status = _verify()
+    with committed(execute=True):
+        output, status = _verify()
 
     assert status == 1
     line = next(line for line in output.splitlines() if line.startswith(chain.key))
     assert f"événement={target.pk} seq=4" in line
     assert "anomalie=hash" in line
     assert f"trouvé={target.hash}" in line
-    alert = AuditAlert.objects.get()
-    assert (alert.kind, alert.chain, alert.event_id, alert.seq) == (
+    alert = Alert.objects.get()
+    found = (alert.kind, alert.detail["chain_id"], alert.detail["event_id"], alert.detail["seq"])
+    assert found == (
         "chain_broken",
-        chain,
+        chain.pk,
         target.pk,
         4,
     )
+    assert alert.practice == chain.practice
     assert alert.notified_at is not None
     assert [m.to for m in mailoutbox] == [["dpo@example.org"]]
     assert str(target.pk) in mailoutbox[0].body
@@ -85,10 +93,11 @@ def test_audit_verify_reports_the_first_broken_link_and_exits_non_zero(chain, ma
 def test_audit_verify_raises_one_alert_and_one_mail_per_break(chain, mailoutbox):
     with triggers_disabled():
         raw("DELETE FROM audit_auditevent WHERE id = %s", [_event(chain, 3).pk])
-    _verify()
-    _verify()
-    verify_audit_chains.apply()
-    assert AuditAlert.objects.count() == 1
+    with committed(execute=True):
+        _verify()
+        _verify()
+        verify_audit_chains.apply()
+    assert Alert.objects.count() == 1
     assert len(mailoutbox) == 1
 
 
@@ -148,9 +157,10 @@ def test_digest_detects_a_truncation_of_the_newest_events(chain, mailoutbox):
     assert report.count == signed_seq - 2  # the chain alone looks fine
     assert report.broken.problem == "digest_beyond_head"
     assert report.broken.seq == signed_seq
-    result = verify_audit_chains.apply().get()
+    with committed(execute=True):
+        result = verify_audit_chains.apply().get()
     assert result["broken"] == 1
-    alert = AuditAlert.objects.get()
+    alert = Alert.objects.get()
     assert alert.kind == "digest_mismatch"
     assert len(mailoutbox) == 1
 
@@ -189,7 +199,7 @@ def test_digest_is_not_written_over_a_tampered_segment(chain, mailoutbox):
         raw("UPDATE audit_auditevent SET role = 'x' WHERE id = %s", [_event(chain, 2).pk])
     assert services.digest_write(chain=chain) is None
     assert not AuditDigest.objects.filter(chain=chain).exists()
-    assert AuditAlert.objects.get().chain == chain
+    assert Alert.objects.get().detail["chain_id"] == chain.pk
 
 
 def test_digest_signature_depends_on_the_key(settings):
@@ -236,7 +246,7 @@ def test_settings_refuse_a_missing_or_short_signing_key(value):
 def test_digest_is_not_written_after_a_forged_digest(chain):
     AuditDigest.objects.create(chain=chain, seq=2, hash=_event(chain, 2).hash, signature="f" * 64)
     assert services.digest_write(chain=chain) is None
-    assert AuditAlert.objects.get().problem == "digest_signature"
+    assert Alert.objects.get().detail["problem"] == "digest_signature"
 
 
 @pytest.mark.django_db(transaction=True)

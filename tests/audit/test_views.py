@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from audit.models import AuditAlert, AuditChain, AuditEvent
+from audit.models import AuditEvent
 from audit.services import record_event
 
 LIST = reverse("audit:event_list")
@@ -245,60 +245,6 @@ def test_csv_export_by_get_is_refused(world, officer):
     assert officer.get(reverse("audit:export")).status_code == 405
 
 
-def _alert(world) -> AuditAlert:
-    chain = AuditChain.objects.get(key=f"practice:{world.practice_a.pk}")
-    return AuditAlert.objects.create(
-        kind=AuditAlert.Kind.CHAIN_BROKEN, chain=chain, seq=2, problem="hash", fingerprint="f1"
-    )
-
-
-def test_alerts_page_lists_open_alerts_and_records_the_read(world, officer):
-    alert = _alert(world)
-    response = officer.get(reverse("audit:alert_list"))
-    assert response.status_code == 200
-    body = response.content.decode()
-    assert f"alerte n° {alert.pk}" in body.lower()
-    assert reverse("audit:alert_acknowledge", args=[alert.pk]) in body
-    latest = AuditEvent.objects.latest("id")
-    assert (latest.action, latest.object_type, latest.detail) == (
-        "list",
-        "audit_alert",
-        {"count": 1},
-    )
-
-
-def test_acknowledging_an_alert_records_who_when_and_why(world, officer):
-    alert = _alert(world)
-    url = reverse("audit:alert_acknowledge", args=[alert.pk])
-    response = officer.post(url, {f"a{alert.pk}-comment": "Restauration de sauvegarde, vérifié."})
-    assert response.status_code == 302
-    alert.refresh_from_db()
-    assert alert.acknowledged_by == world.users["compliance_officer"]
-    assert alert.acknowledged_at is not None
-    assert alert.comment == "Restauration de sauvegarde, vérifié."
-    event = AuditEvent.objects.filter(object_type="audit_alert", action="update").get()
-    assert event.object_id == str(alert.pk)
-    # A second acknowledgement changes nothing.
-    officer.post(url, {f"a{alert.pk}-comment": "autre"})
-    alert.refresh_from_db()
-    assert alert.comment == "Restauration de sauvegarde, vérifié."
-
-
-def test_acknowledging_without_a_comment_is_refused_in_french(world, officer):
-    alert = _alert(world)
-    response = officer.post(reverse("audit:alert_acknowledge", args=[alert.pk]), {})
-    assert response.status_code == 400
-    assert "Un commentaire est obligatoire" in response.content.decode()
-    alert.refresh_from_db()
-    assert alert.acknowledged_at is None
-
-
-def test_acknowledging_by_get_is_refused(world, officer):
-    alert = _alert(world)
-    response = officer.get(reverse("audit:alert_acknowledge", args=[alert.pk]))
-    assert response.status_code == 405
-
-
 def test_home_page_links_the_audit_trail_for_compliance_officers_only(world):
     link = f'href="{LIST}"'
     assert link in world.client("compliance_officer").get(reverse("accounts:home")).content.decode()
@@ -315,12 +261,3 @@ def test_a_compliance_officer_whose_role_ended_loses_access(world):
         ends_on=timezone.localdate() - timedelta(days=1)
     )
     assert client.get(LIST).status_code == 403
-
-
-def test_alerts_page_shows_who_acknowledged(world, officer):
-    alert = _alert(world)
-    officer.post(
-        reverse("audit:alert_acknowledge", args=[alert.pk]), {f"a{alert.pk}-comment": "OK"}
-    )
-    body = officer.get(reverse("audit:alert_list")).content.decode()
-    assert "Acquittée par dpo" in body

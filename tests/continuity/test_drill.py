@@ -7,8 +7,9 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from audit.models import AuditEvent
+from compliance.models import Alert
 from continuity.backup import DatabaseTarget
-from continuity.models import Alert, DrillResult, Outcome
+from continuity.models import DrillResult, Outcome
 from tests.factories import UserFactory, grant
 from tests.personas import build_world
 
@@ -59,7 +60,7 @@ def test_drill_detects_a_tampered_audit_row(backup_settings, settings):
     assert drill.details["broken_chains"] == [f"practice:{victim.practice_id}"]
     assert drill.details["broken_event_ids"] == [victim.pk]
     alert = Alert.objects.get(kind=Alert.Kind.DRILL_FAILED)
-    assert alert.emailed_at is not None
+    assert alert.notified_at is not None
     assert [m.to for m in mail.outbox] == [[officer.email]]
 
 
@@ -95,15 +96,6 @@ def test_drill_results_page_shows_outcomes_to_compliance(world):
 
 
 @pytest.mark.django_db
-def test_resolving_an_alert_hides_it_and_is_audited(world):
-    alert = Alert.objects.create(key="drill_failed:1", kind=Alert.Kind.DRILL_FAILED)
-    client = world.client("compliance_officer")
-    response = client.post(f"/conformite/continuite/alertes/{alert.pk}/resoudre/")
-    assert response.status_code == 302
-    alert.refresh_from_db()
-    assert alert.resolved_at is not None
-    assert b"drill_failed:1" not in client.get("/conformite/continuite/").content
-    assert AuditEvent.objects.filter(object_type="continuity_alert", action="update").count() == 1
-    client.post(f"/conformite/continuite/alertes/{alert.pk}/resoudre/")
-    assert AuditEvent.objects.filter(object_type="continuity_alert", action="update").count() == 1
-    assert client.post("/conformite/continuite/alertes/999999/resoudre/").status_code == 404
+def test_continuity_page_sends_alerts_to_the_one_inbox(world):
+    body = world.client("compliance_officer").get("/conformite/continuite/").content.decode()
+    assert 'href="/conformite/alertes/"' in body

@@ -7,9 +7,10 @@ import pytest
 from django.core import mail
 from freezegun import freeze_time
 
+from compliance.models import Alert
 from continuity import tasks
 from continuity.backup import backups_list
-from continuity.models import Alert, BackupRun, DrillResult, Outcome
+from continuity.models import BackupRun, DrillResult, Outcome
 from tests.factories import UserFactory, grant
 
 
@@ -41,14 +42,17 @@ def test_backup_daily_failure_records_and_alerts_compliance(
     run = BackupRun.objects.get()
     assert (run.outcome, run.error) == (Outcome.FAILURE, "ImproperlyConfigured")
     alert = Alert.objects.get(kind=Alert.Kind.BACKUP_FAILED)
-    assert alert.emailed_at is not None
+    assert alert.notified_at is not None
     assert mail.outbox[0].to == ["dpo@example.org"]
 
 
 @pytest.mark.django_db
-def test_freshness_check_alerts_once_when_no_recent_backup(backup_settings, officer, locmem_mail):
-    assert tasks.backup_freshness_check.apply().get() is not None
-    assert tasks.backup_freshness_check.apply().get() is None  # same day: one alert
+def test_freshness_check_alerts_once_when_no_recent_backup(
+    backup_settings, officer, locmem_mail, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.backup_freshness_check.apply().get() is not None
+        assert tasks.backup_freshness_check.apply().get() is None  # same day: one alert
     assert Alert.objects.filter(kind=Alert.Kind.BACKUP_MISSING).count() == 1
     assert len(mail.outbox) == 1
     assert "sauvegarde" in mail.outbox[0].subject.lower()

@@ -1,0 +1,168 @@
+"""Account hygiene: stale accounts deactivated, ended memberships revoked, and
+the access review (confirm or revoke each membership, recorded per campaign)."""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.http import HttpRequest
+from django.utils import timezone
+
+from accounts.models import Membership, User
+from accounts.services import membership_revoke
+from accounts.sessions import sessions_end
+from audit.models import Action
+from audit.services import record_event
+from compliance.models import AccessReviewCampaign, AccessReviewDecision
+
+BATCH = 500
+
+
+def stale_accounts(now: datetime | None = None):
+    """Active accounts not used for ACCOUNT_STALE_DAYS: last login, or the date
+    joined when never logged in. Superusers (the operators' emergency accounts,
+    reviewed outside the application) are left alone."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.ACCOUNT_STALE_DAYS)
+    return User.objects.filter(is_active=True, is_superuser=False).filter(
+        Q(last_login__lt=cutoff) | Q(last_login__isnull=True, date_joined__lt=cutoff)
+    )
+
+
+def accounts_deactivate_stale(*, now: datetime | None = None) -> int:
+    """Deactivate each stale account under its row lock (a concurrent run skips
+    it), end its sessions and audit it; in batches, each user its own transaction."""
+    count = 0
+    ids = list(stale_accounts(now).order_by("pk").values_list("pk", flat=True)[:BATCH])
+    for user_id in ids:
+        with transaction.atomic():
+            user = (
+                stale_accounts(now).select_for_update(skip_locked=True).filter(pk=user_id).first()
+            )
+            if user is None:
+                continue
+            user.is_active = False
+            user.save(update_fields=["is_active"])
+            ended = sessions_end(user=user)
+            record_event(
+                action=Action.UPDATE,
+                actor=None,
+                object_type="user",
+                object_id=user.pk,
+                detail={
+                    "deactivated": True,
+                    "reason": "stale",
+                    "days": settings.ACCOUNT_STALE_DAYS,
+                    "sessions_ended": ended,
+                },
+            )
+            count += 1
+    return count
+
+
+def memberships_expire(*, today=None) -> int:
+    """Revoke (group membership removed, audited) every membership past its end date."""
+    today = today or timezone.localdate()
+    count = 0
+    ids = list(
+        Membership.objects.filter(ends_on__lt=today)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:BATCH]
+    )
+    for membership_id in ids:
+        with transaction.atomic():
+            membership = (
+                Membership.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("user", "practice")
+                .filter(pk=membership_id, ends_on__lt=today)
+                .first()
+            )
+            if membership is None:
+                continue
+            membership_revoke(membership=membership, actor=None)
+            count += 1
+    return count
+
+
+def open_campaign() -> AccessReviewCampaign | None:
+    return AccessReviewCampaign.objects.filter(closed_at__isnull=True).first()
+
+
+@transaction.atomic
+def campaign_start(*, actor: User, request: HttpRequest | None = None) -> AccessReviewCampaign:
+    # One open campaign at a time: the lock on the table's open rows orders starts.
+    existing = AccessReviewCampaign.objects.select_for_update().filter(closed_at__isnull=True)
+    campaign = existing.first()
+    if campaign is not None:
+        return campaign
+    campaign = AccessReviewCampaign.objects.create(started_by=actor)
+    record_event(
+        action=Action.CREATE,
+        request=request,
+        actor=actor,
+        object_type="access_review",
+        object_id=campaign.pk,
+    )
+    return campaign
+
+
+@transaction.atomic
+def campaign_close(
+    *, campaign: AccessReviewCampaign, actor: User, request: HttpRequest | None = None
+) -> AccessReviewCampaign:
+    locked = AccessReviewCampaign.objects.select_for_update().get(pk=campaign.pk)
+    if locked.closed_at is None:
+        locked.closed_at = timezone.now()
+        locked.save(update_fields=["closed_at"])
+        record_event(
+            action=Action.UPDATE,
+            request=request,
+            actor=actor,
+            object_type="access_review",
+            object_id=locked.pk,
+            detail={"closed": True, "decisions": locked.decisions.count()},
+        )
+    return locked
+
+
+class AlreadyDecided(Exception):
+    pass
+
+
+@transaction.atomic
+def membership_review(
+    *,
+    campaign: AccessReviewCampaign,
+    membership: Membership,
+    decision: str,
+    actor: User,
+    request: HttpRequest | None = None,
+) -> AccessReviewDecision:
+    """Confirm or revoke one membership within the campaign (once per campaign)."""
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    try:
+        with transaction.atomic():
+            row = AccessReviewDecision.objects.create(
+                campaign=campaign,
+                membership_id=membership.pk,
+                user_id=membership.user_id,
+                practice_id=membership.practice_id,
+                role=membership.role,
+                decision=decision,
+                decided_by=actor,
+            )
+    except IntegrityError:
+        raise AlreadyDecided from None
+    if decision == AccessReviewDecision.Decision.REVOKE:
+        membership_revoke(membership=membership, actor=actor, request=request)
+    else:
+        record_event(
+            action=Action.UPDATE,
+            request=request,
+            actor=actor,
+            practice=membership.practice_id,
+            object_type="membership",
+            object_id=membership.pk,
+            detail={"review": campaign.pk, "decision": decision, "user": membership.user_id},
+        )
+    return row

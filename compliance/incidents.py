@@ -1,0 +1,290 @@
+"""Breach incidents (GDPR art. 33/34): declaration, notifications, deadline
+reminders, patient notices. E-mails go out after commit through
+`notify_once`, which records a Notification under a unique key first."""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_scopes import scopes_disabled
+
+from accounts.models import Membership, Practice, User
+from accounts.roles import Role
+from audit.models import Action
+from audit.services import record_event
+from compliance.models import BreachIncident, Notification, PatientNotification
+
+logger = logging.getLogger(__name__)
+
+REMINDER_HOURS = (48, 66)
+INCIDENT_FIELDS = (
+    "detected_at",
+    "nature",
+    "data_categories",
+    "people_categories",
+    "approx_people",
+    "approx_records",
+    "likely_consequences",
+    "measures_taken",
+)
+
+
+def notify_once(*, key: str, recipient: User, subject: str, body: str, incident=None) -> bool:
+    """Record under `key`, then send. Returns False when already recorded (sent,
+    or being sent by a concurrent run). Call outside a transaction."""
+    if not recipient.email:
+        return False
+    try:
+        with transaction.atomic():
+            note = Notification.objects.create(key=key, recipient=recipient, incident=incident)
+    except IntegrityError:
+        return False
+    send_mail(subject, body, None, [recipient.email])
+    Notification.objects.filter(pk=note.pk).update(sent_at=timezone.now())
+    return True
+
+
+def _clean_patient_ids(values) -> list[str]:
+    return sorted({str(value).strip() for value in values or [] if str(value).strip()})
+
+
+@transaction.atomic
+def incident_declare(
+    *,
+    actor: User,
+    practices: list[Practice],
+    patient_ids: list[str] | None = None,
+    request: HttpRequest | None = None,
+    **fields,
+) -> BreachIncident:
+    """Record the incident, draft a notice per affected patient of the affected
+    practices (unknown ids ignored), and notify the practices after commit."""
+    incident = BreachIncident(created_by=actor, **{k: fields[k] for k in INCIDENT_FIELDS})
+    incident.save()
+    incident.practices.set(practices)
+    drafts = _draft_patient_notifications(incident, practices, _clean_patient_ids(patient_ids))
+    record_event(
+        action=Action.CREATE,
+        request=request,
+        actor=actor,
+        practice=None,
+        object_type="breach_incident",
+        object_id=incident.pk,
+        detail={"practices": [p.pk for p in practices], "patient_notifications": drafts},
+    )
+    incident_id = incident.pk
+
+    def enqueue():
+        from compliance.tasks import breach_notify_practices
+
+        breach_notify_practices.delay(incident_id)
+
+    transaction.on_commit(enqueue)
+    return incident
+
+
+def _draft_patient_notifications(incident, practices, patient_ids: list[str]) -> int:
+    from patients.models import Patient
+
+    if not patient_ids:
+        return 0
+    valid = []
+    for value in patient_ids:
+        try:
+            import uuid
+
+            valid.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    with scopes_disabled():
+        found = Patient.objects.filter(pk__in=valid, practice__in=practices).values_list(
+            "pk", "practice_id"
+        )
+        rows = [
+            PatientNotification(practice_id=practice_id, incident=incident, patient_id=pk)
+            for pk, practice_id in found
+        ]
+        PatientNotification.objects.bulk_create(rows, ignore_conflicts=True)
+    incident.patient_ids = [str(pk) for pk, _practice in found]
+    incident.save(update_fields=["patient_ids"])
+    return len(rows)
+
+
+@transaction.atomic
+def incident_update(
+    *, incident: BreachIncident, actor: User, practices, request=None, **fields
+) -> BreachIncident:
+    locked = BreachIncident.objects.select_for_update().get(pk=incident.pk)
+    for name in INCIDENT_FIELDS:
+        setattr(locked, name, fields[name])
+    locked.save()
+    added = set(p.pk for p in practices) - set(locked.practices.values_list("pk", flat=True))
+    locked.practices.set(practices)
+    record_event(
+        action=Action.UPDATE,
+        request=request,
+        actor=actor,
+        practice=None,
+        object_type="breach_incident",
+        object_id=locked.pk,
+        detail={"practices": sorted(p.pk for p in practices)},
+    )
+    if added:
+        incident_id = locked.pk
+
+        def enqueue():
+            from compliance.tasks import breach_notify_practices
+
+            breach_notify_practices.delay(incident_id)
+
+        transaction.on_commit(enqueue)
+    return locked
+
+
+@transaction.atomic
+def incident_mark_authority_notified(
+    *, incident: BreachIncident, actor: User, request=None, at: datetime | None = None
+) -> BreachIncident:
+    locked = BreachIncident.objects.select_for_update().get(pk=incident.pk)
+    if locked.authority_notified_at is None:
+        locked.authority_notified_at = at or timezone.now()
+        locked.status = BreachIncident.Status.AUTHORITY_NOTIFIED
+        locked.save(update_fields=["authority_notified_at", "status"])
+        record_event(
+            action=Action.UPDATE,
+            request=request,
+            actor=actor,
+            object_type="breach_incident",
+            object_id=locked.pk,
+            detail={"authority_notified": True},
+        )
+    return locked
+
+
+def practice_recipients(practice_ids) -> list[tuple[User, int]]:
+    memberships = (
+        Membership.objects.active()
+        .filter(practice_id__in=practice_ids, role__in=[Role.PRACTICE_MANAGER, Role.PRACTITIONER])
+        .select_related("user")
+        .order_by("user_id", "practice_id")
+    )
+    return [(m.user, m.practice_id) for m in memberships]
+
+
+def breach_notify_practices(*, incident_id: int) -> int:
+    """Mail the managers and practitioners of the affected practices (once each)."""
+    incident = BreachIncident.objects.filter(pk=incident_id).first()
+    if incident is None:
+        return 0
+    practice_ids = list(incident.practices.values_list("pk", flat=True))
+    sent = 0
+    for user, practice_id in practice_recipients(practice_ids):
+        subject = _("[Secretariat] Violation de données concernant votre cabinet")
+        body = _(
+            "Une violation de données personnelles concernant votre cabinet a été "
+            "déclarée le %(detected)s (incident n° %(id)s).\n\n"
+            "Le délégué à la conformité vous contactera. Les notifications aux patients "
+            "concernés sont à relire et à envoyer depuis la page Incidents de votre cabinet."
+        ) % {"detected": incident.detected_at.strftime("%d/%m/%Y %H:%M UTC"), "id": incident.pk}
+        if notify_once(
+            key=f"breach:{incident.pk}:practice:{practice_id}:user:{user.pk}",
+            recipient=user,
+            subject=subject,
+            body=body,
+            incident=incident,
+        ):
+            sent += 1
+    return sent
+
+
+def breach_deadline_reminders(*, now: datetime | None = None) -> int:
+    """Remind compliance officers at 48 h and 66 h while the authority is not notified."""
+    now = now or timezone.now()
+    oldest = now - timedelta(days=30)
+    pending = BreachIncident.objects.filter(
+        authority_notified_at__isnull=True,
+        status=BreachIncident.Status.OPEN,
+        detected_at__gte=oldest,
+        detected_at__lte=now - timedelta(hours=min(REMINDER_HOURS)),
+    )
+    officers = [
+        m.user
+        for m in Membership.objects.active()
+        .filter(role=Role.COMPLIANCE_OFFICER, practice__isnull=True)
+        .select_related("user")
+    ]
+    sent = 0
+    for incident in pending:
+        for hours in REMINDER_HOURS:
+            if now < incident.detected_at + timedelta(hours=hours):
+                continue
+            remaining = incident.deadline - now
+            left = max(int(remaining.total_seconds() // 3600), 0)
+            for officer in officers:
+                if notify_once(
+                    key=f"breach:{incident.pk}:reminder:{hours}h:user:{officer.pk}",
+                    recipient=officer,
+                    subject=_("[Secretariat] Incident n° %(id)s : notifier l'autorité (72 h)")
+                    % {"id": incident.pk},
+                    body=_(
+                        "L'incident n° %(id)s n'a pas encore été notifié à la CNIL. "
+                        "Échéance : %(deadline)s (reste environ %(left)s h)."
+                    )
+                    % {
+                        "id": incident.pk,
+                        "deadline": incident.deadline.strftime("%d/%m/%Y %H:%M UTC"),
+                        "left": left,
+                    },
+                    incident=incident,
+                ):
+                    sent += 1
+    return sent
+
+
+def patient_notification_send(
+    *, notification: PatientNotification, actor: User, request: HttpRequest | None = None
+) -> PatientNotification:
+    """Approve and send one patient notice (once): recorded as sent, e-mailed
+    when the patient has an address."""
+    from patients.models import Patient
+
+    with transaction.atomic():
+        locked = PatientNotification.objects.select_for_update().get(pk=notification.pk)
+        if locked.status == PatientNotification.Status.SENT:
+            return locked
+        locked.status = PatientNotification.Status.SENT
+        locked.approved_by = actor
+        locked.sent_at = timezone.now()
+        patient = Patient.objects.get(pk=locked.patient_id)
+        email = patient.read("email").strip()
+        locked.emailed = bool(email)
+        locked.save(update_fields=["status", "approved_by", "sent_at", "emailed"])
+        record_event(
+            action=Action.UPDATE,
+            request=request,
+            actor=actor,
+            practice=locked.practice_id,
+            object_type="patient_breach_notification",
+            object_id=locked.pk,
+            detail={"patient": str(locked.patient_id), "emailed": locked.emailed},
+        )
+        if email:
+            practice_name = Practice.objects.get(pk=locked.practice_id).name
+            message = (
+                _("Information sur une violation de données vous concernant"),
+                _(
+                    "Madame, Monsieur,\n\nVotre cabinet médical %(practice)s vous informe "
+                    "qu'une violation de données personnelles survenue chez son prestataire "
+                    "de secrétariat peut vous concerner (référence %(ref)s). Contactez votre "
+                    "cabinet pour toute question.\n"
+                )
+                % {"practice": practice_name, "ref": locked.incident_id},
+            )
+            # After commit: the row already says "sent", so no retry mails twice.
+            transaction.on_commit(lambda: send_mail(*message, settings.DEFAULT_FROM_EMAIL, [email]))
+    return locked

@@ -1,0 +1,168 @@
+"""State changes of the compliance app (`<entity>_<action>`, keyword-only)."""
+
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_scopes import scopes_disabled
+
+from accounts.models import Membership, User
+from accounts.roles import Role
+from audit.models import Action
+from audit.services import _clean_detail, record_event
+from compliance.models import DEFAULT_SEVERITY, Alert, DataKind, RetentionPolicy
+
+# ---------------------------------------------------------------- alerts
+
+
+def compliance_officer_emails() -> list[str]:
+    memberships = Membership.objects.active().filter(
+        role=Role.COMPLIANCE_OFFICER, practice__isnull=True
+    )
+    return sorted(set(memberships.exclude(user__email="").values_list("user__email", flat=True)))
+
+
+def alert_raise(
+    *,
+    kind: str,
+    fingerprint: str,
+    detail: dict,
+    practice=None,
+    subject: User | None = None,
+    severity: str | None = None,
+) -> Alert:
+    """Record the alert once per fingerprint (a second call returns the existing
+    row), then, after commit, mail the active compliance officers once."""
+    existing = Alert.objects.filter(fingerprint=fingerprint).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            alert = Alert.objects.create(
+                kind=kind,
+                severity=severity or DEFAULT_SEVERITY.get(kind, Alert.Severity.WARNING),
+                fingerprint=fingerprint,
+                # Identifiers and counts only, with the audit trail's rules.
+                detail=_clean_detail(detail),
+                practice_id=getattr(practice, "pk", practice),
+                subject=subject,
+            )
+    except IntegrityError:
+        # Raised meanwhile by a concurrent run.
+        return Alert.objects.get(fingerprint=fingerprint)
+    alert_id = alert.pk
+    transaction.on_commit(lambda: alert_notify(alert_id=alert_id))
+    return alert
+
+
+def alert_notify(*, alert_id: int) -> None:
+    """Mail the compliance officers unless already done: under the row lock, so
+    that two runs at once mail once; a failed send rolls back and a later run
+    (the periodic resend) tries again."""
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().filter(pk=alert_id).first()
+        if alert is None or alert.notified_at is not None:
+            return
+        recipients = compliance_officer_emails()
+        if recipients:
+            subject = _("[Secretariat] Alerte de conformité : %(kind)s") % {
+                "kind": alert.get_kind_display()
+            }
+            lines = [
+                _("Une alerte de conformité a été levée."),
+                "",
+                _("Type : %(kind)s") % {"kind": alert.get_kind_display()},
+                _("Gravité : %(severity)s") % {"severity": alert.get_severity_display()},
+                _("Alerte n° %(id)s") % {"id": alert.pk},
+                *(f"{key} : {value}" for key, value in sorted(alert.detail.items())),
+                "",
+                _("Consultez la boîte des alertes de conformité pour l'examiner et l'acquitter."),
+            ]
+            send_mail(subject, "\n".join(lines), None, recipients)
+        alert.notified_at = timezone.now()
+        alert.save(update_fields=["notified_at"])
+
+
+def alerts_notify_pending() -> int:
+    """Resend what a failed mail left unnotified (periodic)."""
+    count = 0
+    for alert_id in Alert.objects.filter(notified_at__isnull=True).values_list("pk", flat=True)[
+        :100
+    ]:
+        alert_notify(alert_id=alert_id)
+        count += 1
+    return count
+
+
+@transaction.atomic
+def alert_acknowledge(*, alert: Alert, actor: User, comment: str, request: HttpRequest) -> Alert:
+    """Acknowledge once; a second acknowledgement changes nothing (and is not audited)."""
+    if not comment.strip():
+        raise ValueError("an acknowledgement needs a comment")
+    locked = Alert.objects.select_for_update().get(pk=alert.pk)
+    if locked.acknowledged_at is not None:
+        return locked
+    locked.acknowledged_by = actor
+    locked.acknowledged_at = timezone.now()
+    locked.comment = comment.strip()
+    locked.save(update_fields=["acknowledged_by", "acknowledged_at", "comment"])
+    record_event(
+        action=Action.UPDATE,
+        request=request,
+        actor=actor,
+        practice=None,
+        object_type="compliance_alert",
+        object_id=locked.pk,
+        detail={"acknowledged": True, "kind": locked.kind},
+    )
+    return locked
+
+
+# ---------------------------------------------------------------- retention
+
+
+def retention_bounds_error(kind: str, days: int) -> str | None:
+    """The French message when `days` is outside the allowed bounds, else None."""
+    from compliance.retention import RULES
+
+    rule = RULES[kind]
+    if rule.min_days <= days <= rule.max_days:
+        return None
+    return _(
+        "La durée de conservation « %(kind)s » doit être comprise entre %(min)d et %(max)d jours."
+    ) % {"kind": DataKind(kind).label, "min": rule.min_days, "max": rule.max_days}
+
+
+@transaction.atomic
+def retention_policy_set(
+    *, practice, kind: str, days: int, actor: User, request: HttpRequest | None = None
+) -> RetentionPolicy:
+    """Set one policy within its bounds (ValidationError otherwise); audited when it changes."""
+    error = retention_bounds_error(kind, days)
+    if error:
+        raise ValidationError(error)
+    with scopes_disabled():
+        policy = (
+            RetentionPolicy.objects.select_for_update().filter(practice=practice, kind=kind).first()
+        )
+        previous = policy.days if policy else None
+        if policy is None:
+            policy = RetentionPolicy(practice=practice, kind=kind, days=days, updated_by=actor)
+            policy.save()
+        elif policy.days != days:
+            policy.days = days
+            policy.updated_by = actor
+            policy.save(update_fields=["days", "updated_by", "updated_at"])
+    if previous != days:
+        record_event(
+            action=Action.UPDATE,
+            request=request,
+            actor=actor,
+            practice=practice,
+            object_type="retention_policy",
+            object_id=policy.pk,
+            detail={"kind": kind, "days": days, "previous": previous},
+        )
+    return policy

@@ -1,0 +1,22 @@
+"""A task that fails for good (retries exhausted) raises a visible alert."""
+
+from celery.signals import task_failure
+
+
+@task_failure.connect
+def _alert_on_task_failure(sender=None, task_id=None, exception=None, **kwargs) -> None:
+    from compliance.models import Alert
+    from compliance.services import alert_raise
+
+    name = getattr(sender, "name", "") or "unknown"
+    try:
+        # The exception's type only: its message may carry data.
+        alert_raise(
+            kind=Alert.Kind.TASK_FAILURE,
+            fingerprint=f"task_failure:{task_id or name}",
+            detail={"task": name[-80:], "error": type(exception).__name__[:80]},
+        )
+    except Exception:  # noqa: BLE001 - an alert failure must not hide the task's own
+        import logging
+
+        logging.getLogger(__name__).exception("task failure alert not recorded")
