@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_otp",
+    "django_celery_beat",
     "guardian",
     "axes",
     "accounts",
@@ -224,9 +225,11 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-# Periodic tasks for the plain `celery beat` scheduler (django-celery-beat is the
-# later choice if schedules must be edited at run time). Times in UTC.
+# Periodic tasks, times in UTC.
 CELERY_TIMEZONE = "UTC"
+# django-celery-beat: the schedule below is written into the database when beat
+# starts, where an admin can change or pause an entry without a deployment.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "appointment-reminders": {
         "task": "appointments.tasks.send_reminders_task",
