@@ -125,6 +125,19 @@ def _event(appointment: Appointment, kind: str, actor: User | None, **detail) ->
     )
 
 
+def _audit(appointment, action, request, actor, acting_role: str, detail: dict) -> None:
+    record_event(
+        action=action,
+        request=request,
+        actor=actor,
+        role=acting_role,
+        practice=appointment.practice_id,
+        object_type="appointment",
+        object_id=appointment.pk,
+        detail=detail,
+    )
+
+
 def _times(appointment: Appointment) -> dict:
     return {
         "start": appointment.start.astimezone(UTC).isoformat(),
@@ -176,15 +189,13 @@ def appointment_book(
     _save_or_slot_taken(appointment, force_insert=True)
     keys.count_encryptions(practice.pk, appointment.key_version, count)
     _event(appointment, AppointmentEvent.Kind.CREATED, actor, **_times(appointment))
-    record_event(
-        action=Action.CREATE,
-        request=request,
-        actor=actor,
-        role=acting_role,
-        practice=practice,
-        object_type="appointment",
-        object_id=appointment.pk,
-        detail={
+    _audit(
+        appointment,
+        Action.CREATE,
+        request,
+        actor,
+        acting_role,
+        {
             "patient": str(patient.pk),
             "practitioner": practitioner.pk,
             "appointment_type": appointment_type.pk,
@@ -236,15 +247,13 @@ def appointment_move(
     _save_or_slot_taken(appointment, update_fields=["practitioner", "start", "end", "updated_at"])
     after = _times(appointment)
     _event(appointment, AppointmentEvent.Kind.MOVED, actor, before=before, after=after)
-    record_event(
-        action=Action.UPDATE,
-        request=request,
-        actor=actor,
-        role=acting_role,
-        practice=practice,
-        object_type="appointment",
-        object_id=appointment.pk,
-        detail={"change": "moved", "practitioner": practitioner.pk},
+    _audit(
+        appointment,
+        Action.UPDATE,
+        request,
+        actor,
+        acting_role,
+        {"change": "moved", "practitioner": practitioner.pk},
     )
     return appointment
 
@@ -267,15 +276,13 @@ def appointment_cancel(
     appointment.cancellation_category = category
     appointment.save(update_fields=["status", "cancellation_category", "updated_at"])
     _event(appointment, AppointmentEvent.Kind.CANCELLED, actor, category=category)
-    record_event(
-        action=Action.UPDATE,
-        request=request,
-        actor=actor,
-        role=acting_role,
-        practice=appointment.practice_id,
-        object_type="appointment",
-        object_id=appointment.pk,
-        detail={"change": "cancelled", "category": category},
+    _audit(
+        appointment,
+        Action.UPDATE,
+        request,
+        actor,
+        acting_role,
+        {"change": "cancelled", "category": category},
     )
     return appointment
 
@@ -300,15 +307,13 @@ def appointment_set_status(
     appointment.status = status
     appointment.save(update_fields=["status", "updated_at"])
     _event(appointment, AppointmentEvent.Kind.STATUS, actor, before=previous, after=status)
-    record_event(
-        action=Action.UPDATE,
-        request=request,
-        actor=actor,
-        role=acting_role,
-        practice=appointment.practice_id,
-        object_type="appointment",
-        object_id=appointment.pk,
-        detail={"change": "status", "status": status},
+    _audit(
+        appointment,
+        Action.UPDATE,
+        request,
+        actor,
+        acting_role,
+        {"change": "status", "status": status},
     )
     return appointment
 
