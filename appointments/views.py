@@ -314,7 +314,10 @@ def detail_view(request: HttpRequest, practice: str, appointment) -> HttpRespons
         "end": _local(request, appointment.end).strftime("%H:%M"),
         "events": [(date_format(_local(request, e.at), "j F Y H:i"), e) for e in events],
         "status_form": StatusForm(),
-        "transitions": sorted(services.STATUS_TRANSITIONS.get(appointment.status, ())),
+        # Arrived / no-show / done only from the appointment's day on (as the service says).
+        "transitions": sorted(services.STATUS_TRANSITIONS.get(appointment.status, ()))
+        if _local(request, appointment.start).date() <= _local(request, timezone.now()).date()
+        else [],
         "can_move": appointment.status == Appointment.Status.BOOKED,
     }
     return render(request, "appointments/detail.html", context)

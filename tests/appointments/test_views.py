@@ -257,3 +257,12 @@ def test_private_type_offers_a_message_link_to_the_telesecretary(world, setup):
         .content.decode()
     )
     assert f"{_url('message_new', world)}?patient={setup.patient.pk}" in page
+
+
+def test_detail_of_a_future_appointment_offers_no_status_buttons(world, setup):
+    future = booked(world, hour=10)
+    page = world.client("telesecretary_a").get(_url("detail", world, appointment=future.pk))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert 'value="arrived"' not in html
+    assert "Déplacer" in html
