@@ -227,7 +227,10 @@ FROM (
         WINDOW w AS (ORDER BY seq)
     ) AS linked
 ) AS checked
-WHERE seq <> expected_seq OR prev_hash <> expected_prev OR hash <> computed OR is_last
+-- IS DISTINCT FROM: a NULL forced into a content column (NOT NULL dropped by a
+-- superuser) makes the digest NULL, which must count as broken, not be skipped.
+WHERE seq IS DISTINCT FROM expected_seq OR prev_hash IS DISTINCT FROM expected_prev
+   OR hash IS DISTINCT FROM computed OR is_last
 ORDER BY seq
 LIMIT 1
 """.format(columns=", ".join(CONTENT_FIELDS))  # noqa: S608
@@ -249,7 +252,8 @@ def _verify_chain_postgresql(
     if broken:
         return n - 1, broken
     if computed != stored_hash:
-        return n - 1, BrokenLink(chain.key, event_id, seq, "hash", computed, stored_hash)
+        expected = computed or "unrenderable content"
+        return n - 1, BrokenLink(chain.key, event_id, seq, "hash", expected, stored_hash)
     return n, _check_head(chain, seq + 1, stored_hash)
 
 

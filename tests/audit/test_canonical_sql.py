@@ -183,3 +183,14 @@ def test_verify_chain_fast_path_detects_a_head_reset_like_the_reference(generate
     chain.refresh_from_db()
     assert verify_chain(chain) == _verify_chain_python(chain)
     assert verify_chain(chain)[1].problem == "head"
+
+
+def test_verify_chain_fast_path_flags_a_null_forced_into_a_content_column(generated):
+    chain, _events = generated
+    target = AuditEvent.objects.get(chain=chain, seq=12)
+    raw("ALTER TABLE audit_auditevent ALTER COLUMN occurred_at DROP NOT NULL")
+    with triggers_disabled():
+        raw("UPDATE audit_auditevent SET occurred_at = NULL WHERE id = %s", [target.pk])
+    count, broken = verify_chain(chain)
+    assert count == 11
+    assert (broken.event_id, broken.seq, broken.problem) == (target.pk, 12, "hash")
