@@ -125,15 +125,18 @@ def _event(appointment: Appointment, kind: str, actor: User | None, **detail) ->
     )
 
 
-def _audit(appointment, action, request, actor, acting_role: str, detail: dict) -> None:
+def _audit(
+    row, action, request, actor, acting_role: str, detail: dict, object_type: str = "appointment"
+) -> None:
+    """The audit event of a change made by these services to one tenant row."""
     record_event(
         action=action,
         request=request,
         actor=actor,
         role=acting_role,
-        practice=appointment.practice_id,
-        object_type="appointment",
-        object_id=appointment.pk,
+        practice=row.practice_id,
+        object_type=object_type,
+        object_id=row.pk,
         detail=detail,
     )
 
@@ -387,15 +390,8 @@ def call_message_handle(
         message.handled_at = timezone.now()
         message.handled_by = actor
         message.save(update_fields=["handled_at", "handled_by"])
-    record_event(
-        action=Action.UPDATE,
-        request=request,
-        actor=actor,
-        role=acting_role,
-        practice=message.practice_id,
-        object_type="call_message",
-        object_id=message.pk,
-        detail={"change": "handled"},
+    _audit(
+        message, Action.UPDATE, request, actor, acting_role, {"change": "handled"}, "call_message"
     )
     return message
 
@@ -568,15 +564,14 @@ def waiting_list_resolve(
     if entry.resolved_at is None:
         entry.resolved_at = timezone.now()
         entry.save(update_fields=["resolved_at"])
-    record_event(
-        action=Action.UPDATE,
-        request=request,
-        actor=actor,
-        role=acting_role,
-        practice=entry.practice_id,
-        object_type="waiting_list_entry",
-        object_id=entry.pk,
-        detail={"change": "resolved"},
+    _audit(
+        entry,
+        Action.UPDATE,
+        request,
+        actor,
+        acting_role,
+        {"change": "resolved"},
+        "waiting_list_entry",
     )
     return entry
 
