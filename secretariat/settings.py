@@ -5,6 +5,7 @@ write a local `.env` with generated values on first use; production provides its
 own and refuses to start without them (no insecure default lives in this file).
 """
 
+import os
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -41,6 +42,10 @@ Keyring.parse(SECRETARIAT_KEYRING, SECRETARIAT_KEYRING_CURRENT)
 AUDIT_SIGNING_KEY = env.str("AUDIT_SIGNING_KEY")
 if len(AUDIT_SIGNING_KEY) < 32:
     raise ValueError("AUDIT_SIGNING_KEY must be at least 32 characters long.")
+# Chains verified at once by audit_verify (one database connection each).
+AUDIT_VERIFY_WORKERS = env.int("AUDIT_VERIFY_WORKERS", default=min(4, os.cpu_count() or 1))
+if AUDIT_VERIFY_WORKERS < 1:
+    raise ValueError("AUDIT_VERIFY_WORKERS must be at least 1.")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
