@@ -3,10 +3,11 @@
 through patient_access_events, which is bounded to one practice."""
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from django.db import connection
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import Practice, User
 from audit.models import AuditEvent
@@ -43,11 +44,18 @@ def filtered_events(
         events = events.filter(action=action)
     if outcome:
         events = events.filter(outcome=outcome)
+    # A range on occurred_at itself, not on its local date: the occurred_at index
+    # (and, on a table partitioned by month, partition pruning) applies to it.
     if date_from:
-        events = events.filter(occurred_at__date__gte=date_from)
+        events = events.filter(occurred_at__gte=_local_midnight(date_from))
     if date_to:
-        events = events.filter(occurred_at__date__lte=date_to)
+        events = events.filter(occurred_at__lt=_local_midnight(date_to + timedelta(days=1)))
     return events.order_by("-id")
+
+
+def _local_midnight(day: date) -> datetime:
+    # Midnight exists every day in Europe/Paris (the clocks change at 2 or 3 am).
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def event_page(

@@ -1,9 +1,13 @@
 """patient_access_events: the practice-side "who accessed this patient" helper."""
 
-import pytest
+from datetime import date, timedelta
 
-from audit.selectors import patient_access_events
+import pytest
+from freezegun import freeze_time
+
+from audit.selectors import filtered_events, patient_access_events
 from audit.services import record_event
+from tests.factories import PracticeFactory
 
 
 def _event(world, practice, **kwargs) -> int:
@@ -67,3 +71,30 @@ def test_patient_access_events_carry_who_and_as_which_role(world, events):
 def test_patient_access_events_is_one_query(world, events, django_assert_num_queries):
     with django_assert_num_queries(1):
         list(patient_access_events(world.practice_a, 42))
+
+
+@pytest.mark.parametrize(
+    ("moment", "local_day"),
+    [
+        # The last microsecond of a Paris day and its next midnight, in winter
+        # (UTC+1) and in summer (UTC+2).
+        ("2026-01-14T22:59:59.999999Z", date(2026, 1, 14)),
+        ("2026-01-14T23:00:00Z", date(2026, 1, 15)),
+        ("2026-07-15T21:59:59.999999Z", date(2026, 7, 15)),
+        ("2026-07-15T22:00:00Z", date(2026, 7, 16)),
+    ],
+)
+def test_filtered_events_dates_are_local_calendar_days_both_ends_included(world, moment, local_day):
+    with freeze_time(moment):
+        # A practice of that time: its chain's events do not go back in time.
+        practice = PracticeFactory()
+        event = _event(world, practice, object_type="patient", object_id=42)
+
+    def found(**dates) -> bool:
+        return filtered_events(practice=practice, **dates).filter(pk=event).exists()
+
+    day = timedelta(days=1)
+    assert found(date_from=local_day, date_to=local_day)
+    assert not found(date_from=local_day + day)
+    assert not found(date_to=local_day - day)
+    assert found(date_from=local_day - day, date_to=local_day + day)
