@@ -1,11 +1,12 @@
-"""Audit trail benchmark: python -m bench.audit [--full]
+"""Audit trail benchmark: python -m bench.audit [--size small|full|issue]
 
 1. Appends/s from 8 concurrent writers to one chain vs 8 chains (one each).
 2. Chain verification throughput (events/s) against a plain read of the same rows.
 3. Audit browser first page and filtered pages at 1x and 10x the table size.
 
 Runs in its own throw-away database (bench_<DATABASE name>), created and dropped
-here. Default: 10k then 100k events (< 2 minutes); --full: 100k then 1M.
+here. --size small (default): 10k then 100k events (< 2 minutes); --size full (or
+--full): 100k then 1M; --size issue: 100k then 10M, the issue's sizes.
 """
 
 import argparse
@@ -85,69 +86,133 @@ def appends_per_second(practice_ids: list[int], per_writer: int) -> float:
 # --- 2. bulk generation of valid chains ---------------------------------------------
 
 _COLUMNS = ("chain_id", "seq", "prev_hash", "hash", *CONTENT_FIELDS)
+# Generated events spread over this window before now: 10M events then span several
+# months (several partitions once the table is partitioned by month).
+HISTORY = timedelta(days=180)
 
 
-def bulk_fill(
-    practice_id: int, count: int, rng: random.Random, actors: list[tuple[int, str]]
-) -> None:
-    """Append `count` valid events to a practice's chain with COPY, computing the
-    links in Python exactly as the application does."""
+def _fill_one(practice_id: int, count: int, start: datetime, step_ms: int, seed: str) -> None:
+    """Child process: append `count` valid events to a practice's chain with COPY,
+    computing the links in Python exactly as the application does."""
     import json
 
     from audit.chain import chain_id_for, link_hash, payload_digest
     from audit.models import AuditChain
 
-    chain_id = chain_id_for(f"practice:{practice_id}", practice_id)
-    head = AuditChain.objects.get(pk=chain_id)
-    prev, seq = head.last_hash, head.last_seq
-    moment = datetime.now(UTC) - timedelta(days=30)
-    sql = f"COPY audit_auditevent ({', '.join(_COLUMNS)}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for _ in range(count):
-            seq += 1
-            moment += timedelta(milliseconds=rng.randint(1, 5000))
-            actor_id, username = rng.choice(actors)
-            roll = rng.random()
-            action = "permission_denied" if roll < 0.001 else ("list" if roll < 0.2 else "view")
-            content = {
-                "occurred_at": moment,
-                "actor_id": actor_id,
-                "actor_username": username,
-                "role": "telesecretary",
-                "action": action,
-                "object_type": "patient",
-                "object_id": str(rng.randint(1, 5000)),
-                "practice_id": practice_id,
-                "outcome": "denied" if action == "permission_denied" else "allowed",
-                "ip_address": "10.0.0.1",
-                "user_agent": "bench",
-                "request_id": f"{seq:032x}",
-                "detail": {"count": rng.randint(0, 50)} if action == "list" else {},
-            }
-            event_hash = link_hash(prev, seq, payload_digest(content))
-            row = dict(content, detail=json.dumps(content["detail"], sort_keys=True))
-            copy.write_row((chain_id, seq, prev, event_hash, *[row[c] for c in _COLUMNS[4:]]))
-            prev = event_hash
-    AuditChain.objects.filter(pk=chain_id).update(last_seq=seq, last_hash=prev)
+    rng = random.Random(seed)  # noqa: S311 (bench data)
+    actors = [(actor_id, username) for actor_id, username in _ACTORS]
+    try:
+        chain_id = chain_id_for(f"practice:{practice_id}", practice_id)
+        head = AuditChain.objects.get(pk=chain_id)
+        prev, seq, moment = head.last_hash, head.last_seq, start
+        sql = f"COPY audit_auditevent ({', '.join(_COLUMNS)}) FROM STDIN"
+        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+            for _ in range(count):
+                seq += 1
+                moment += timedelta(milliseconds=rng.randint(1, 2 * step_ms))
+                content = _random_content(rng, actors, practice_id, seq, moment)
+                event_hash = link_hash(prev, seq, payload_digest(content))
+                row = dict(content, detail=json.dumps(content["detail"], sort_keys=True))
+                copy.write_row((chain_id, seq, prev, event_hash, *[row[c] for c in _COLUMNS[4:]]))
+                prev = event_hash
+        AuditChain.objects.filter(pk=chain_id).update(last_seq=seq, last_hash=prev)
+    finally:
+        connection.close()
+
+
+def _random_content(rng: random.Random, actors, practice_id: int, seq: int, moment) -> dict:
+    actor_id, username = rng.choice(actors)
+    roll = rng.random()
+    action = "permission_denied" if roll < 0.001 else ("list" if roll < 0.2 else "view")
+    return {
+        "occurred_at": moment,
+        "actor_id": actor_id,
+        "actor_username": username,
+        "role": "telesecretary",
+        "action": action,
+        "object_type": "patient",
+        "object_id": str(rng.randint(1, 5000)),
+        "practice_id": practice_id,
+        "outcome": "denied" if action == "permission_denied" else "allowed",
+        "ip_address": "10.0.0.1",
+        "user_agent": "bench",
+        "request_id": f"{seq:032x}",
+        "detail": {"count": rng.randint(0, 50)} if action == "list" else {},
+    }
+
+
+_ACTORS: list[tuple[int, str]] = []  # set before forking
+
+
+def generate(practice_ids: list[int], per_chain: int, start: datetime, step_ms: int, tag: str):
+    """Fill every practice's chain at once, one forked process per chain (each its
+    own connection): the hashing is Python, so one process would take an hour for
+    10M events. The browser's secondary indexes are dropped during the COPY and
+    rebuilt after (a bulk build is many times faster than 10M index insertions);
+    then VACUUM ANALYZE, as autovacuum would eventually do, so that timings
+    measure the queries and not a vacuum running in the background."""
+    indexes = _drop_secondary_indexes()
+    context = multiprocessing.get_context("fork")
+    connection.close()
+    workers = [
+        context.Process(
+            target=_fill_one, args=(practice_id, per_chain, start, step_ms, f"{tag}:{practice_id}")
+        )
+        for practice_id in practice_ids
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+        assert worker.exitcode == 0, worker.exitcode
     with connection.cursor() as cursor:
-        # As autovacuum would eventually: timings then measure the queries, not
-        # a vacuum running in the background.
+        cursor.execute("SET maintenance_work_mem = '256MB'")
+        for definition in indexes:
+            cursor.execute(definition)
         cursor.execute("VACUUM ANALYZE audit_auditevent")
 
 
-def verify_throughput() -> tuple[float, float, int]:
+def _drop_secondary_indexes() -> list[str]:
+    """Drop the indexes of audit_auditevent that back no constraint; return their
+    definitions (for a partitioned table, the parent's: recreated on every
+    partition)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT i.relname, pg_get_indexdef(i.oid)
+            FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+            WHERE x.indrelid = 'audit_auditevent'::regclass
+              AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid)
+            """
+        )
+        indexes = cursor.fetchall()
+        for name, _definition in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+    return [definition.replace(" ON ONLY ", " ON ") for _name, definition in indexes]
+
+
+def verify_throughput(practice_id: int) -> dict[str, tuple[float, int]]:
+    """events/s of verify_all for one practice's chain (one statement, one
+    connection) and for every chain (AUDIT_VERIFY_WORKERS at once), and rows/s of
+    a plain read of up to 1M rows through the ORM, for scale."""
     from audit.models import AuditEvent
     from audit.verification import verify_all
 
     started = time.perf_counter()
-    rows = sum(1 for _ in AuditEvent.objects.values_list("id", "hash", "detail").iterator(10_000))
-    read_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    reports = verify_all()
-    verify_seconds = time.perf_counter() - started
-    assert all(report.ok for report in reports), [r for r in reports if not r.ok]
-    checked = sum(report.count for report in reports)
-    return checked / verify_seconds, rows / read_seconds, checked
+    plain = AuditEvent.objects.order_by("id").values_list("id", "hash", "detail")[:READ_ROWS]
+    rows = sum(1 for _ in plain.iterator(10_000))
+    results = {"plain read": (rows / (time.perf_counter() - started), rows)}
+    for label, practice in (("one chain", practice_id), ("every chain", None)):
+        started = time.perf_counter()
+        reports = verify_all(practice)
+        seconds = time.perf_counter() - started
+        assert all(report.ok for report in reports), [r for r in reports if not r.ok]
+        checked = sum(report.count for report in reports)
+        results[label] = (checked / seconds, checked)
+    return results
+
+
+READ_ROWS = 1_000_000
 
 
 # --- 3. audit browser ---------------------------------------------------------------
@@ -185,64 +250,94 @@ def browser_timings(client, practice_id: int) -> dict[str, tuple[float, int]]:
     }
 
 
+SIZES = {"small": (10_000, 100_000), "full": (100_000, 1_000_000), "issue": (100_000, 10_000_000)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--full", action="store_true", help="100k then 1M events")
+    parser.add_argument("--size", choices=SIZES, default="small", help=_SIZE_HELP)
+    parser.add_argument("--full", action="store_true", help="same as --size full")
     parser.add_argument("--per-writer", type=int, default=250)
+    parser.add_argument("--keep", action="store_true", help="keep the database (for EXPLAIN)")
     args = parser.parse_args()
-    small = 100_000 if args.full else 10_000
-    rng = random.Random(5)
+    small, big = SIZES["full" if args.full else args.size]
 
     setup_test_environment()
     name = _create_database()
     try:
-        from accounts.roles import Role
-        from tests.factories import PracticeFactory, UserFactory, grant
-        from tests.personas import verified_client
-
-        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-        practices = [PracticeFactory().pk for _ in range(PRACTICES)]
-        actors = [(UserFactory(username=f"user{i}").pk, f"user{i}") for i in range(20)]
-        officer = grant(UserFactory(username="bench_dpo"), Role.COMPLIANCE_OFFICER)
-        client = verified_client(officer)
-
-        print(
-            f"1. Appends, {WRITERS} concurrent writer processes x {args.per_writer} events"
-            f" ({os.cpu_count()} CPUs)"
-        )
-        one = appends_per_second(practices[:1], args.per_writer)
-        many = appends_per_second(practices[:WRITERS], args.per_writer)
-        print(f"   one chain : {one:8.0f} appends/s")
-        print(f"   {WRITERS} chains  : {many:8.0f} appends/s   ratio {many / one:.2f}x")
-
-        print(f"3. Audit browser (median of 7), 1x = {small:,} events")
-        started = time.perf_counter()
-        for practice_id in practices:
-            bulk_fill(practice_id, small // PRACTICES, rng, actors)
-        print(f"   generated {small:,} events in {time.perf_counter() - started:.1f}s")
-        base = browser_timings(client, practices[0])
-        started = time.perf_counter()
-        for practice_id in practices:
-            bulk_fill(practice_id, 9 * small // PRACTICES, rng, actors)
-        print(f"   generated {9 * small:,} more in {time.perf_counter() - started:.1f}s")
-        big = browser_timings(client, practices[0])
-        for label, (ms, rows) in base.items():
-            big_ms, big_rows = big[label]
-            print(
-                f"   {label:20s} 1x {ms:7.1f} ms ({rows:2d} rows)   "
-                f"10x {big_ms:7.1f} ms ({big_rows:2d} rows)   ratio {big_ms / ms:.2f}x"
-            )
-
-        print("2. Verification (audit_verify), every chain")
-        verify_rate, read_rate, checked = verify_throughput()
-        print(f"   plain read : {read_rate:10.0f} rows/s")
-        print(
-            f"   verify     : {verify_rate:10.0f} events/s over {checked:,} events   "
-            f"ratio {verify_rate / read_rate:.2f}x of a plain read"
-        )
+        run(small, big, args.per_writer)
     finally:
         connection.close()
-        _drop_database(name)
+        if args.keep:
+            print(f"kept database {name}")
+        else:
+            _drop_database(name)
+
+
+_SIZE_HELP = "small: 10k vs 100k events; full: 100k vs 1M; issue: 100k vs 10M (~20 GB free disk)"
+
+
+def run(small: int, big: int, per_writer: int) -> None:
+    from accounts.roles import Role
+    from tests.factories import PracticeFactory, UserFactory, grant
+    from tests.personas import verified_client
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The appends go to chains of their own: generated chains hold history only.
+    writers = [PracticeFactory().pk for _ in range(WRITERS)]
+    practices = [PracticeFactory().pk for _ in range(PRACTICES)]
+    _ACTORS[:] = [(UserFactory(username=f"user{i}").pk, f"user{i}") for i in range(20)]
+    client = verified_client(grant(UserFactory(username="bench_dpo"), Role.COMPLIANCE_OFFICER))
+
+    print(f"1. Appends, {WRITERS} concurrent writer processes x {per_writer} events")
+    print(f"   ({os.cpu_count()} CPUs)")
+    one = appends_per_second(writers[:1], per_writer)
+    many = appends_per_second(writers, per_writer)
+    print(f"   one chain : {one:8.0f} appends/s")
+    print(f"   {WRITERS} chains  : {many:8.0f} appends/s   ratio {many / one:.2f}x")
+
+    ratio = big // small
+    print(f"3. Audit browser (median of 7), 1x = {small:,} events, {ratio}x = {big:,}")
+    per_chain = big // PRACTICES
+    step_ms = int(HISTORY.total_seconds() * 1000 / (2 * per_chain))
+    origin = datetime.now(UTC) - HISTORY - timedelta(minutes=1)
+    # Round 2 starts after the latest possible end of round 1: time never goes back.
+    later = origin + timedelta(milliseconds=2 * step_ms * (small // PRACTICES))
+    for label, count, start in (("", small, origin), ("more ", big - small, later)):
+        started = time.perf_counter()
+        generate(practices, count // PRACTICES, start, step_ms, tag=label or "first")
+        print(f"   generated {count:,} {label}events in {time.perf_counter() - started:.0f}s")
+        if not label:
+            base = browser_timings(client, practices[0])
+    grown = browser_timings(client, practices[0])
+    _print_size_on_disk()
+    for label, (ms, rows) in base.items():
+        big_ms, big_rows = grown[label]
+        print(
+            f"   {label:20s} 1x {ms:7.1f} ms ({rows:2d} rows)   "
+            f"{ratio}x {big_ms:7.1f} ms ({big_rows:2d} rows)   ratio {big_ms / ms:.2f}x"
+        )
+
+    print(f"2. Verification (audit_verify), AUDIT_VERIFY_WORKERS={settings.AUDIT_VERIFY_WORKERS}")
+    results = verify_throughput(practices[0])
+    read_rate, rows = results.pop("plain read")
+    print(f"   plain read  : {read_rate:10.0f} rows/s over {rows:,} rows (ORM)")
+    for label, (rate, checked) in results.items():
+        print(
+            f"   {label:12s}: {rate:10.0f} events/s over {checked:,} events   "
+            f"ratio {rate / read_rate:.2f}x of a plain read"
+        )
+
+
+def _print_size_on_disk() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # pg_partition_tree is empty for a table that is not partitioned.
+            "SELECT pg_size_pretty(coalesce(sum(pg_total_relation_size(relid)),"
+            " pg_total_relation_size('audit_auditevent'))) "
+            "FROM pg_partition_tree('audit_auditevent')"
+        )
+        print(f"   audit_auditevent on disk: {cursor.fetchone()[0]}")
 
 
 if __name__ == "__main__":
