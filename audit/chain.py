@@ -223,6 +223,11 @@ FROM (
                    audit_payload_digest({columns}) AS digest
             FROM audit_auditevent
             WHERE chain_id = %(chain_id)s AND seq > %(start_seq)s::bigint
+            -- Sorted here, digest included, behind a fence (OFFSET 0): the digest is
+            -- then computed below the sort, by the parallel workers. Without it the
+            -- planner defers the digest to the window node, in one process (~1.6x
+            -- slower on 1M events).
+            ORDER BY seq OFFSET 0
         ) AS event
         WINDOW w AS (ORDER BY seq)
     ) AS linked
