@@ -33,9 +33,14 @@ def filtered_events(
     if practice is not None:
         events = events.filter(practice=practice)
     if user:
-        # By the user's id (indexed with -id), not the username snapshot.
-        actors = User.objects.filter(username=user).values("pk")
-        events = events.filter(actor_id__in=actors)
+        # By the user's id (indexed with -id), not the username snapshot. The id
+        # is looked up first: as a subquery the planner cannot tell a rare user
+        # from a frequent one and walks the whole table backwards by id for a
+        # user with few events (8 s at 10M events); as a constant it uses the index.
+        actor_id = User.objects.filter(username=user).values_list("pk", flat=True).first()
+        if actor_id is None:
+            return AuditEvent.objects.none().order_by("-id")
+        events = events.filter(actor_id=actor_id)
     if object_type:
         events = events.filter(object_type=object_type)
     if object_id:

@@ -98,3 +98,12 @@ def test_filtered_events_dates_are_local_calendar_days_both_ends_included(world,
     assert not found(date_from=local_day + day)
     assert not found(date_to=local_day - day)
     assert found(date_from=local_day - day, date_to=local_day + day)
+
+
+def test_filtered_events_by_username_are_that_users_events_only(world):
+    author = world.users["practitioner_b"]
+    mine = _event(world, world.practice_b, actor=author, object_type="patient", object_id=1)
+    _event(world, world.practice_a, object_type="patient", object_id=2)
+
+    assert list(filtered_events(user=author.username).values_list("id", flat=True)) == [mine]
+    assert not filtered_events(user="nobody-by-that-name").exists()
