@@ -143,12 +143,22 @@ def forward(apps, schema_editor):
     event = apps.get_model("audit", "AuditEvent")
     schema_editor.remove_constraint(event, UNIQUE_CHAIN_SEQ)
     schema_editor.add_index(event, CHAIN_SEQ_INDEX)
+    # Removing a constraint makes SQLite copy the table into a new one, which
+    # leaves migration 0002's triggers behind: put them back.
+    for statement in SQLITE_TRIGGERS:
+        schema_editor.execute(statement)
     schema_editor.execute(
         "UPDATE audit_auditchain SET last_occurred_at = (SELECT max(occurred_at) "
         "FROM audit_auditevent WHERE audit_auditevent.chain_id = audit_auditchain.id)"
     )
 
 
+SQLITE_TRIGGERS = [
+    """CREATE TRIGGER IF NOT EXISTS audit_event_no_update BEFORE UPDATE ON audit_auditevent
+       BEGIN SELECT RAISE(ABORT, 'audit_auditevent is append-only: UPDATE refused'); END;""",
+    """CREATE TRIGGER IF NOT EXISTS audit_event_no_delete BEFORE DELETE ON audit_auditevent
+       BEGIN SELECT RAISE(ABORT, 'audit_auditevent is append-only: DELETE refused'); END;""",
+]
 UNIQUE_CHAIN_SEQ = models.UniqueConstraint(fields=["chain", "seq"], name="audit_event_chain_seq")
 CHAIN_SEQ_INDEX = models.Index(fields=["chain", "seq"], name="audit_event_chain_seq_idx")
 
