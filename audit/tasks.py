@@ -32,3 +32,9 @@ def write_audit_digests() -> dict:
         if services.digest_write(chain=chain) is not None:
             written += 1
     return {"digests": written}
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def ensure_audit_partitions() -> dict:
+    """Keep the audit table's month partitions three months ahead (PostgreSQL)."""
+    return {"created": services.partitions_ensure(months_ahead=3)}

@@ -115,7 +115,9 @@ def _fill_one(practice_id: int, count: int, start: datetime, step_ms: int, seed:
                 row = dict(content, detail=json.dumps(content["detail"], sort_keys=True))
                 copy.write_row((chain_id, seq, prev, event_hash, *[row[c] for c in _COLUMNS[4:]]))
                 prev = event_hash
-        AuditChain.objects.filter(pk=chain_id).update(last_seq=seq, last_hash=prev)
+        AuditChain.objects.filter(pk=chain_id).update(
+            last_seq=seq, last_hash=prev, last_occurred_at=moment
+        )
     finally:
         connection.close()
 
@@ -320,6 +322,11 @@ def run(small: int, big: int, per_writer: int) -> None:
     per_chain = big // PRACTICES
     step_ms = int(HISTORY.total_seconds() * 1000 / (2 * per_chain))
     origin = datetime.now(UTC) - HISTORY - timedelta(minutes=1)
+    # The generated months need their partitions (else every event would sit in
+    # the default partition, unlike production).
+    from audit.services import partitions_ensure
+
+    partitions_ensure(today=origin.date(), months_ahead=HISTORY.days // 28 + 3)
     # Round 2 starts after the latest possible end of round 1: time never goes back.
     later = origin + timedelta(milliseconds=2 * step_ms * (small // PRACTICES))
     for label, count, start in (("", small, origin), ("more ", big - small, later)):
