@@ -319,8 +319,11 @@ def run(small: int, big: int, per_writer: int) -> None:
 
     ratio = big // small
     print(f"3. Audit browser (median of 7), 1x = {small:,} events, {ratio}x = {big:,}")
-    per_chain = big // PRACTICES
-    step_ms = int(HISTORY.total_seconds() * 1000 / (2 * per_chain))
+    per_chain, first_round = big // PRACTICES, small // PRACTICES
+    # Steps are uniform in [1, 2 * step_ms]; round 2 starts after round 1's longest
+    # possible end, so the mean span is (per_chain + first_round) steps: 95% of
+    # HISTORY, which leaves the randomness room before now.
+    step_ms = int(0.95 * HISTORY.total_seconds() * 1000 / (per_chain + first_round))
     origin = datetime.now(UTC) - HISTORY - timedelta(minutes=1)
     # The generated months need their partitions (else every event would sit in
     # the default partition, unlike production).
@@ -328,7 +331,7 @@ def run(small: int, big: int, per_writer: int) -> None:
 
     partitions_ensure(today=origin.date(), months_ahead=HISTORY.days // 28 + 3)
     # Round 2 starts after the latest possible end of round 1: time never goes back.
-    later = origin + timedelta(milliseconds=2 * step_ms * (small // PRACTICES))
+    later = origin + timedelta(milliseconds=2 * step_ms * first_round)
     for label, count, start in (("", small, origin), ("more ", big - small, later)):
         started = time.perf_counter()
         generate(practices, count // PRACTICES, start, step_ms, tag=label or "first")
