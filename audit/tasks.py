@@ -1,7 +1,8 @@
 """Daily audit jobs: thin, idempotent, no arguments (they cover every chain).
 
 Both run with acks_late (a worker lost mid-run means the task runs again; both are
-safe to repeat: digests are unique per (chain, seq), alerts per fingerprint).
+safe to repeat: digests are unique per (chain, seq), alerts per fingerprint, and
+the day's export file is rewritten whole).
 """
 
 from celery import shared_task
@@ -26,9 +27,12 @@ def verify_audit_chains() -> dict:
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def write_audit_digests() -> dict:
-    """Sign every chain's head (after checking the events since its last digest)."""
+    """Sign every chain's head (after checking the events since its last digest),
+    then export the signed heads off the database. A failed export raises: the
+    task is retried (OSError) or fails, and its failure raises an alert."""
     written = 0
     for chain in AuditChain.objects.order_by("id"):
         if services.digest_write(chain=chain) is not None:
             written += 1
+    services.digest_export()
     return {"digests": written}

@@ -22,6 +22,12 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _audit_digest_export_dir(settings, tmp_path_factory):
+    # The daily digest task writes its export file: never into the checkout.
+    settings.AUDIT_DIGEST_EXPORT_DIR = tmp_path_factory.getbasetemp() / "audit-digests"
+
+
 @pytest.fixture
 def world(db) -> World:
     return build_world()
