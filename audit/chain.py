@@ -2,15 +2,15 @@
 
 event hash = sha256(prev_hash ":" seq ":" payload_digest), where payload_digest
 is sha256 of the canonical JSON of the event's content (everything but the chain
-links). The digest is computed here; seq and prev_hash are only known under the
-chain head's lock, so on PostgreSQL the link is computed by the database in the
-same statement that locks the head, inserts the event and advances the head.
+links). seq and prev_hash are only known under the chain head's lock, so on
+PostgreSQL the digest and the link are computed by the database in the same
+statement that locks the head, inserts the event and advances the head.
 """
 
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 
@@ -66,31 +66,53 @@ def chain_id_for(key: str, practice_id: int | None) -> int:
     return chain
 
 
+# occurred_at is taken before the chain's lock: two requests racing at a month's
+# last millisecond, or a clock stepped back by NTP, would file a later seq in an
+# earlier month, and a month could then not be dropped cleanly (retention drops
+# whole months from a checkpoint). Such a small step back is raised to the
+# previous event's time. A large one (a clock that was wrong and got fixed) is
+# kept as it is: events stamped years ahead must not drag the times after them.
+CLOCK_TOLERANCE = timedelta(hours=1)
+
+# Everything under the chain head's lock, in one statement: occurred_at as above,
+# the payload digest rendered by audit_payload_digest (migration 0006, the same
+# text as payload_digest), the link hashed, the head advanced, the event inserted.
 _PG_APPEND = """
 WITH old AS (
-    SELECT id, last_seq, last_hash FROM audit_auditchain WHERE id = %s FOR UPDATE
+    SELECT id, last_seq, last_hash,
+           CASE WHEN last_occurred_at > %(occurred_at)s::timestamptz
+                 AND last_occurred_at - %(occurred_at)s::timestamptz < %(tolerance)s::interval
+                THEN last_occurred_at ELSE %(occurred_at)s::timestamptz END AS occurred_at
+    FROM audit_auditchain WHERE id = %(chain_id)s FOR UPDATE
+), linked AS (
+    SELECT old.*, encode(sha256(convert_to(
+        last_hash || ':' || (last_seq + 1)::text || ':' || audit_payload_digest(
+            occurred_at, {digest_arguments}), 'UTF8')), 'hex') AS hash
+    FROM old
 ), head AS (
     UPDATE audit_auditchain AS c
-    SET last_seq = old.last_seq + 1,
-        last_hash = encode(sha256(convert_to(
-            old.last_hash || ':' || (old.last_seq + 1)::text || ':' || %s, 'UTF8')), 'hex'),
-        updated_at = now()
-    FROM old WHERE c.id = old.id
-    RETURNING c.id, c.last_seq, c.last_hash, old.last_hash AS prev_hash
+    SET last_seq = linked.last_seq + 1, last_hash = linked.hash,
+        last_occurred_at = linked.occurred_at, updated_at = now()
+    FROM linked WHERE c.id = linked.id
+    RETURNING c.id, c.last_seq, c.last_hash, linked.last_hash AS prev_hash, linked.occurred_at
 )
-INSERT INTO audit_auditevent (chain_id, seq, prev_hash, hash, {columns})
-SELECT head.id, head.last_seq, head.prev_hash, head.last_hash, {placeholders} FROM head
+INSERT INTO audit_auditevent (chain_id, seq, prev_hash, hash, occurred_at, {columns})
+SELECT head.id, head.last_seq, head.prev_hash, head.last_hash, head.occurred_at, {values}
+FROM head
 RETURNING id, seq, hash
 """
 
-
 # In an INSERT ... SELECT the parameters need explicit types.
 _PG_TYPES = {
-    "occurred_at": "timestamptz",
     "actor_id": "bigint",
     "practice_id": "bigint",
     "detail": "jsonb",
 }
+_PG_COLUMNS = [name for name in CONTENT_FIELDS if name != "occurred_at"]
+_PG_VALUES = ", ".join(f"%({name})s::{_PG_TYPES.get(name, 'text')}" for name in _PG_COLUMNS)
+_PG_APPEND_SQL = _PG_APPEND.format(
+    digest_arguments=_PG_VALUES, columns=", ".join(_PG_COLUMNS), values=_PG_VALUES
+)
 
 
 @dataclass(frozen=True)
@@ -100,26 +122,21 @@ class Appended:
     hash: str
 
 
-def _column_values(content: dict) -> list:
-    values = [content[name] for name in CONTENT_FIELDS]
-    values[CONTENT_FIELDS.index("detail")] = json.dumps(content["detail"], sort_keys=True)
-    return values
-
-
 def append(chain_id: int, content: dict) -> Appended:
-    digest = payload_digest(content)
     if connection.vendor == "postgresql":
-        return _append_postgresql(chain_id, content, digest)
-    return _append_portable(chain_id, content, digest)
+        return _append_postgresql(chain_id, content)
+    return _append_portable(chain_id, content)
 
 
-def _append_postgresql(chain_id: int, content: dict, digest: str) -> Appended:
-    sql = _PG_APPEND.format(
-        columns=", ".join(CONTENT_FIELDS),
-        placeholders=", ".join(f"%s::{_PG_TYPES.get(name, 'text')}" for name in CONTENT_FIELDS),
+def _append_postgresql(chain_id: int, content: dict) -> Appended:
+    params = dict(
+        content,
+        chain_id=chain_id,
+        tolerance=CLOCK_TOLERANCE,
+        detail=json.dumps(content["detail"]),
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [chain_id, digest, *_column_values(content)])
+        cursor.execute(_PG_APPEND_SQL, params)
         row = cursor.fetchone()
     if row is None:
         raise RuntimeError(f"audit chain {chain_id} is missing")
@@ -127,14 +144,20 @@ def _append_postgresql(chain_id: int, content: dict, digest: str) -> Appended:
 
 
 @transaction.atomic
-def _append_portable(chain_id: int, content: dict, digest: str) -> Appended:
+def _append_portable(chain_id: int, content: dict) -> Appended:
     head = AuditChain.objects.select_for_update().get(pk=chain_id)
+    if head.last_occurred_at:
+        behind = head.last_occurred_at - content["occurred_at"]
+        if timedelta(0) < behind < CLOCK_TOLERANCE:
+            content = dict(content, occurred_at=head.last_occurred_at)
     seq = head.last_seq + 1
-    event_hash = link_hash(head.last_hash, seq, digest)
+    event_hash = link_hash(head.last_hash, seq, payload_digest(content))
     event = AuditEvent.objects.create(
         chain_id=chain_id, seq=seq, prev_hash=head.last_hash, hash=event_hash, **content
     )
-    AuditChain.objects.filter(pk=chain_id).update(last_seq=seq, last_hash=event_hash)
+    AuditChain.objects.filter(pk=chain_id).update(
+        last_seq=seq, last_hash=event_hash, last_occurred_at=content["occurred_at"]
+    )
     return Appended(event.pk, seq, event_hash)
 
 

@@ -43,6 +43,8 @@ class AuditChain(models.Model):
     )
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    # occurred_at of the last event: appends never go below it (see chain.append).
+    last_occurred_at = models.DateTimeField(null=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -51,7 +53,9 @@ class AuditChain(models.Model):
 
 class AuditEvent(models.Model):
     """Append-only (database triggers refuse UPDATE, DELETE, TRUNCATE). Holds
-    identifiers only, never health data in clear."""
+    identifiers only, never health data in clear. On PostgreSQL the table is
+    partitioned by month of occurred_at (migration 0007): its real primary key is
+    (id, occurred_at), and (chain, seq) cannot be a unique index there."""
 
     chain = models.ForeignKey(AuditChain, on_delete=models.DO_NOTHING, db_constraint=False)
     seq = models.BigIntegerField()
@@ -84,10 +88,8 @@ class AuditEvent(models.Model):
     detail = models.JSONField(default=dict)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["chain", "seq"], name="audit_event_chain_seq"),
-        ]
         indexes = [
+            models.Index(fields=["chain", "seq"], name="audit_event_chain_seq_idx"),
             models.Index(fields=["practice", "-id"], name="audit_practice_id_desc"),
             models.Index(fields=["actor", "-id"], name="audit_actor_id_desc"),
             models.Index(fields=["object_type", "object_id", "-id"], name="audit_object_id_desc"),
@@ -113,9 +115,19 @@ class AuditEvent(models.Model):
 class AuditDigest(models.Model):
     """A signed chain head, written daily: HMAC-SHA256 with AUDIT_SIGNING_KEY (kept
     outside the database), so that rewriting or truncating the newest events and
-    resetting the head to match is detected too."""
+    resetting the head to match is detected too.
+
+    A checkpoint is the signed last event of a month dropped by retention
+    (audit_drop_partitions): verification of the chain starts from it. Its
+    signature covers its kind, so a daily digest cannot pass for one (which
+    would let someone delete the oldest events up to any daily digest)."""
+
+    class Kind(models.TextChoices):
+        DAILY = "daily", _("Empreinte quotidienne")
+        CHECKPOINT = "checkpoint", _("Point de reprise (rétention)")
 
     chain = models.ForeignKey(AuditChain, on_delete=models.PROTECT, related_name="digests")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.DAILY)
     seq = models.BigIntegerField()
     hash = models.CharField(max_length=64)
     signature = models.CharField(max_length=64)
@@ -123,7 +135,9 @@ class AuditDigest(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["chain", "seq"], name="audit_digest_chain_seq"),
+            models.UniqueConstraint(
+                fields=["chain", "kind", "seq"], name="audit_digest_chain_kind_seq"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -14,14 +14,15 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit import chain as chain_module
-from audit.models import Action, AuditChain, AuditDigest, Outcome
+from audit import partitions
+from audit.models import Action, AuditChain, AuditDigest, AuditEvent, Outcome
 from secretariat.net import client_ip
 
 _MAX_DETAIL_STRING = 80
@@ -100,16 +101,22 @@ def digest_write(*, chain: AuditChain) -> AuditDigest | None:
     """Sign the chain's current head, after checking the events since the last
     digest (a signature must never launder a rewrite). Idempotent: one digest per
     (chain, seq); nothing new when the head has not moved."""
-    from audit.verification import digest_signature, signature_broken, snapshot
+    from audit.verification import chain_start, digest_signature, signature_broken, snapshot
 
     with snapshot():
         chain.refresh_from_db()
         if chain.last_seq == 0:
             return None
-        last = AuditDigest.objects.filter(chain=chain).order_by("-seq").first()
-        broken = signature_broken(chain, last) if last else None
+        start, broken = chain_start(chain)
+        last = (
+            AuditDigest.objects.filter(chain=chain, kind=AuditDigest.Kind.DAILY)
+            .order_by("-seq")
+            .first()
+        )
+        if broken is None and last is not None and last.seq > start[0]:
+            broken = signature_broken(chain, last)
+            start = (last.seq, last.hash)
         if broken is None:
-            start = (last.seq, last.hash) if last else (0, chain_module.GENESIS_HASH)
             _count, broken = chain_module.verify_chain(chain, start=start)
     if broken is not None:
         alert_raise(chain=chain, broken=broken)
@@ -118,6 +125,7 @@ def digest_write(*, chain: AuditChain) -> AuditDigest | None:
     # found by get_or_create instead of failing it.
     digest, _created = AuditDigest.objects.get_or_create(
         chain=chain,
+        kind=AuditDigest.Kind.DAILY,
         seq=chain.last_seq,
         defaults={
             "hash": chain.last_hash,
@@ -164,9 +172,12 @@ def alert_raise(*, chain: AuditChain | None, broken: "chain_module.BrokenLink"):
 
 
 def _export_entries(day: date) -> list[dict]:
-    """Every chain's newest digest written on or before `day` (local time)."""
+    """Every chain's newest daily digest written on or before `day` (local time).
+    Checkpoints (retention) are left out: they sign old events, not the head."""
     newest = (
-        AuditDigest.objects.filter(chain=OuterRef("chain"), created_at__date__lte=day)
+        AuditDigest.objects.filter(
+            chain=OuterRef("chain"), kind=AuditDigest.Kind.DAILY, created_at__date__lte=day
+        )
         .order_by("-seq")
         .values("pk")[:1]
     )
@@ -281,3 +292,101 @@ def digest_export(*, day: date | None = None) -> Path:
         },
     )
     return path
+
+
+# --- Monthly partitions (PostgreSQL) ---------------------------------------------
+
+
+class PartitionDropRefused(Exception):
+    """The month cannot be dropped as it is; the message says why (French)."""
+
+
+def partitions_ensure(*, months_ahead: int = 3, today: date | None = None) -> int:
+    """Create the month partitions from this month to `months_ahead` months ahead;
+    return how many were created (0 when they exist, or off PostgreSQL)."""
+    if not partitions.is_partitioned():
+        return 0
+    first = (today or timezone.now().date()).replace(day=1)
+    last = first
+    for _month in range(months_ahead):
+        last = partitions.next_month(last)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT audit_ensure_partitions(%s, %s)", [first, last])
+            created = cursor.fetchone()[0]
+        if created:
+            record_event(
+                action=Action.CREATE,
+                object_type="audit_partition",
+                object_id=f"{first:%Y-%m}..{last:%Y-%m}",
+                detail={"created": created},
+            )
+    return created
+
+
+@transaction.atomic
+def partition_drop(*, partition: "partitions.Partition", actor=None) -> dict:
+    """Drop one month of the trail (retention), oldest month first. Each chain in
+    it is verified, then its last event in the month is signed as a checkpoint
+    from which verification restarts; then the partition is detached and
+    dropped, and the drop recorded. All in one transaction."""
+    from audit.verification import digest_signature, verify_one
+
+    if partition.month is None:
+        raise PartitionDropRefused(_("La partition par défaut ne se supprime pas."))
+    table = connection.ops.quote_name(partition.name)
+    with connection.cursor() as cursor:
+        # No event can enter the month while its checkpoints are computed.
+        cursor.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+    ranges = partitions.chain_ranges(partition)
+    chains = AuditChain.objects.in_bulk([chain_id for chain_id, *_rest in ranges])
+    for chain_id, _first, last, _count in ranges:
+        chain = chains[chain_id]
+        _refuse_unless_oldest(chain, partition, last)
+        report = verify_one(chain)
+        if not report.ok:
+            raise PartitionDropRefused(
+                _("La chaîne %(chain)s est rompue : vérifiez-la avant toute suppression.")
+                % {"chain": chain.key}
+            )
+        event_hash = AuditEvent.objects.values_list("hash", flat=True).get(chain=chain, seq=last)
+        kind = AuditDigest.Kind.CHECKPOINT
+        AuditDigest.objects.get_or_create(
+            chain=chain,
+            kind=kind,
+            seq=last,
+            defaults={
+                "hash": event_hash,
+                "signature": digest_signature(chain.key, last, event_hash, kind),
+            },
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {partitions.PARENT} DETACH PARTITION {table}")
+        cursor.execute(f"DROP TABLE {table}")
+    summary = {"events": sum(row[3] for row in ranges), "chains": len(ranges)}
+    record_event(
+        action=Action.PURGE,
+        actor=actor,
+        object_type="audit_partition",
+        object_id=partition.name,
+        detail=summary,
+    )
+    return summary
+
+
+def _refuse_unless_oldest(chain: AuditChain, partition: "partitions.Partition", last: int):
+    """Every event of the chain left after the drop must come after the month's
+    last one, so that the chain restarts cleanly at the checkpoint."""
+    earlier = (
+        AuditEvent.objects.filter(chain=chain, seq__lt=last)
+        .exclude(occurred_at__gte=partition.lower, occurred_at__lt=partition.upper)
+        .exists()
+    )
+    if earlier:
+        raise PartitionDropRefused(
+            _(
+                "Des événements plus anciens de la chaîne %(chain)s restent : supprimez d'abord "
+                "les mois antérieurs."
+            )
+            % {"chain": chain.key}
+        )

@@ -36,3 +36,9 @@ def write_audit_digests() -> dict:
             written += 1
     services.digest_export()
     return {"digests": written}
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def ensure_audit_partitions() -> dict:
+    """Keep the audit table's month partitions three months ahead (PostgreSQL)."""
+    return {"created": services.partitions_ensure(months_ahead=3)}

@@ -1,8 +1,10 @@
-"""Whole-trail verification: every chain recomputed from its genesis, and its
-signed digests checked against it; and the daily exports of those digests (files
-outside the database, see audit.services.digest_export) checked against the trail.
+"""Whole-trail verification: every chain recomputed from its genesis (or from the
+signed checkpoint left when retention dropped its oldest months), and its signed
+digests checked against it; and the daily exports of those digests (files outside
+the database, see audit.services.digest_export) checked against the trail.
 
-A digest is HMAC-SHA256(AUDIT_SIGNING_KEY, "<chain key>:<seq>:<hash>"). The key
+A digest is HMAC-SHA256(AUDIT_SIGNING_KEY, "<chain key>:<seq>:<hash>"), a
+checkpoint the same over "checkpoint:<chain key>:<seq>:<hash>". The key
 lives outside the database, so someone able to rewrite the table (triggers off)
 and reset the chain head cannot forge the digest of the head they replaced: the
 rewrite or truncation of the newest events shows as a digest that no longer
@@ -19,13 +21,19 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Min
 
 from audit.chain import BrokenLink, verify_chain
-from audit.models import AuditChain, AuditDigest, AuditEvent
+from audit.models import GENESIS_HASH, AuditChain, AuditDigest, AuditEvent
 
 
-def digest_signature(chain_key: str, seq: int, event_hash: str) -> str:
-    message = f"{chain_key}:{seq}:{event_hash}".encode()
+def digest_signature(
+    chain_key: str, seq: int, event_hash: str, kind: str = AuditDigest.Kind.DAILY
+) -> str:
+    message = f"{chain_key}:{seq}:{event_hash}"
+    if kind != AuditDigest.Kind.DAILY:
+        message = f"{kind}:{message}"
+    message = message.encode()
     key = settings.AUDIT_SIGNING_KEY.encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
@@ -80,26 +88,47 @@ def snapshot() -> Iterator[None]:
 
 
 def signature_broken(chain: AuditChain, digest: AuditDigest) -> BrokenLink | None:
-    expected = digest_signature(chain.key, digest.seq, digest.hash)
+    expected = digest_signature(chain.key, digest.seq, digest.hash, digest.kind)
     if hmac.compare_digest(expected, digest.signature):
         return None
     return BrokenLink(chain.key, None, digest.seq, "digest_signature", expected, digest.signature)
 
 
-def check_digests(chain: AuditChain) -> tuple[int, BrokenLink | None]:
-    """Each digest must carry a valid signature and name an event that still
-    exists with the signed hash, at or below the current head."""
+def chain_start(chain: AuditChain) -> tuple[tuple[int, str], BrokenLink | None]:
+    """Where the chain's verification begins: its genesis while its first event is
+    there, else the signed checkpoint written when retention dropped the events
+    before it. Events missing from the start with no checkpoint are a break."""
+    first = AuditEvent.objects.filter(chain=chain).aggregate(first=Min("seq"))["first"]
+    if first is None:
+        first = chain.last_seq + 1
+    if first <= 1:
+        return (0, GENESIS_HASH), None
+    checkpoint = AuditDigest.objects.filter(
+        chain=chain, kind=AuditDigest.Kind.CHECKPOINT, seq=first - 1
+    ).first()
+    if checkpoint is None:
+        missing = BrokenLink(chain.key, None, first, "missing_events", "1", str(first))
+        return (0, GENESIS_HASH), missing
+    return (checkpoint.seq, checkpoint.hash), signature_broken(chain, checkpoint)
+
+
+def check_digests(chain: AuditChain, start_seq: int = 0) -> tuple[int, BrokenLink | None]:
+    """Each digest must carry a valid signature and, unless its event was dropped
+    by retention (at or below the start), name an event that still exists with
+    the signed hash, at or below the current head."""
     digests = list(AuditDigest.objects.filter(chain=chain).order_by("-seq"))
     events = {
         seq: (event_id, event_hash)
         for seq, event_id, event_hash in AuditEvent.objects.filter(
-            chain=chain, seq__in=[d.seq for d in digests]
+            chain=chain, seq__in=[d.seq for d in digests if d.seq > start_seq]
         ).values_list("seq", "id", "hash")
     }
     for digest in digests:
         broken = signature_broken(chain, digest)
         if broken:
             return 0, broken
+        if digest.seq <= start_seq:
+            continue
         if digest.seq > chain.last_seq:
             return 0, BrokenLink(
                 chain.key,
@@ -118,10 +147,12 @@ def check_digests(chain: AuditChain) -> tuple[int, BrokenLink | None]:
 def verify_one(chain: AuditChain) -> ChainReport:
     with snapshot():
         chain.refresh_from_db()
-        count, broken = verify_chain(chain)
-        checked = 0
+        start, broken = chain_start(chain)
+        count, checked = 0, 0
         if broken is None:
-            checked, broken = check_digests(chain)
+            count, broken = verify_chain(chain, start=start)
+        if broken is None:
+            checked, broken = check_digests(chain, start[0])
     return ChainReport(chain.pk, chain.key, count, checked, broken)
 
 
@@ -205,6 +236,11 @@ def _export_entry_broken(entry: dict) -> BrokenLink | None:
             return BrokenLink(key, None, seq, "export_chain", str(entry["chain_id"]), found)
         if seq > chain.last_seq:
             return BrokenLink(key, None, seq, "export_beyond_head", str(seq), str(chain.last_seq))
+        (start_seq, _start_hash), _broken = chain_start(chain)
+        if seq <= start_seq:
+            # Dropped by retention: the signed checkpoint vouches for it, and the
+            # chain's own verification reports a start without one.
+            return None
         event = AuditEvent.objects.filter(chain=chain, seq=seq).values_list("id", "hash").first()
     event_id, found = event or (None, "")
     if found != signed_hash:

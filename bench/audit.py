@@ -215,6 +215,11 @@ def main() -> None:
         print(f"   one chain : {one:8.0f} appends/s")
         print(f"   {WRITERS} chains  : {many:8.0f} appends/s   ratio {many / one:.2f}x")
 
+        # Generated events start 30 days back: their months need partitions (else
+        # they would all sit in the default partition, unlike production).
+        from audit.services import partitions_ensure
+
+        partitions_ensure(today=(datetime.now(UTC) - timedelta(days=31)).date(), months_ahead=2)
         print(f"3. Audit browser (median of 7), 1x = {small:,} events")
         started = time.perf_counter()
         for practice_id in practices:

@@ -196,3 +196,14 @@ def purge_all(now: datetime | None = None, batch: int = PURGE_BATCH) -> dict[int
         practice.pk: purge_practice(practice, now, batch)
         for practice in Practice.objects.order_by("pk")
     }
+
+
+def longest_audit_retention_days() -> int:
+    """The audit trail's month partitions are shared by all practices: the
+    longest policy in force governs (the legal default counts for any practice
+    without a policy of its own, so it is the floor)."""
+    with scopes_disabled():
+        stored = RetentionPolicy.objects.filter(kind=DataKind.AUDIT_EVENTS).aggregate(
+            longest=models.Max("days")
+        )["longest"]
+    return max(stored or 0, RULES[DataKind.AUDIT_EVENTS].default_days)

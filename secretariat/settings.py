@@ -256,6 +256,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.tasks.verify_audit_chains",
         "schedule": crontab(hour=2, minute=0),
     },
+    "ensure-audit-partitions": {
+        "task": "audit.tasks.ensure_audit_partitions",
+        "schedule": crontab(hour=1, minute=0),
+    },
 }
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

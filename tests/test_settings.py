@@ -2,6 +2,7 @@ import os
 import secrets
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -92,6 +93,7 @@ def test_sqlite_embedded_default_migrates_seeds_and_serves_login(tmp_path):
     for command in (["migrate", "-v", "0"], ["seed_demo"]):
         result = _run(env, "manage.py", *command)
         assert result.returncode == 0, result.stderr[-3000:]
+    _assert_sqlite_audit_is_append_only(tmp_path / "db.sqlite3")
     port = _free_port()
     full_env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
     server = subprocess.Popen(
@@ -108,6 +110,17 @@ def test_sqlite_embedded_default_migrates_seeds_and_serves_login(tmp_path):
         server.wait(timeout=10)
     assert "Connexion" in body
     assert '<html lang="fr">' in body
+
+
+def _assert_sqlite_audit_is_append_only(path) -> None:
+    # After every migration (a table rebuilt by SQLite loses its triggers).
+    import sqlite3
+
+    with closing(sqlite3.connect(path)) as database:
+        assert database.execute("SELECT count(*) FROM audit_auditevent").fetchone()[0] > 0
+        for statement in ("UPDATE audit_auditevent SET role = 'x'", "DELETE FROM audit_auditevent"):
+            with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+                database.execute(statement)
 
 
 def _free_port() -> int:

@@ -70,8 +70,7 @@ def backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    # The lead re-points this at the newest audit migration when merging (0008
-    # rebuilds audit_auditdigest on SQLite, which would drop these triggers).
-    dependencies = [("audit", "0006_canonical_sql")]
+    # After 0008: it rebuilds audit_auditdigest on SQLite, which drops triggers.
+    dependencies = [("audit", "0008_digest_kind")]
 
     operations = [migrations.RunPython(forward, backward)]

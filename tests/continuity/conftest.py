@@ -34,8 +34,11 @@ def table_rows(target: DatabaseTarget) -> dict[str, list[tuple]]:
     """Every row of every table of the public schema, in a comparable order."""
     rows = {}
     with target.connect() as conn, conn.cursor() as cursor:
+        # Partitions (the audit table's months) are read through their parent.
         cursor.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition"
+            " ORDER BY c.relname"
         )
         for (table,) in cursor.fetchall():
             cursor.execute(f'SELECT * FROM "{table}"')
