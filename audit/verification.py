@@ -91,7 +91,11 @@ def signature_broken(chain: AuditChain, digest: AuditDigest) -> BrokenLink | Non
     expected = digest_signature(chain.key, digest.seq, digest.hash, digest.kind)
     if hmac.compare_digest(expected, digest.signature):
         return None
-    return BrokenLink(chain.key, None, digest.seq, "digest_signature", expected, digest.signature)
+    # Never the valid signature itself: printed or stored in an alert, it would
+    # hand a forger the digest they could not compute.
+    return BrokenLink(
+        chain.key, None, digest.seq, "digest_signature", "HMAC(AUDIT_SIGNING_KEY)", digest.signature
+    )
 
 
 def chain_start(chain: AuditChain) -> tuple[tuple[int, str], BrokenLink | None]:
