@@ -135,6 +135,15 @@ def digest_write(*, chain: AuditChain) -> AuditDigest | None:
     return digest
 
 
+def export_alert_raise(*, path, broken: "chain_module.BrokenLink"):
+    """Raise a break found by checking an export file (a break of the file
+    itself names the file, not a chain)."""
+    chain = None
+    if broken.chain_key != path.name:
+        chain = AuditChain.objects.filter(key=broken.chain_key).first()
+    return alert_raise(chain=chain, broken=broken)
+
+
 def alert_raise(*, chain: AuditChain | None, broken: "chain_module.BrokenLink"):
     """Raise the break in the compliance inbox, once per distinct break (a daily
     re-verification finding the same break neither raises nor mails it again).

@@ -13,7 +13,9 @@ from audit.models import AuditChain
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def verify_audit_chains() -> dict:
-    """Recompute every chain and check its signed digests; alert on a break."""
+    """Recompute every chain and check its signed digests, then the newest daily
+    export against the trail (it is outside the database: a rewrite that also
+    deleted the digest rows still shows); alert on a break."""
     reports = verification.verify_all()
     broken = 0
     for report in reports:
@@ -21,8 +23,14 @@ def verify_audit_chains() -> dict:
             broken += 1
             chain = AuditChain.objects.get(pk=report.chain_id)
             services.alert_raise(chain=chain, broken=report.broken)
+    export = verification.latest_export()
+    export_broken = []
+    if export is not None:
+        export_broken = verification.export_check(export).broken
+        for link in export_broken:
+            services.export_alert_raise(path=export, broken=link)
     # Counts only: the result may be stored by a result backend.
-    return {"chains": len(reports), "broken": broken}
+    return {"chains": len(reports), "broken": broken, "export_broken": len(export_broken)}
 
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)

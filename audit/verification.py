@@ -181,6 +181,14 @@ class ExportReport:
         return not self.broken
 
 
+def latest_export() -> Path | None:
+    """The newest daily export in AUDIT_DIGEST_EXPORT_DIR (names sort by day)."""
+    directory = Path(settings.AUDIT_DIGEST_EXPORT_DIR)
+    if not directory.is_dir():
+        return None
+    return max(directory.glob("audit-digests-*.json"), default=None)
+
+
 def export_check(path: Path, practice_id: int | None = None) -> ExportReport:
     """Check a daily export against the database: the file's signature, then for
     each entry (only the practice's chain when given) its digest signature, its

@@ -24,8 +24,9 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _audit_digest_export_dir(settings, tmp_path_factory):
-    # The daily digest task writes its export file: never into the checkout.
-    settings.AUDIT_DIGEST_EXPORT_DIR = tmp_path_factory.getbasetemp() / "audit-digests"
+    # The daily digest task writes its export file: never into the checkout, and
+    # one directory per test (the nightly verification reads the newest file).
+    settings.AUDIT_DIGEST_EXPORT_DIR = tmp_path_factory.mktemp("audit-digests")
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from django.utils import timezone
 from audit import services
 from audit.chain import CONTENT_FIELDS, link_hash, payload_digest
 from audit.models import AuditChain, AuditDigest, AuditEvent
-from audit.tasks import write_audit_digests
+from audit.tasks import verify_audit_chains, write_audit_digests
 from compliance.models import Alert
 from tests.audit.helpers import fill_chain, raw, triggers_disabled
 
@@ -221,6 +221,21 @@ def test_audit_verify_against_detects_a_rewrite_whose_digests_were_deleted(
     assert (alert.detail["chain_id"], alert.detail["problem"]) == (chain.pk, "export_hash")
     assert alert.practice == chain.practice
     assert len(mailoutbox) == 1
+
+
+def test_nightly_verification_checks_the_newest_export_by_itself(exported, chain):
+    last, _new_hash = _rewrite_last_event_and_delete_digests(chain)
+
+    result = verify_audit_chains.apply().get()
+
+    assert result == {"chains": AuditChain.objects.count(), "broken": 0, "export_broken": 1}
+    alert = Alert.objects.get()
+    assert (alert.detail["problem"], alert.detail["seq"]) == ("export_hash", last.seq)
+
+
+def test_nightly_verification_without_any_export_checks_the_chains_only(chain):
+    assert verify_audit_chains.apply().get()["export_broken"] == 0
+    assert not Alert.objects.exists()
 
 
 def test_audit_verify_against_detects_a_tampered_file(exported, chain):

@@ -93,9 +93,5 @@ class Command(BaseCommand):
         for broken in report.broken:
             self.stdout.write(f"{broken.chain_key}  ROMPUE selon {path.name} : {_describe(broken)}")
             if not no_alert:
-                # A break of the file itself names the file, not a chain.
-                chain = None
-                if broken.chain_key != path.name:
-                    chain = AuditChain.objects.filter(key=broken.chain_key).first()
-                services.alert_raise(chain=chain, broken=broken)
+                services.export_alert_raise(path=path, broken=broken)
         return len(report.broken)
