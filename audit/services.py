@@ -5,10 +5,17 @@ before rendering, so that a failed write means the page is not served.
 """
 
 import hashlib
+import json
+import os
+import tempfile
 from collections.abc import Mapping
 from datetime import date
+from pathlib import Path
 
+from django.conf import settings
+from django.core.mail import EmailMessage
 from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -128,32 +135,172 @@ def digest_write(*, chain: AuditChain) -> AuditDigest | None:
     return digest
 
 
-def alert_raise(*, chain: AuditChain, broken: "chain_module.BrokenLink"):
+def export_alert_raise(*, path, broken: "chain_module.BrokenLink"):
+    """Raise a break found by checking an export file (a break of the file
+    itself names the file, not a chain)."""
+    chain = None
+    if broken.chain_key != path.name:
+        chain = AuditChain.objects.filter(key=broken.chain_key).first()
+    return alert_raise(chain=chain, broken=broken)
+
+
+def alert_raise(*, chain: AuditChain | None, broken: "chain_module.BrokenLink"):
     """Raise the break in the compliance inbox, once per distinct break (a daily
-    re-verification finding the same break neither raises nor mails it again)."""
+    re-verification finding the same break neither raises nor mails it again).
+    `chain` is None for a break of an export file itself or of a chain it names
+    that no longer exists: `broken.chain_key` then names the file or the chain."""
     from compliance.models import Alert
     from compliance.services import alert_raise as compliance_alert_raise
 
     kind = (
         Alert.Kind.DIGEST_MISMATCH
-        if broken.problem.startswith("digest")
+        if broken.problem.startswith(("digest", "export"))
         else Alert.Kind.CHAIN_BROKEN
     )
+    # The chain's id when there is one (the fingerprints of existing alerts stay
+    # the same), else its key or the file's name.
+    source = chain.pk if chain is not None else broken.chain_key
     fingerprint = hashlib.sha256(
-        f"{kind}:{chain.pk}:{broken.event_id}:{broken.seq}:{broken.problem}".encode()
+        f"{kind}:{source}:{broken.event_id}:{broken.seq}:{broken.problem}".encode()
     ).hexdigest()
     return compliance_alert_raise(
         kind=kind,
         fingerprint=fingerprint,
-        practice=chain.practice_id,
+        practice=chain.practice_id if chain is not None else None,
         detail={
-            "chain": chain.key,
-            "chain_id": chain.pk,
+            "chain": broken.chain_key,
+            "chain_id": chain.pk if chain is not None else None,
             "event_id": broken.event_id,
             "seq": broken.seq,
             "problem": broken.problem,
         },
     )
+
+
+# --- Daily export of the signed digests, off the database ------------------------
+
+
+def _export_entries(day: date) -> list[dict]:
+    """Every chain's newest daily digest written on or before `day` (local time).
+    Checkpoints (retention) are left out: they sign old events, not the head."""
+    newest = (
+        AuditDigest.objects.filter(
+            chain=OuterRef("chain"), kind=AuditDigest.Kind.DAILY, created_at__date__lte=day
+        )
+        .order_by("-seq")
+        .values("pk")[:1]
+    )
+    digests = (
+        AuditDigest.objects.filter(pk=Subquery(newest)).select_related("chain").order_by("chain_id")
+    )
+    return [
+        {
+            "chain": digest.chain.key,
+            "chain_id": digest.chain_id,
+            "seq": digest.seq,
+            "hash": digest.hash,
+            "signature": digest.signature,
+            "created_at": chain_module.canonical_time(digest.created_at),
+        }
+        for digest in digests
+    ]
+
+
+def _export_generated_at(path: Path, entries: list[dict]) -> str:
+    """Now, unless the day's file already holds these very entries: a rerun then
+    rewrites the same bytes (the export is idempotent)."""
+    try:
+        previous = json.loads(path.read_bytes())
+        if previous["entries"] == entries and isinstance(previous["generated_at"], str):
+            return previous["generated_at"]
+    except (OSError, ValueError, TypeError, KeyError):
+        pass  # no file yet, or not one of ours: it is replaced
+    return chain_module.canonical_time(timezone.now())
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    """Temp file in the same directory, fsync, rename: a reader (or a copy to
+    the remote store) sees the old file or the new one, never half of one."""
+    directory = path.parent
+    if not directory.is_dir():
+        directory.mkdir(parents=True, mode=0o700)
+        directory.chmod(0o700)  # mkdir's mode is reduced by the umask
+    descriptor, temp_name = tempfile.mkstemp(prefix=".audit-digests-", dir=directory)
+    try:
+        with os.fdopen(descriptor, "wb") as out:  # mkstemp creates it 0600
+            out.write(content)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    directory_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(directory_fd)  # the rename itself survives a crash
+    finally:
+        os.close(directory_fd)
+
+
+def _export_mail(path: Path, day: date, chains: int) -> None:
+    subject = _("[Secretariat] Empreintes signées du journal d'audit du %(day)s") % {
+        "day": day.isoformat()
+    }
+    body = "\n".join(
+        [
+            _(
+                "Ci-joint l'export quotidien des empreintes signées des chaînes du journal "
+                "d'audit (%(chains)s chaîne(s))."
+            )
+            % {"chains": chains},
+            "",
+            _(
+                "Il ne contient que des empreintes (aucune donnée de santé). Conservez-le "
+                "hors de la base de données : « manage.py audit_verify --against <fichier> » "
+                "détecte ainsi une réécriture du journal."
+            ),
+        ]
+    )
+    message = EmailMessage(subject, body, to=settings.AUDIT_DIGEST_EMAILS)
+    message.attach_file(path, "application/json")
+    message.send()
+
+
+@transaction.atomic
+def digest_export(*, day: date | None = None) -> Path:
+    """Write `audit-digests-YYYY-MM-DD.json` in AUDIT_DIGEST_EXPORT_DIR (0600):
+    every chain's newest signed digest, the whole signed with AUDIT_SIGNING_KEY,
+    mail it to AUDIT_DIGEST_EMAILS if set, and record the export. A copy outside
+    the database: deleting the digest rows along with a rewrite of the trail no
+    longer hides it (audit_verify --against). Failures raise (the daily task
+    retries); the event is recorded only once the file is written and mailed."""
+    from audit.verification import EXPORT_FORMAT, export_signature
+
+    day = day or timezone.localdate()
+    path = Path(settings.AUDIT_DIGEST_EXPORT_DIR) / f"audit-digests-{day.isoformat()}.json"
+    entries = _export_entries(day)
+    document = {
+        "format": EXPORT_FORMAT,
+        "day": day.isoformat(),
+        "generated_at": _export_generated_at(path, entries),
+        "entries": entries,
+    }
+    document["signature"] = export_signature(document)
+    content = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    _write_atomically(path, content.encode())
+    if settings.AUDIT_DIGEST_EMAILS:
+        _export_mail(path, day, len(entries))
+    record_event(
+        action=Action.EXPORT,
+        object_type="audit_digest_export",
+        object_id=day.isoformat(),
+        detail={
+            "day": day.isoformat(),
+            "chains": len(entries),
+            "mailed": len(settings.AUDIT_DIGEST_EMAILS),
+        },
+    )
+    return path
 
 
 # --- Monthly partitions (PostgreSQL) ---------------------------------------------

@@ -1,7 +1,8 @@
 """Daily audit jobs: thin, idempotent, no arguments (they cover every chain).
 
 Both run with acks_late (a worker lost mid-run means the task runs again; both are
-safe to repeat: digests are unique per (chain, seq), alerts per fingerprint).
+safe to repeat: digests are unique per (chain, seq), alerts per fingerprint, and
+the day's export file is rewritten whole).
 """
 
 from celery import shared_task
@@ -12,7 +13,9 @@ from audit.models import AuditChain
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def verify_audit_chains() -> dict:
-    """Recompute every chain and check its signed digests; alert on a break."""
+    """Recompute every chain and check its signed digests, then the newest daily
+    export against the trail (it is outside the database: a rewrite that also
+    deleted the digest rows still shows); alert on a break."""
     reports = verification.verify_all()
     broken = 0
     for report in reports:
@@ -20,17 +23,26 @@ def verify_audit_chains() -> dict:
             broken += 1
             chain = AuditChain.objects.get(pk=report.chain_id)
             services.alert_raise(chain=chain, broken=report.broken)
+    export = verification.latest_export()
+    export_broken = []
+    if export is not None:
+        export_broken = verification.export_check(export).broken
+        for link in export_broken:
+            services.export_alert_raise(path=export, broken=link)
     # Counts only: the result may be stored by a result backend.
-    return {"chains": len(reports), "broken": broken}
+    return {"chains": len(reports), "broken": broken, "export_broken": len(export_broken)}
 
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def write_audit_digests() -> dict:
-    """Sign every chain's head (after checking the events since its last digest)."""
+    """Sign every chain's head (after checking the events since its last digest),
+    then export the signed heads off the database. A failed export raises: the
+    task is retried (OSError) or fails, and its failure raises an alert."""
     written = 0
     for chain in AuditChain.objects.order_by("id"):
         if services.digest_write(chain=chain) is not None:
             written += 1
+    services.digest_export()
     return {"digests": written}
 
 

@@ -1,6 +1,7 @@
 """Whole-trail verification: every chain recomputed from its genesis (or from the
 signed checkpoint left when retention dropped its oldest months), and its signed
-digests checked against it.
+digests checked against it; and the daily exports of those digests (files outside
+the database, see audit.services.digest_export) checked against the trail.
 
 A digest is HMAC-SHA256(AUDIT_SIGNING_KEY, "<chain key>:<seq>:<hash>"), a
 checkpoint the same over "checkpoint:<chain key>:<seq>:<hash>". The key
@@ -12,11 +13,13 @@ matches its event.
 
 import hashlib
 import hmac
+import json
 import queue
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -34,6 +37,26 @@ def digest_signature(
         message = f"{kind}:{message}"
     message = message.encode()
     key = settings.AUDIT_SIGNING_KEY.encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+EXPORT_FORMAT = 1
+# Prefix of the signed message: an export's signature can never be mistaken for a
+# digest's ("<chain key>:<seq>:<hash>"), both being made with the same key.
+_EXPORT_DOMAIN = b"audit-digest-export:"
+_ENTRY_FIELDS = {"chain": str, "chain_id": int, "seq": int, "hash": str, "signature": str}
+
+
+def export_canonical(document: dict) -> bytes:
+    """What an export's signature covers: everything in the file but the signature
+    (format, day, generated_at and every entry), as canonical JSON."""
+    signed = {key: value for key, value in document.items() if key != "signature"}
+    return json.dumps(signed, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def export_signature(document: dict) -> str:
+    key = settings.AUDIT_SIGNING_KEY.encode()
+    message = _EXPORT_DOMAIN + export_canonical(document)
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
@@ -70,7 +93,11 @@ def signature_broken(chain: AuditChain, digest: AuditDigest) -> BrokenLink | Non
     expected = digest_signature(chain.key, digest.seq, digest.hash, digest.kind)
     if hmac.compare_digest(expected, digest.signature):
         return None
-    return BrokenLink(chain.key, None, digest.seq, "digest_signature", expected, digest.signature)
+    # Never the valid signature itself: printed or stored in an alert, it would
+    # hand a forger the digest they could not compute.
+    return BrokenLink(
+        chain.key, None, digest.seq, "digest_signature", "HMAC(AUDIT_SIGNING_KEY)", digest.signature
+    )
 
 
 def chain_start(chain: AuditChain) -> tuple[tuple[int, str], BrokenLink | None]:
@@ -181,3 +208,96 @@ def _verify_concurrently(chains: list[AuditChain], workers: int) -> list[ChainRe
     if errors:
         raise errors[0]
     return [report for report in reports if report is not None]
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    """One export file checked against the trail. A break that concerns the file
+    itself (signature, format) carries the file's name as its chain key."""
+
+    path: Path
+    entries_checked: int
+    broken: list[BrokenLink] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.broken
+
+
+def latest_export() -> Path | None:
+    """The newest daily export in AUDIT_DIGEST_EXPORT_DIR (names sort by day)."""
+    directory = Path(settings.AUDIT_DIGEST_EXPORT_DIR)
+    if not directory.is_dir():
+        return None
+    return max(directory.glob("audit-digests-*.json"), default=None)
+
+
+def export_check(path: Path, practice_id: int | None = None) -> ExportReport:
+    """Check a daily export against the database: the file's signature, then for
+    each entry (only the practice's chain when given) its digest signature, its
+    chain, a head at or beyond it, and its event still there with that hash. The
+    file was written outside the database, so deleting the digest rows along with
+    a rewrite of the chain does not hide the rewrite from it."""
+    document, broken = _export_load(path)
+    if broken is not None:
+        return ExportReport(path, 0, [broken])
+    entries = document["entries"]
+    if practice_id is not None:
+        entries = [entry for entry in entries if entry["chain"] == f"practice:{practice_id}"]
+    found = [link for link in map(_export_entry_broken, entries) if link is not None]
+    return ExportReport(path, len(entries), found)
+
+
+def _export_load(path: Path) -> tuple[dict, BrokenLink | None]:
+    def broken(problem: str, expected: str, found: str) -> BrokenLink:
+        return BrokenLink(path.name, None, 0, problem, expected, found)
+
+    try:
+        document = json.loads(path.read_bytes())
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return {}, broken("export_format", "JSON", "illisible")
+    if not _export_well_formed(document):
+        return {}, broken("export_format", f"format {EXPORT_FORMAT}", "structure inattendue")
+    expected = export_signature(document)
+    if not hmac.compare_digest(expected, document["signature"]):
+        # The valid HMAC of a tampered file is not printed: it would forge it.
+        return {}, broken("export_signature", "HMAC(AUDIT_SIGNING_KEY)", document["signature"])
+    return document, None
+
+
+def _export_well_formed(document) -> bool:
+    if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
+        return False
+    if not isinstance(document.get("signature"), str):
+        return False
+    entries = document.get("entries")
+    return isinstance(entries, list) and all(
+        isinstance(entry, dict)
+        and all(isinstance(entry.get(name), kind) for name, kind in _ENTRY_FIELDS.items())
+        for entry in entries
+    )
+
+
+def _export_entry_broken(entry: dict) -> BrokenLink | None:
+    key, seq, signed_hash = entry["chain"], entry["seq"], entry["hash"]
+    expected = digest_signature(key, seq, signed_hash)
+    if not hmac.compare_digest(expected, entry["signature"]):
+        found = entry["signature"]
+        return BrokenLink(key, None, seq, "export_signature", "HMAC(AUDIT_SIGNING_KEY)", found)
+    with snapshot():
+        chain = AuditChain.objects.filter(key=key).first()
+        if chain is None or chain.pk != entry["chain_id"]:
+            found = str(chain.pk) if chain else "-"
+            return BrokenLink(key, None, seq, "export_chain", str(entry["chain_id"]), found)
+        if seq > chain.last_seq:
+            return BrokenLink(key, None, seq, "export_beyond_head", str(seq), str(chain.last_seq))
+        (start_seq, _start_hash), _broken = chain_start(chain)
+        if seq <= start_seq:
+            # Dropped by retention: the signed checkpoint vouches for it, and the
+            # chain's own verification reports a start without one.
+            return None
+        event = AuditEvent.objects.filter(chain=chain, seq=seq).values_list("id", "hash").first()
+    event_id, found = event or (None, "")
+    if found != signed_hash:
+        return BrokenLink(key, event_id, seq, "export_hash", signed_hash, found)
+    return None

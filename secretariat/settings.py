@@ -46,6 +46,19 @@ if len(AUDIT_SIGNING_KEY) < 32:
 AUDIT_VERIFY_WORKERS = env.int("AUDIT_VERIFY_WORKERS", default=min(4, os.cpu_count() or 1))
 if AUDIT_VERIFY_WORKERS < 1:
     raise ValueError("AUDIT_VERIFY_WORKERS must be at least 1.")
+# The signed chain heads are also written there daily (audit.services.digest_export):
+# a copy the database cannot reach, so deleting the digest rows along with a rewrite
+# is still detected. Production names it (storage the database administrator cannot
+# rewrite) and refuses to start without it; elsewhere it defaults under var/.
+AUDIT_DIGEST_EXPORT_DIR = env.str(
+    "AUDIT_DIGEST_EXPORT_DIR",
+    default=environ.Env.NOTSET if PRODUCTION else str(BASE_DIR / "var" / "audit-digests"),
+)
+if not AUDIT_DIGEST_EXPORT_DIR:
+    raise ValueError("AUDIT_DIGEST_EXPORT_DIR must name the audit digest export directory.")
+AUDIT_DIGEST_EXPORT_DIR = Path(AUDIT_DIGEST_EXPORT_DIR)
+# Optional: the daily export is also mailed to these addresses (hashes only).
+AUDIT_DIGEST_EMAILS = env.list("AUDIT_DIGEST_EMAILS", default=[])
 
 INSTALLED_APPS = [
     "django.contrib.admin",

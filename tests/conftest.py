@@ -22,6 +22,13 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _audit_digest_export_dir(settings, tmp_path_factory):
+    # The daily digest task writes its export file: never into the checkout, and
+    # one directory per test (the nightly verification reads the newest file).
+    settings.AUDIT_DIGEST_EXPORT_DIR = tmp_path_factory.mktemp("audit-digests")
+
+
 @pytest.fixture
 def world(db) -> World:
     return build_world()

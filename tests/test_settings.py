@@ -19,8 +19,10 @@ _NOT_INHERITED = {"DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_ALLOW_ASYNC_UNSAF
 
 
 def _run(env_overrides: dict, *args: str) -> subprocess.CompletedProcess:
+    """Run with this environment updated by env_overrides (None: unset)."""
     env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
     env.update(env_overrides)
+    env = {k: v for k, v in env.items() if v is not None}
     return subprocess.run(
         [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
@@ -34,6 +36,7 @@ def test_check_deploy_with_production_settings_is_clean():
             "SECRETARIAT_KEYRING": new_keyring_value(),
             "ALLOWED_HOSTS": "secretariat.example.org",
             "DEBUG": "false",
+            "AUDIT_DIGEST_EXPORT_DIR": "/srv/audit-digests",
         },
         "manage.py",
         "check",
@@ -47,9 +50,42 @@ def test_check_deploy_with_production_settings_is_clean():
 
 def test_production_refuses_to_start_without_keyring():
     env = {"SECRETARIAT_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(64)}
+    env["AUDIT_DIGEST_EXPORT_DIR"] = "/srv/audit-digests"  # refused for the keyring alone
     env["SECRETARIAT_KEYRING"] = ""
     result = _run(env, "manage.py", "check")
     assert result.returncode != 0
+    assert "AUDIT_DIGEST_EXPORT_DIR" not in result.stderr
+
+
+def _production_env() -> dict:
+    return {
+        "SECRETARIAT_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(64),
+        "SECRETARIAT_KEYRING": new_keyring_value(),
+        "ALLOWED_HOSTS": "secretariat.example.org",
+    }
+
+
+def test_production_refuses_to_start_without_audit_digest_export_dir():
+    env = {**_production_env(), "AUDIT_DIGEST_EXPORT_DIR": None}
+    result = _run(env, "manage.py", "check")
+    assert result.returncode != 0
+    assert "Set the AUDIT_DIGEST_EXPORT_DIR environment variable" in result.stderr
+
+
+def test_production_refuses_to_start_with_an_empty_audit_digest_export_dir():
+    result = _run({**_production_env(), "AUDIT_DIGEST_EXPORT_DIR": ""}, "manage.py", "check")
+    assert result.returncode != 0
+    assert "AUDIT_DIGEST_EXPORT_DIR must name" in result.stderr
+
+
+def test_audit_digest_export_dir_defaults_under_var_outside_production():
+    env = {"SECRETARIAT_ENV": "dev", "AUDIT_DIGEST_EXPORT_DIR": None}
+    code = "from django.conf import settings; print(settings.AUDIT_DIGEST_EXPORT_DIR)"
+    result = _run(env, "manage.py", "shell", "-c", code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == str(ROOT / "var" / "audit-digests")
+    assert "/var/" in (ROOT / ".gitignore").read_text().splitlines()
 
 
 def test_sqlite_embedded_default_migrates_seeds_and_serves_login(tmp_path):

@@ -11,13 +11,19 @@ from audit.services import record_event
 
 
 @contextmanager
-def triggers_disabled() -> Iterator[None]:
+def triggers_disabled(*tables: str) -> Iterator[None]:
+    tables = tables or ("audit_auditevent",)
     with connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER USER")
+        # ALTER TABLE is refused while deferred foreign-key checks of rows
+        # written in this transaction are pending (digests): run them now.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for table in tables:
+            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
         try:
             yield
         finally:
-            cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER USER")
+            for table in tables:
+                cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
 
 
 def raw(sql: str, params: list | tuple = ()) -> None:

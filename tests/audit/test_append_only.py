@@ -5,7 +5,8 @@ import os
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from audit.models import AuditEvent
+from audit import services
+from audit.models import AuditDigest, AuditEvent
 from audit.services import record_event
 from tests.audit.helpers import raw
 from tests.factories import PracticeFactory
@@ -62,3 +63,56 @@ def test_truncate_is_refused_to_a_non_superuser_even_with_the_flag(event):
         cursor.execute("SELECT count(*) FROM pg_roles WHERE rolname = %s", [role])
         assert cursor.fetchone()[0] == 0
     assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+# --- The signed digests (migration 0010) ------------------------------------------
+
+
+@pytest.fixture
+def digest(event) -> AuditDigest:
+    return services.digest_write(chain=event.chain)
+
+
+def test_digest_raw_update_is_refused(digest):
+    with (
+        pytest.raises(DatabaseError, match="audit_auditdigest is append-only: UPDATE refused"),
+        transaction.atomic(),
+    ):
+        raw("UPDATE audit_auditdigest SET seq = seq + 1 WHERE id = %s", [digest.pk])
+    digest.refresh_from_db()
+    assert digest.seq == digest.chain.last_seq
+
+
+def test_digest_raw_delete_is_refused(digest):
+    with (
+        pytest.raises(DatabaseError, match="audit_auditdigest is append-only: DELETE refused"),
+        transaction.atomic(),
+    ):
+        raw("DELETE FROM audit_auditdigest WHERE id = %s", [digest.pk])
+    assert AuditDigest.objects.filter(pk=digest.pk).exists()
+
+
+def test_digest_orm_delete_is_refused(digest):
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditDigest.objects.all().delete()
+    assert AuditDigest.objects.filter(pk=digest.pk).exists()
+
+
+def test_digest_truncate_is_refused_without_the_maintenance_flag(digest):
+    with (
+        pytest.raises(DatabaseError, match="audit_auditdigest is append-only: TRUNCATE refused"),
+        transaction.atomic(),
+    ):
+        raw("SET LOCAL secretariat.audit_maintenance = 'off'")
+        # The digest's deferred foreign-key check would refuse the TRUNCATE
+        # before the trigger runs: run it now.
+        raw("SET CONSTRAINTS ALL IMMEDIATE")
+        raw("TRUNCATE audit_auditdigest")
+    assert AuditDigest.objects.filter(pk=digest.pk).exists()
+
+
+def test_digest_insert_is_still_allowed(digest):
+    # Digests are only ever inserted: a new head gets a new row.
+    record_event(action="view", practice=digest.chain.practice, object_type="patient", object_id=8)
+    newer = services.digest_write(chain=digest.chain)
+    assert newer.seq == digest.seq + 1

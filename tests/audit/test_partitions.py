@@ -1,8 +1,10 @@
 """The audit table partitioned by month (PostgreSQL), and retention by dropping
 the oldest months from a signed checkpoint."""
 
+import json
 import os
 from datetime import UTC, date, datetime, timedelta
+from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -13,7 +15,13 @@ from freezegun import freeze_time
 from audit import chain as chain_module
 from audit import partitions
 from audit.models import AuditChain, AuditDigest, AuditEvent
-from audit.services import PartitionDropRefused, digest_write, partition_drop, partitions_ensure
+from audit.services import (
+    PartitionDropRefused,
+    digest_export,
+    digest_write,
+    partition_drop,
+    partitions_ensure,
+)
 from audit.verification import digest_signature, verify_all
 from tests.audit.helpers import raw, triggers_disabled
 from tests.factories import PracticeFactory
@@ -285,3 +293,37 @@ def test_partitions_ensure_works_for_an_application_role_that_owns_nothing(db):
         with pytest.raises(DatabaseError, match="must be owner"), transaction.atomic():
             raw("DROP TABLE audit_auditevent_2032_01")
     assert _exists("audit_auditevent_2032_01")
+
+
+def test_digest_export_leaves_out_checkpoints(old_trail, settings, tmp_path):
+    settings.AUDIT_DIGEST_EXPORT_DIR = tmp_path
+    chain_a, chain_b = old_trail
+    call_command("audit_drop_partitions", before="2025-03", confirm=True)
+    digest_write(chain=chain_a)
+
+    entries = json.loads(digest_export().read_text())["entries"]
+
+    keys = {entry["chain"]: entry["seq"] for entry in entries}
+    assert keys[chain_a.key] == 8
+    assert chain_b.key not in keys  # its only digest is a checkpoint
+
+
+def test_audit_verify_against_an_export_older_than_a_drop_passes(old_trail, settings, tmp_path):
+    """An exported digest of events since dropped by retention is vouched for by
+    the checkpoint: not a break."""
+    settings.AUDIT_DIGEST_EXPORT_DIR = tmp_path
+    chain_a, _chain_b = old_trail
+    event = AuditEvent.objects.get(chain=chain_a, seq=4)
+    AuditDigest.objects.create(
+        chain=chain_a,
+        seq=4,
+        hash=event.hash,
+        signature=digest_signature(chain_a.key, 4, event.hash),
+    )
+    path = digest_export()
+    call_command("audit_drop_partitions", before="2025-03", confirm=True)
+
+    out = StringIO()
+    call_command("audit_verify", "--against", str(path), "--no-alert", stdout=out)
+
+    assert f"{path.name}  " in out.getvalue() and "export(s) vérifié(s) : OK" in out.getvalue()

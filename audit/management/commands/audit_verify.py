@@ -1,13 +1,26 @@
-"""Recompute every audit chain (or one practice's) and check its signed digests.
+"""Recompute every audit chain (or one practice's) and check its signed digests;
+with --against, also check daily export files (audit.services.digest_export)
+against the trail.
 
-Exit status 0 when every chain verifies, 1 when one is broken (after printing all).
+Exit status 0 when every chain and export verifies, 1 when one is broken (after
+printing all).
 """
+
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Practice
 from audit import services, verification
+from audit.chain import BrokenLink
 from audit.models import AuditChain
+
+
+def _describe(broken: BrokenLink) -> str:
+    return (
+        f"anomalie={broken.problem} événement={broken.event_id or '-'} "
+        f"seq={broken.seq} attendu={broken.expected} trouvé={broken.found}"
+    )
 
 
 class Command(BaseCommand):
@@ -18,8 +31,19 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-alert", action="store_true", help="ne pas enregistrer d'alerte en cas de rupture"
         )
+        parser.add_argument(
+            "--against",
+            nargs="+",
+            type=Path,
+            default=[],
+            metavar="FICHIER",
+            help="exports quotidiens des empreintes (audit-digests-AAAA-MM-JJ.json) à confronter",
+        )
 
-    def handle(self, *args, practice=None, no_alert=False, **options):
+    def handle(self, *args, practice=None, no_alert=False, against=(), **options):
+        missing = [str(path) for path in against if not path.is_file()]
+        if missing:
+            raise CommandError(f"Fichier introuvable : {', '.join(missing)}")
         practice_id = None
         if practice:
             practice_id = (
@@ -27,6 +51,19 @@ class Command(BaseCommand):
             )
             if practice_id is None:
                 raise CommandError(f"Cabinet inconnu : {practice}")
+        failed, chains = self._chains(practice_id, no_alert)
+        export_failed = sum(self._export(path, practice_id, no_alert) for path in against)
+        if failed or export_failed:
+            message = f"{failed} chaîne(s) rompue(s) sur {chains}."
+            if against:
+                message += f" {export_failed} anomalie(s) dans {len(against)} export(s)."
+            raise CommandError(message, returncode=1)
+        self.stdout.write(f"{chains} chaîne(s) vérifiée(s) : OK")
+        if against:
+            self.stdout.write(f"{len(against)} export(s) vérifié(s) : OK")
+
+    def _chains(self, practice_id: int | None, no_alert: bool) -> tuple[int, int]:
+        """Print each chain's verification; return (broken, checked)."""
         reports = verification.verify_all(practice_id)
         if practice_id is not None and not reports:
             self.stdout.write(f"practice:{practice_id}  0 événement  OK (chaîne vide)")
@@ -39,16 +76,22 @@ class Command(BaseCommand):
                 )
                 continue
             failed += 1
-            broken = report.broken
             self.stdout.write(
                 f"{report.chain_key}  ROMPUE après {report.count} événements : "
-                f"anomalie={broken.problem} événement={broken.event_id or '-'} "
-                f"seq={broken.seq} attendu={broken.expected} trouvé={broken.found}"
+                + _describe(report.broken)
             )
             if not no_alert:
-                services.alert_raise(
-                    chain=AuditChain.objects.get(pk=report.chain_id), broken=broken
-                )
-        if failed:
-            raise CommandError(f"{failed} chaîne(s) rompue(s) sur {len(reports)}.", returncode=1)
-        self.stdout.write(f"{len(reports)} chaîne(s) vérifiée(s) : OK")
+                chain = AuditChain.objects.get(pk=report.chain_id)
+                services.alert_raise(chain=chain, broken=report.broken)
+        return failed, len(reports)
+
+    def _export(self, path: Path, practice_id: int | None, no_alert: bool) -> int:
+        """Print the export's check; return its number of breaks."""
+        report = verification.export_check(path, practice_id)
+        if report.ok:
+            self.stdout.write(f"{path.name}  {report.entries_checked} empreintes  OK")
+        for broken in report.broken:
+            self.stdout.write(f"{broken.chain_key}  ROMPUE selon {path.name} : {_describe(broken)}")
+            if not no_alert:
+                services.export_alert_raise(path=path, broken=broken)
+        return len(report.broken)
