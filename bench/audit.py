@@ -143,13 +143,20 @@ def _random_content(rng: random.Random, actors, practice_id: int, seq: int, mome
         "ip_address": "10.0.0.1",
         "user_agent": "bench",
         "request_id": f"{seq:032x}",
-        "detail": {"count": rng.randint(0, 50)} if action == "list" else {},
+        "detail": _list_detail(rng) if action == "list" else {},
     }
+
+
+def _list_detail(rng: random.Random) -> dict:
+    # As the patient search and lists record them: the ids shown on the page.
+    shown = [str(rng.randint(1, 5000)) for _ in range(rng.randint(0, 5))]
+    return {"count": len(shown), "patient_ids": shown}
 
 
 _ACTORS: list[tuple[int, str]] = []  # set before forking
 _RARE_ACTOR: list[tuple[int, str]] = []
 FREQUENT_PATIENT = "77"
+TYPICAL_PATIENT = "1234"  # one of 5000: 0.02% of the events
 
 
 def generate(practice_ids: list[int], per_chain: int, start: datetime, step_ms: int, tag: str):
@@ -258,6 +265,7 @@ def browser_timings(client, practice_id: int) -> dict[str, tuple[float, int]]:
     from django.urls import reverse
 
     url = reverse("audit:event_list")
+    report = reverse("audit:patient_access")
     day = _first_day().isoformat()
     patient = {"practice": practice_id, "object_type": "patient", "object_id": FREQUENT_PATIENT}
     return {
@@ -270,6 +278,13 @@ def browser_timings(client, practice_id: int) -> dict[str, tuple[float, int]]:
         "absent action": _median_ms(lambda: client.post(url, {"action": "break_glass"})),
         "denied": _median_ms(lambda: client.post(url, {"outcome": "denied"})),
         "one day": _median_ms(lambda: client.post(url, {"date_from": day, "date_to": day})),
+        # "Who accessed this patient?": events about the patient or listing it.
+        "patient report": _median_ms(
+            lambda: client.post(report, {"practice": practice_id, "patient_id": TYPICAL_PATIENT})
+        ),
+        "frequent patient report": _median_ms(
+            lambda: client.post(report, {"practice": practice_id, "patient_id": FREQUENT_PATIENT})
+        ),
     }
 
 
