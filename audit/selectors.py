@@ -93,13 +93,40 @@ def patient_access_events(practice: Practice, patient_id: int | str) -> QuerySet
     (object_type "patient", object_id the patient's id) and list or search events
     whose detail names it in "patient_ids". Newest first; only this practice's
     events, whatever the id."""
+    about, listed = _patient_access_halves(practice, patient_id)
+    return (about | listed).order_by("-id")
+
+
+def patient_access_page(
+    practice: Practice,
+    patient_id: int | str,
+    *,
+    after: int | None = None,
+    size: int = PAGE_SIZE,
+) -> tuple[list[AuditEvent], int | None]:
+    """One page of patient_access_events, as event_page gives it. Each half is
+    ordered and limited on its own index, then the two are merged: as one OR,
+    PostgreSQL walks every month backwards by id until it finds one event of a
+    patient who appears often (191 ms at 10M events; bench.audit)."""
+    ids: set[int] = set()
+    for half in _patient_access_halves(practice, patient_id):
+        if after:
+            half = half.filter(id__lt=after)
+        ids.update(half.order_by("-id").values_list("id", flat=True)[: size + 1])
+    return event_page(AuditEvent.objects.filter(pk__in=ids).order_by("-id"), size=size)
+
+
+def _patient_access_halves(
+    practice: Practice, patient_id: int | str
+) -> tuple[QuerySet[AuditEvent], QuerySet[AuditEvent]]:
     patient_id = str(patient_id)
-    about = Q(object_type="patient", object_id=patient_id)
+    events = AuditEvent.objects.filter(practice=practice)
+    about = events.filter(object_type="patient", object_id=patient_id)
     if connection.vendor != "postgresql":
         # SQLite (embedded default) has no JSON containment; the UUID text is unique.
-        listed = Q(detail__patient_ids__icontains=patient_id)
-        return AuditEvent.objects.filter(about | listed, practice=practice).order_by("-id")
+        return about, events.filter(detail__patient_ids__icontains=patient_id)
+    # Indexed (GIN on detail -> 'patient_ids', migration 0011).
     listed = Q(detail__patient_ids__contains=[patient_id])
     if patient_id.isdigit():
         listed |= Q(detail__patient_ids__contains=[int(patient_id)])
-    return AuditEvent.objects.filter(about | listed, practice=practice).order_by("-id")
+    return about, events.filter(listed)

@@ -69,9 +69,8 @@ def patient_access_view(request: HttpRequest) -> HttpResponse:
         if not form.is_valid():
             return _no_store(render(request, "audit/patient_access.html", context, status=400))
         practice, patient_id = form.cleaned_data["practice"], form.cleaned_data["patient_id"]
-        events, next_after = selectors.event_page(
-            selectors.patient_access_events(practice, patient_id),
-            after=form.cleaned_data.get("after"),
+        events, next_after = selectors.patient_access_page(
+            practice, patient_id, after=form.cleaned_data.get("after")
         )
         record_event(
             action=Action.LIST,

@@ -7,7 +7,7 @@ from django.db import connection, transaction
 from freezegun import freeze_time
 
 from audit.models import AuditEvent
-from audit.selectors import filtered_events, patient_access_events
+from audit.selectors import filtered_events, patient_access_events, patient_access_page
 from audit.services import record_event
 from tests.factories import PracticeFactory
 
@@ -73,6 +73,29 @@ def test_patient_access_events_carry_who_and_as_which_role(world, events):
 def test_patient_access_events_is_one_query(world, events, django_assert_num_queries):
     with django_assert_num_queries(1):
         list(patient_access_events(world.practice_a, 42))
+
+
+def test_patient_access_page_walks_the_same_events_page_by_page(world, events):
+    for _number in range(3):  # more of both halves than a page holds
+        events[f"view{_number}"] = _event(
+            world, world.practice_a, object_id=42, object_type="patient"
+        )
+        _event(world, world.practice_a, action="list", detail={"patient_ids": [42]})
+    expected = list(patient_access_events(world.practice_a, 42).values_list("id", flat=True))
+    walked, after = [], None
+    while True:
+        page, after = patient_access_page(world.practice_a, 42, after=after, size=3)
+        walked += [event.pk for event in page]
+        if after is None:
+            break
+    assert walked == expected
+    assert len(expected) == 10
+    assert events["other_practice_listed"] not in walked
+
+
+def test_patient_access_page_is_a_fixed_number_of_queries(world, events, django_assert_num_queries):
+    with django_assert_num_queries(3):  # each half, then the page with its practices
+        patient_access_page(world.practice_a, 42)
 
 
 def test_patient_access_events_uses_the_patient_ids_index(world, events):
