@@ -1,6 +1,8 @@
 """factory_boy factories with no surprises: each builds exactly what it says,
 through the same services the application uses."""
 
+from datetime import date
+
 import factory
 
 from accounts import services
@@ -39,8 +41,18 @@ class PracticeFactory(factory.django.DjangoModelFactory):
         return practice
 
 
-def grant(user: User, role: str, practice: Practice | None = None) -> User:
-    services.membership_grant(user=user, role=role, practice=practice, actor=None)
+# Personas' roles start well before any date a test freezes the clock at: a role
+# starting "today" (Paris) is not yet active at a fixed morning of the day before,
+# which is what such a test sees when the suite runs after 23:00 UTC.
+PERSONAS_SINCE = date(2020, 1, 1)
+
+
+def grant(
+    user: User, role: str, practice: Practice | None = None, starts_on: date = PERSONAS_SINCE
+) -> User:
+    services.membership_grant(
+        user=user, role=role, practice=practice, actor=None, starts_on=starts_on
+    )
     return user
 
 

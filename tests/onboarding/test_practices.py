@@ -1,10 +1,9 @@
-import datetime
-
 import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Membership, Practice, TOTPDevice, UserSession
 from onboarding.models import DeviceReset, ProcessingContract
@@ -79,7 +78,7 @@ def test_full_onboarding_activates_and_gives_access(world):
     )
     response = admin.post(
         reverse("platform:assignment_add", args=["erables"]),
-        {"user": world.users["telesecretary_a"].pk, "starts_on": datetime.date.today().isoformat()},
+        {"user": world.users["telesecretary_a"].pk, "starts_on": timezone.localdate().isoformat()},
     )
     assert response.status_code == 302
     refused = admin.post(
