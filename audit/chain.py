@@ -56,6 +56,10 @@ def link_hash(prev_hash: str, seq: int, digest: str) -> str:
     return hashlib.sha256(f"{prev_hash}:{seq}:{digest}".encode()).hexdigest()
 
 
+def chain_key(practice_id: int | None) -> str:
+    return f"practice:{practice_id}" if practice_id else "platform"
+
+
 def chain_id_for(key: str, practice_id: int | None) -> int:
     chain = AuditChain.objects.filter(key=key).values_list("id", flat=True).first()
     if chain is None:

@@ -35,10 +35,6 @@ def next_month(month: date) -> date:
     return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
-def month_name(month: date) -> str:
-    return f"{PARENT}_{month:%Y_%m}"
-
-
 def is_partitioned() -> bool:
     if connection.vendor != "postgresql":
         return False

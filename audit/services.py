@@ -49,10 +49,6 @@ def _clean_detail(detail: Mapping | None) -> dict:
     return clean
 
 
-def _chain_key(practice_id: int | None) -> str:
-    return f"practice:{practice_id}" if practice_id else "platform"
-
-
 def record_event(
     *,
     action: Action | str,
@@ -90,7 +86,7 @@ def record_event(
         "request_id": getattr(request, "request_id", "") if request is not None else "",
         "detail": _clean_detail(detail),
     }
-    chain_id = chain_module.chain_id_for(_chain_key(practice_id), practice_id)
+    chain_id = chain_module.chain_id_for(chain_module.chain_key(practice_id), practice_id)
     return chain_module.append(chain_id, content)
 
 

@@ -47,7 +47,7 @@ def test_verify_all_checks_chains_concurrently_and_pinpoints_the_broken_one(
     assert [r.chain_id for r in reports] == list(
         AuditChain.objects.order_by("id").values_list("id", flat=True)
     )
-    assert {name for name in opened_by_thread if name.startswith("audit-verify-")}
+    assert {name for name in opened_by_thread if name.startswith("audit-verify")}
     failed = [r for r in reports if not r.ok]
     assert [r.chain_id for r in failed] == [broken_chain.pk]
     broken = failed[0].broken
@@ -66,4 +66,4 @@ def test_verify_all_of_one_practice_stays_in_the_callers_thread(settings, opened
     reports = verify_all(practice.pk)
 
     assert [(r.chain_id, r.count, r.ok) for r in reports] == [(chain.pk, chain.last_seq, True)]
-    assert not [name for name in opened_by_thread if name.startswith("audit-verify-")]
+    assert not [name for name in opened_by_thread if name.startswith("audit-verify")]

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Practice
 from audit import services, verification
-from audit.chain import BrokenLink
+from audit.chain import BrokenLink, chain_key
 from audit.models import AuditChain
 
 
@@ -66,7 +66,7 @@ class Command(BaseCommand):
         """Print each chain's verification; return (broken, checked)."""
         reports = verification.verify_all(practice_id)
         if practice_id is not None and not reports:
-            self.stdout.write(f"practice:{practice_id}  0 événement  OK (chaîne vide)")
+            self.stdout.write(f"{chain_key(practice_id)}  0 événement  OK (chaîne vide)")
         failed = 0
         for report in reports:
             if report.ok:
