@@ -4,6 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/secretariat
 REDIS_URL ?= redis://127.0.0.1:6379/15
+PORT ?= 8000
 
 .PHONY: run test lint format services browser messages bench check-python
 
@@ -26,7 +27,7 @@ messages: $(VENV)/.installed
 run: $(VENV)/.installed .env messages
 	$(PY) manage.py migrate --no-input -v 0
 	$(PY) manage.py seed_demo
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # PostgreSQL and Redis, started if installed and down.
 services:
