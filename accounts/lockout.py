@@ -37,17 +37,17 @@ def record_failure(request: HttpRequest, username: str) -> None:
 def lockout_response(request: HttpRequest, response=None, credentials=None) -> HttpResponse:
     # Same answer whether the username exists or not.
     from accounts.models import User
+    from audit.context import Actor
     from audit.models import Action, Outcome
     from audit.services import record_event
 
     username = (credentials or {}).get("username") or request.POST.get("username", "")
-    actor = User.objects.filter(username=username).first() if username else None
+    known = User.objects.filter(username=username).first() if username else None
     record_event(
+        actor=Actor.from_request(request, user=known),
         action=Action.LOCKOUT,
-        request=request,
-        actor=actor,
         outcome=Outcome.DENIED,
-        detail={"known_user": actor is not None},
+        detail={"known_user": known is not None},
     )
     return render(
         request,

@@ -4,8 +4,22 @@ from django.urls import Resolver404, resolve
 
 from accounts import selectors
 from accounts.scoping import practice_scope
+from audit.context import Actor
 from audit.models import Action, Outcome
 from audit.services import record_event
+
+
+class ActorMiddleware:
+    """Who is acting: `request.actor`, built once here and completed by the
+    tenant middleware (practice) and the permission decorators (acting role).
+    Services take it instead of the request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        request.actor = Actor.from_request(request)
+        return self.get_response(request)
 
 
 class PracticeScopeMiddleware:
@@ -25,8 +39,8 @@ class PracticeScopeMiddleware:
         access = selectors.practice_access(request.user, slug)
         if access is None:
             record_event(
+                actor=request.actor,
                 action=Action.PERMISSION_DENIED,
-                request=request,
                 outcome=Outcome.DENIED,
                 object_type="practice",
                 detail={"status": 404},
@@ -34,6 +48,7 @@ class PracticeScopeMiddleware:
             raise Http404
         request.practice = access.practice
         request.practice_access = access
+        request.actor = request.actor.in_practice(access.practice)
         with practice_scope(access.practice):
             return self.get_response(request)
 

@@ -33,7 +33,7 @@ def practice_permission(codename: str) -> Callable:
                 raise Http404
             if not has_practice_perm(request, codename):
                 raise PermissionDenied
-            request.acting_role = access.role_for(codename)
+            request.actor = request.actor.acting_as(access.role_for(codename))
             return view(request, *args, **kwargs)
 
         wrapper.required_permission = codename
@@ -52,7 +52,7 @@ def provider_permission(codename: str) -> Callable:
             ]
             if not granting or not request.user.has_perm(f"accounts.{codename}"):
                 raise PermissionDenied
-            request.acting_role = granting[0]
+            request.actor = request.actor.acting_as(granting[0])
             return view(request, *args, **kwargs)
 
         wrapper.required_permission = codename

@@ -6,7 +6,6 @@ from datetime import date
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 from guardian.models import GroupObjectPermission
 
@@ -26,9 +25,9 @@ from accounts.roles import (
     practice_group_name,
     provider_group_name,
 )
+from audit.context import Actor
 from audit.models import Action
 from audit.services import record_event
-from secretariat.net import client_ip
 
 
 def _practice_groups_ensure(practice: Practice) -> None:
@@ -82,17 +81,15 @@ def practice_create(
     *,
     name: str,
     slug: str,
-    actor: User | None,
+    actor: Actor,
     timezone_name: str = "Europe/Paris",
     status: str = Practice.Status.ACTIVE,
-    request: HttpRequest | None = None,
 ) -> Practice:
     practice = Practice.objects.create(name=name, slug=slug, timezone=timezone_name, status=status)
     _practice_groups_ensure(practice)
     record_event(
-        action=Action.CREATE,
-        request=request,
         actor=actor,
+        action=Action.CREATE,
         practice=practice,
         object_type="practice",
         object_id=practice.pk,
@@ -106,10 +103,9 @@ def membership_grant(
     user: User,
     role: str,
     practice: Practice | None = None,
-    actor: User | None,
+    actor: Actor,
     starts_on: date | None = None,
     ends_on: date | None = None,
-    request: HttpRequest | None = None,
 ) -> Membership:
     membership, _ = Membership.objects.update_or_create(
         user=user,
@@ -119,9 +115,8 @@ def membership_grant(
     )
     _group_for(membership).user_set.add(user)
     record_event(
-        action=Action.ROLE_CHANGE,
-        request=request,
         actor=actor,
+        action=Action.ROLE_CHANGE,
         practice=practice,
         object_type="user",
         object_id=user.pk,
@@ -131,15 +126,12 @@ def membership_grant(
 
 
 @transaction.atomic
-def membership_revoke(
-    *, membership: Membership, actor: User | None, request: HttpRequest | None = None
-) -> None:
+def membership_revoke(*, membership: Membership, actor: Actor) -> None:
     group = _group_for(membership)
     group.user_set.remove(membership.user)
     record_event(
-        action=Action.ROLE_CHANGE,
-        request=request,
         actor=actor,
+        action=Action.ROLE_CHANGE,
         practice=membership.practice,
         object_type="user",
         object_id=membership.user_id,
@@ -149,20 +141,18 @@ def membership_revoke(
 
 
 @transaction.atomic
-def agreement_accept(
-    *, user: User, agreement: ConfidentialityAgreement, request: HttpRequest
-) -> AgreementAcceptance:
+def agreement_accept(*, agreement: ConfidentialityAgreement, actor: Actor) -> AgreementAcceptance:
     acceptance, created = AgreementAcceptance.objects.get_or_create(
-        user=user, agreement=agreement, defaults={"ip_address": client_ip(request) or None}
+        user=actor.user, agreement=agreement, defaults={"ip_address": actor.ip or None}
     )
     if not created:
         # A yearly re-acceptance of the same version renews the row.
         acceptance.accepted_at = timezone.now()
-        acceptance.ip_address = client_ip(request) or None
+        acceptance.ip_address = actor.ip or None
         acceptance.save(update_fields=["accepted_at", "ip_address"])
     record_event(
+        actor=actor,
         action=Action.AGREEMENT_ACCEPTED,
-        request=request,
         object_type="agreement",
         object_id=agreement.version,
     )
@@ -181,15 +171,16 @@ def device_start_enrolment(*, user: User) -> tuple[TOTPDevice, bytes]:
 
 
 @transaction.atomic
-def device_confirm(*, device: TOTPDevice, request: HttpRequest) -> list[str]:
+def device_confirm(*, device: TOTPDevice, actor: Actor) -> list[str]:
+    """Confirm the device of the user the actor names (enrolment happens before
+    the session is theirs: see accounts.views)."""
     TOTPDevice.objects.filter(user=device.user, confirmed=True).exclude(pk=device.pk).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     codes = otp.recovery_codes_regenerate(user=device.user)
     record_event(
+        actor=actor.for_user(device.user),
         action=Action.DEVICE_ENROLLED,
-        request=request,
-        actor=device.user,
         object_type="user",
         object_id=device.user_id,
     )

@@ -60,7 +60,7 @@ def _complete_login(request: HttpRequest, user: User, device: TOTPDevice) -> Non
         request.session.pop(key, None)
     start_session_clock(request)
     session_register(request, user)
-    record_event(action=Action.LOGIN, request=request, actor=user)
+    record_event(actor=request.actor.for_user(user), action=Action.LOGIN)
 
 
 @login_not_required
@@ -78,9 +78,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
         if user is None:
             known = User.objects.filter(username=username).first()
             record_event(
+                actor=request.actor.for_user(known),
                 action=Action.LOGIN_FAILED,
-                request=request,
-                actor=known,
                 outcome=Outcome.DENIED,
                 detail={"step": "password", "known_user": known is not None},
             )
@@ -98,9 +97,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
 def _otp_failure(request: HttpRequest, user: User, step: str) -> HttpResponse | None:
     lockout.record_failure(request, user.username)
     record_event(
+        actor=request.actor.for_user(user),
         action=Action.OTP_FAILED,
-        request=request,
-        actor=user,
         outcome=Outcome.DENIED,
         detail={"step": step},
     )
@@ -128,7 +126,7 @@ def otp_view(request: HttpRequest) -> HttpResponse:
         if len(code.replace(" ", "")) > 6:
             accepted = otp.recovery_code_use(user=user, code=code)
             if accepted:
-                record_event(action=Action.RECOVERY_CODE_USED, request=request, actor=user)
+                record_event(actor=request.actor.for_user(user), action=Action.RECOVERY_CODE_USED)
         else:
             accepted = device.verify_token(code)
         if accepted:
@@ -162,7 +160,7 @@ def enrol_view(request: HttpRequest) -> HttpResponse:
     form = EnrolForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["code"]):
-            codes = services.device_confirm(device=device, request=request)
+            codes = services.device_confirm(device=device, actor=request.actor)
             _complete_login(request, user, device)
             return render(request, "accounts/recovery_codes.html", {"codes": codes})
         locked = _otp_failure(request, user, "enrolment")
@@ -185,7 +183,7 @@ def enrol_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        record_event(action=Action.LOGOUT, request=request)
+        record_event(actor=request.actor, action=Action.LOGOUT)
         UserSession.objects.filter(session_key=request.session.session_key).delete()
     logout(request)
     messages.success(request, _("Vous êtes déconnecté."))
@@ -202,7 +200,7 @@ def agreement_view(request: HttpRequest) -> HttpResponse:
     accepted = selectors.has_accepted(request.user, agreement)
     form = AgreementForm(request.POST or None)
     if request.method == "POST" and not accepted and form.is_valid():
-        services.agreement_accept(user=request.user, agreement=agreement, request=request)
+        services.agreement_accept(agreement=agreement, actor=request.actor)
         messages.success(request, _("Merci, votre acceptation de la charte est enregistrée."))
         return redirect("accounts:home")
     context = {"agreement": agreement, "accepted": accepted, "form": form}
@@ -227,7 +225,10 @@ def home_view(request: HttpRequest) -> HttpResponse:
 def practice_home_view(request: HttpRequest, practice: str) -> HttpResponse:
     access = request.practice_access
     record_event(
-        action=Action.VIEW, request=request, object_type="practice", object_id=access.practice.pk
+        actor=request.actor,
+        action=Action.VIEW,
+        object_type="practice",
+        object_id=access.practice.pk,
     )
     context = {
         "access": access,
@@ -250,7 +251,9 @@ def sessions_view(request: HttpRequest) -> HttpResponse:
 def session_end_view(request: HttpRequest, session_id: int) -> HttpResponse:
     if not session_end(user=request.user, session_id=session_id):
         raise Http404
-    record_event(action=Action.LOGOUT, request=request, object_type="session", object_id=session_id)
+    record_event(
+        actor=request.actor, action=Action.LOGOUT, object_type="session", object_id=session_id
+    )
     messages.success(request, _("La session a été terminée."))
     return redirect("accounts:sessions")
 
@@ -268,8 +271,8 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         UserSession.objects.filter(session_key=old_key).update(session_key=new_key)
         sessions_end(user=self.request.user, keep_key=new_key)
         record_event(
+            actor=self.request.actor,
             action=Action.UPDATE,
-            request=self.request,
             object_type="password",
             object_id=self.request.user.pk,
         )

@@ -33,6 +33,7 @@ from accounts.scoping import practice_scope
 from appointments import sms
 from appointments.models import Appointment, Reminder
 from appointments.selectors import practice_zone
+from audit.context import Actor
 from audit.models import Action
 from audit.services import record_event
 from patients import normalise
@@ -190,6 +191,7 @@ def reminder_send(*, practice_id: int, appointment_id: str) -> str:
         reminder.sent_at = timezone.now()
         reminder.save(update_fields=["status", "sent_at"])
     record_event(
+        actor=Actor.system("reminders"),
         action=Action.CREATE,
         practice=practice_id,
         object_type="reminder",

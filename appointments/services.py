@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,7 +29,8 @@ from appointments.models import (
     WaitingListEntry,
     WorkingHours,
 )
-from audit.models import Action
+from audit.context import Actor
+from audit.models import Action, ObjectType
 from audit.services import record_event
 from patients import keys
 
@@ -71,10 +71,10 @@ class TypeNotBookable(PermissionDenied):
     message = "Ce type de rendez-vous n'est pas réservable par le télésecrétariat."
 
 
-def _check_type(practice: Practice, appointment_type: AppointmentType, acting_role: str) -> None:
+def _check_type(practice: Practice, appointment_type: AppointmentType, actor: Actor) -> None:
     if appointment_type.practice_id != practice.pk or not appointment_type.active:
         raise BookingError(_("Ce type de rendez-vous n'est pas disponible."))
-    if acting_role == Role.TELESECRETARY and not appointment_type.bookable_by_telesecretary:
+    if actor.role == Role.TELESECRETARY and not appointment_type.bookable_by_telesecretary:
         raise TypeNotBookable(_(TypeNotBookable.message))
 
 
@@ -115,25 +115,23 @@ def _save_or_slot_taken(appointment: Appointment, **kwargs) -> None:
         raise
 
 
-def _event(appointment: Appointment, kind: str, actor: User | None, **detail) -> None:
+def _event(appointment: Appointment, kind: str, actor: Actor, **detail) -> None:
     AppointmentEvent.objects.create(
         practice_id=appointment.practice_id,
         appointment=appointment,
         kind=kind,
-        by=actor,
+        by=actor.user,
         detail=detail,
     )
 
 
 def _audit(
-    row, action, request, actor, acting_role: str, detail: dict, object_type: str = "appointment"
+    row, action: Action, actor: Actor, detail: dict, object_type: str = ObjectType.APPOINTMENT
 ) -> None:
     """The audit event of a change made by these services to one tenant row."""
     record_event(
-        action=action,
-        request=request,
         actor=actor,
-        role=acting_role,
+        action=action,
         practice=row.practice_id,
         object_type=object_type,
         object_id=row.pk,
@@ -158,9 +156,7 @@ def appointment_book(
     appointment_type: AppointmentType,
     start: datetime,
     reason: str,
-    actor: User | None,
-    acting_role: str,
-    request: HttpRequest | None = None,
+    actor: Actor,
     series: AppointmentSeries | None = None,
 ) -> Appointment:
     """Book the slot or raise BookingError / SlotTaken / TypeNotBookable. An
@@ -172,7 +168,7 @@ def appointment_book(
         raise BookingError(_("Ce patient n'est pas un patient de ce cabinet."))
     if len(reason) > REASON_MAX_LENGTH:
         raise BookingError(_("Le motif est trop long."))
-    _check_type(practice, appointment_type, acting_role)
+    _check_type(practice, appointment_type, actor)
     _check_slot(practice, appointment_type, practitioner, start)
     end = start + timedelta(minutes=appointment_type.duration_minutes)
     _lock_practitioner(practice, practitioner)
@@ -185,7 +181,7 @@ def appointment_book(
         appointment_type=appointment_type,
         start=start,
         end=end,
-        created_by=actor,
+        created_by=actor.user,
         series=series,
     )
     count = appointment.write({"reason": reason})
@@ -195,9 +191,7 @@ def appointment_book(
     _audit(
         appointment,
         Action.CREATE,
-        request,
         actor,
-        acting_role,
         {
             "patient": str(patient.pk),
             "practitioner": practitioner.pk,
@@ -220,9 +214,7 @@ def appointment_move(
     appointment: Appointment,
     start: datetime,
     practitioner: User | None = None,
-    actor: User | None,
-    acting_role: str,
-    request: HttpRequest | None = None,
+    actor: Actor,
 ) -> Appointment:
     start = start.astimezone(UTC)  # see appointment_book
     appointment = _locked(appointment)
@@ -231,7 +223,7 @@ def appointment_move(
         raise BookingError(_("Seul un rendez-vous réservé peut être déplacé."))
     practitioner = practitioner or appointment.practitioner
     appointment_type = appointment.appointment_type
-    _check_type(practice, appointment_type, acting_role)
+    _check_type(practice, appointment_type, actor)
     _check_slot(practice, appointment_type, practitioner, start)
     end = start + timedelta(minutes=appointment_type.duration_minutes)
     _lock_practitioner(practice, practitioner)
@@ -253,9 +245,7 @@ def appointment_move(
     _audit(
         appointment,
         Action.UPDATE,
-        request,
         actor,
-        acting_role,
         {"change": "moved", "practitioner": practitioner.pk},
     )
     return appointment
@@ -266,9 +256,7 @@ def appointment_cancel(
     *,
     appointment: Appointment,
     category: str,
-    actor: User | None,
-    acting_role: str = "",
-    request: HttpRequest | None = None,
+    actor: Actor,
 ) -> Appointment:
     appointment = _locked(appointment)
     if appointment.status != Appointment.Status.BOOKED:
@@ -282,9 +270,7 @@ def appointment_cancel(
     _audit(
         appointment,
         Action.UPDATE,
-        request,
         actor,
-        acting_role,
         {"change": "cancelled", "category": category},
     )
     return appointment
@@ -295,9 +281,7 @@ def appointment_set_status(
     *,
     appointment: Appointment,
     status: str,
-    actor: User | None,
-    acting_role: str = "",
-    request: HttpRequest | None = None,
+    actor: Actor,
 ) -> Appointment:
     appointment = _locked(appointment)
     previous = appointment.status
@@ -313,9 +297,7 @@ def appointment_set_status(
     _audit(
         appointment,
         Action.UPDATE,
-        request,
         actor,
-        acting_role,
         {"change": "status", "status": status},
     )
     return appointment
@@ -344,9 +326,7 @@ def call_message_leave(
     text: str,
     urgent: bool = False,
     patient=None,
-    actor: User | None,
-    acting_role: str = "",
-    request: HttpRequest | None = None,
+    actor: Actor,
 ) -> CallMessage:
     if selectors.practitioner_in_practice(practice, practitioner.pk) is None:
         raise BookingError(_("Ce praticien n'exerce pas dans ce cabinet."))
@@ -355,16 +335,18 @@ def call_message_leave(
     if not text.strip() or len(text) > MESSAGE_MAX_LENGTH:
         raise BookingError(_("Le message doit compter entre 1 et 2000 caractères."))
     message = CallMessage(
-        practice=practice, practitioner=practitioner, patient=patient, urgent=urgent, author=actor
+        practice=practice,
+        practitioner=practitioner,
+        patient=patient,
+        urgent=urgent,
+        author=actor.user,
     )
     count = message.write({"text": text})
     message.save(force_insert=True)
     keys.count_encryptions(practice.pk, message.key_version, count)
     record_event(
-        action=Action.CREATE,
-        request=request,
         actor=actor,
-        role=acting_role,
+        action=Action.CREATE,
         practice=practice,
         object_type="call_message",
         object_id=message.pk,
@@ -378,9 +360,7 @@ def call_message_leave(
 
 
 @transaction.atomic
-def call_message_handle(
-    *, message: CallMessage, actor: User, acting_role: str = "", request: HttpRequest | None = None
-) -> CallMessage:
+def call_message_handle(*, message: CallMessage, actor: Actor) -> CallMessage:
     message = (
         CallMessage.objects.select_for_update()
         .filter(practice_id=message.practice_id)
@@ -388,11 +368,9 @@ def call_message_handle(
     )
     if message.handled_at is None:
         message.handled_at = timezone.now()
-        message.handled_by = actor
+        message.handled_by = actor.user
         message.save(update_fields=["handled_at", "handled_by"])
-    _audit(
-        message, Action.UPDATE, request, actor, acting_role, {"change": "handled"}, "call_message"
-    )
+    _audit(message, Action.UPDATE, actor, {"change": "handled"}, "call_message")
     return message
 
 
@@ -427,9 +405,7 @@ def appointment_series_book(
     every_weeks: int,
     count: int,
     reason: str,
-    actor: User | None,
-    acting_role: str,
-    request: HttpRequest | None = None,
+    actor: Actor,
 ) -> AppointmentSeries:
     """All occurrences or none: when some cannot be booked, nothing is, and the
     error names the dates that failed so that another time can be chosen."""
@@ -440,7 +416,7 @@ def appointment_series_book(
         practitioner=practitioner,
         every_weeks=every_weeks,
         count=count,
-        created_by=actor,
+        created_by=actor.user,
     )
     failed: list[str] = []
     zone = selectors.practice_zone(practice)
@@ -454,8 +430,6 @@ def appointment_series_book(
                 start=start,
                 reason=reason,
                 actor=actor,
-                acting_role=acting_role,
-                request=request,
                 series=series,
             )
         except TypeNotBookable:
@@ -468,10 +442,8 @@ def appointment_series_book(
             % {"dates": ", ".join(failed)}
         )
     record_event(
-        action=Action.CREATE,
-        request=request,
         actor=actor,
-        role=acting_role,
+        action=Action.CREATE,
         practice=practice,
         object_type="appointment_series",
         object_id=series.pk,
@@ -485,9 +457,7 @@ def appointment_series_cancel(
     *,
     appointment: Appointment,
     category: str,
-    actor: User | None,
-    acting_role: str = "",
-    request: HttpRequest | None = None,
+    actor: Actor,
 ) -> int:
     """Cancel this occurrence and every later booked one of its series."""
     if appointment.series_id is None:
@@ -500,13 +470,7 @@ def appointment_series_cancel(
     ).order_by("start")
     cancelled = 0
     for occurrence in later:
-        appointment_cancel(
-            appointment=occurrence,
-            category=category,
-            actor=actor,
-            acting_role=acting_role,
-            request=request,
-        )
+        appointment_cancel(appointment=occurrence, category=category, actor=actor)
         cancelled += 1
     return cancelled
 
@@ -521,14 +485,12 @@ def waiting_list_add(
     patient,
     appointment_type: AppointmentType,
     practitioner: User | None = None,
-    actor: User | None,
-    acting_role: str = "",
-    request: HttpRequest | None = None,
+    actor: Actor,
 ) -> WaitingListEntry:
     """Idempotent: an open entry for the same patient and type is kept."""
     if patient.practice_id != practice.pk or appointment_type.practice_id != practice.pk:
         raise BookingError(_("Ce patient n'est pas un patient de ce cabinet."))
-    _check_type(practice, appointment_type, acting_role)
+    _check_type(practice, appointment_type, actor)
     entry = WaitingListEntry.objects.filter(
         practice=practice, patient=patient, appointment_type=appointment_type, resolved_at=None
     ).first()
@@ -538,13 +500,11 @@ def waiting_list_add(
             patient=patient,
             appointment_type=appointment_type,
             practitioner=practitioner,
-            created_by=actor,
+            created_by=actor.user,
         )
     record_event(
-        action=Action.CREATE,
-        request=request,
         actor=actor,
-        role=acting_role,
+        action=Action.CREATE,
         practice=practice,
         object_type="waiting_list_entry",
         object_id=entry.pk,
@@ -557,9 +517,7 @@ def waiting_list_add(
 def waiting_list_resolve(
     *,
     entry: WaitingListEntry,
-    actor: User | None,
-    acting_role: str = "",
-    request: HttpRequest | None = None,
+    actor: Actor,
 ) -> WaitingListEntry:
     if entry.resolved_at is None:
         entry.resolved_at = timezone.now()
@@ -567,9 +525,7 @@ def waiting_list_resolve(
     _audit(
         entry,
         Action.UPDATE,
-        request,
         actor,
-        acting_role,
         {"change": "resolved"},
         "waiting_list_entry",
     )
@@ -579,11 +535,12 @@ def waiting_list_resolve(
 # Schedules (practice settings) -------------------------------------------------
 
 
-def _settings_event(request, actor, practice, object_type: str, object_id, change: str, **detail):
+def _settings_event(
+    actor: Actor, practice, object_type: str, object_id, change: str, **detail
+) -> None:
     record_event(
-        action={"create": Action.CREATE, "delete": Action.DELETE}.get(change, Action.UPDATE),
-        request=request,
         actor=actor,
+        action={"create": Action.CREATE, "delete": Action.DELETE}.get(change, Action.UPDATE),
         practice=practice,
         object_type=object_type,
         object_id=object_id,
@@ -592,13 +549,10 @@ def _settings_event(request, actor, practice, object_type: str, object_id, chang
 
 
 @transaction.atomic
-def appointment_type_save(
-    *, appointment_type: AppointmentType, actor: User | None, request: HttpRequest | None = None
-) -> AppointmentType:
+def appointment_type_save(*, appointment_type: AppointmentType, actor: Actor) -> AppointmentType:
     created = appointment_type._state.adding
     appointment_type.save()
     _settings_event(
-        request,
         actor,
         appointment_type.practice_id,
         "appointment_type",
@@ -621,8 +575,7 @@ def working_hours_add(
     weekday: int,
     start_time,
     end_time,
-    actor: User | None,
-    request: HttpRequest | None = None,
+    actor: Actor,
 ) -> WorkingHours:
     _check_practitioner(practice, practitioner)
     if end_time <= start_time:
@@ -645,17 +598,14 @@ def working_hours_add(
         end_time=end_time,
     )
     _settings_event(
-        request, actor, practice, "working_hours", hours.pk, "create", practitioner=practitioner.pk
+        actor, practice, "working_hours", hours.pk, "create", practitioner=practitioner.pk
     )
     return hours
 
 
 @transaction.atomic
-def working_hours_delete(
-    *, hours: WorkingHours, actor: User | None, request: HttpRequest | None = None
-) -> None:
+def working_hours_delete(*, hours: WorkingHours, actor: Actor) -> None:
     _settings_event(
-        request,
         actor,
         hours.practice_id,
         "working_hours",
@@ -672,16 +622,13 @@ def slot_minutes_set(
     practice: Practice,
     practitioner: User,
     minutes: int,
-    actor: User | None,
-    request: HttpRequest | None = None,
+    actor: Actor,
 ) -> PractitionerSettings:
     _check_practitioner(practice, practitioner)
     row, _created = PractitionerSettings.objects.update_or_create(
         practice=practice, practitioner=practitioner, defaults={"slot_minutes": minutes}
     )
-    _settings_event(
-        request, actor, practice, "practitioner_settings", row.pk, "update", minutes=minutes
-    )
+    _settings_event(actor, practice, "practitioner_settings", row.pk, "update", minutes=minutes)
     return row
 
 
@@ -693,8 +640,7 @@ def absence_add(
     start: datetime,
     end: datetime,
     reason: str,
-    actor: User | None,
-    request: HttpRequest | None = None,
+    actor: Actor,
 ) -> tuple[Absence, int]:
     """The absence, and how many booked appointments fall in it (they are not
     cancelled behind anyone's back: the page asks for them to be moved)."""
@@ -714,7 +660,6 @@ def absence_add(
         .count()
     )
     _settings_event(
-        request,
         actor,
         practice,
         "absence",
@@ -727,9 +672,8 @@ def absence_add(
 
 
 @transaction.atomic
-def absence_delete(*, absence: Absence, actor: User | None, request: HttpRequest | None = None):
+def absence_delete(*, absence: Absence, actor: Actor):
     _settings_event(
-        request,
         actor,
         absence.practice_id,
         "absence",
@@ -773,9 +717,7 @@ def _starter_hours(practice: Practice, practitioner: User) -> bool:
 
 
 @transaction.atomic
-def agenda_starter_apply(
-    *, practice: Practice, actor: User | None, request: HttpRequest | None = None
-) -> dict[str, int]:
+def agenda_starter_apply(*, practice: Practice, actor: Actor) -> dict[str, int]:
     """Give the practice the starter appointment types, and its practitioners who
     have no hours yet the starter hours. Idempotent; the caller enters the scope."""
     types = [_starter_type(practice, spec) for spec in starter.STARTER_TYPES]
@@ -784,9 +726,8 @@ def agenda_starter_apply(
     ]
     counts = {"types": sum(created for _, created in types), "practitioners": len(scheduled)}
     record_event(
-        action=Action.UPDATE,
-        request=request,
         actor=actor,
+        action=Action.UPDATE,
         practice=practice,
         object_type="agenda_starter",
         object_id=practice.pk,

@@ -71,7 +71,7 @@ def _when(request: HttpRequest, moment: datetime) -> str:
 
 
 def _is_telesecretary(request: HttpRequest) -> bool:
-    return request.acting_role == Role.TELESECRETARY
+    return request.actor.role == Role.TELESECRETARY
 
 
 # Booking -----------------------------------------------------------------
@@ -88,14 +88,14 @@ def book_view(request: HttpRequest, practice: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         found = patient_selectors.patient_search(request.practice, form.cleaned_data["q"])
         record_event(
+            actor=request.actor,
             action=Action.SEARCH,
-            request=request,
             object_type="patient",
             detail={"kind": found.kind, "results": len(found.patients), "for": "booking"},
         )
         results = [patient_selectors.summary(patient) for patient in found.patients]
     else:
-        record_event(action=Action.VIEW, request=request, object_type="booking")
+        record_event(actor=request.actor, action=Action.VIEW, object_type="booking")
     return render(request, "appointments/book.html", {"form": form, "results": results})
 
 
@@ -109,8 +109,8 @@ def book_type_view(request: HttpRequest, practice: str, patient) -> HttpResponse
     types = list(selectors.appointment_types(request.practice))
     telesecretary = _is_telesecretary(request)
     record_event(
+        actor=request.actor,
         action=Action.VIEW,
-        request=request,
         object_type="patient",
         object_id=patient.pk,
         detail={"for": "booking_type"},
@@ -188,8 +188,8 @@ def _type_for_booking(request: HttpRequest, type_id: int) -> AppointmentType:
 
 def _not_bookable(request: HttpRequest, appointment_type: AppointmentType) -> HttpResponse:
     record_event(
+        actor=request.actor,
         action=Action.PERMISSION_DENIED,
-        request=request,
         outcome=Outcome.DENIED,
         object_type="appointment_type",
         object_id=appointment_type.pk,
@@ -213,9 +213,7 @@ def _book(request, form, practitioner, patient, appointment_type) -> Appointment
         "patient": patient,
         "appointment_type": appointment_type,
         "reason": form.cleaned_data["reason"],
-        "actor": request.user,
-        "acting_role": request.acting_role,
-        "request": request,
+        "actor": request.actor,
     }
     if not form.cleaned_data.get("repeat_weeks"):
         return services.appointment_book(start=start, **common)
@@ -264,8 +262,8 @@ def book_slot_view(request: HttpRequest, practice: str, patient, appointment_typ
             status = 400
     filters, proposals = _find_proposals(request, appointment_type)
     record_event(
+        actor=request.actor,
         action=Action.VIEW,
-        request=request,
         object_type="patient",
         object_id=patient.pk,
         detail={"for": "booking_slots", "proposals": sum(len(p) for _d, p in proposals)}
@@ -301,10 +299,7 @@ def detail_view(request: HttpRequest, practice: str, appointment) -> HttpRespons
     appointment = _appointment(request, appointment)
     events = list(appointment.events.filter(practice=request.practice).select_related("by"))
     record_event(
-        action=Action.VIEW,
-        request=request,
-        object_type="appointment",
-        object_id=appointment.pk,
+        actor=request.actor, action=Action.VIEW, object_type="appointment", object_id=appointment.pk
     )
     context = {
         "appointment": appointment,
@@ -343,9 +338,7 @@ def move_view(request: HttpRequest, practice: str, appointment) -> HttpResponse:
                     appointment=appointment,
                     start=start,
                     practitioner=practitioner,
-                    actor=request.user,
-                    acting_role=request.acting_role,
-                    request=request,
+                    actor=request.actor,
                 )
             except services.TypeNotBookable:
                 return _not_bookable(request, appointment.appointment_type)
@@ -367,8 +360,8 @@ def move_view(request: HttpRequest, practice: str, appointment) -> HttpResponse:
         practitioner=None if request.GET.get("praticien") else appointment.practitioner,
     )
     record_event(
+        actor=request.actor,
         action=Action.VIEW,
-        request=request,
         object_type="appointment",
         object_id=appointment.pk,
         detail={"for": "move"} | ({"refused": status} if status != 200 else {}),
@@ -405,9 +398,7 @@ def cancel_view(request: HttpRequest, practice: str, appointment) -> HttpRespons
                 cancel(
                     appointment=appointment,
                     category=form.cleaned_data["category"],
-                    actor=request.user,
-                    acting_role=request.acting_role,
-                    request=request,
+                    actor=request.actor,
                 )
             except services.BookingError as refused:
                 error, status = refused.message, 400
@@ -429,8 +420,8 @@ def cancel_view(request: HttpRequest, practice: str, appointment) -> HttpRespons
         else:
             status = 400
     record_event(
+        actor=request.actor,
         action=Action.VIEW,
-        request=request,
         object_type="appointment",
         object_id=appointment.pk,
         detail={"for": "cancel"} | ({"refused": status} if status != 200 else {}),
@@ -455,16 +446,12 @@ def status_view(request: HttpRequest, practice: str, appointment) -> HttpRespons
         if not form.is_valid():
             raise services.BookingError(_("Statut inconnu."))
         services.appointment_set_status(
-            appointment=appointment,
-            status=form.cleaned_data["status"],
-            actor=request.user,
-            acting_role=request.acting_role,
-            request=request,
+            appointment=appointment, status=form.cleaned_data["status"], actor=request.actor
         )
     except services.BookingError as refused:
         record_event(
+            actor=request.actor,
             action=Action.UPDATE,
-            request=request,
             outcome=Outcome.DENIED,
             object_type="appointment",
             object_id=appointment.pk,
@@ -528,8 +515,8 @@ def my_day_view(request: HttpRequest, practice: str) -> HttpResponse:
         selectors.agenda(request.practice, start=start, end=end, practitioner_ids=[request.user.pk])
     )
     record_event(
+        actor=request.actor,
         action=Action.LIST,
-        request=request,
         object_type="agenda",
         detail={"view": "own_day", "count": len(appointments)},
     )
@@ -555,8 +542,8 @@ def my_week_view(request: HttpRequest, practice: str) -> HttpResponse:
         selectors.agenda(request.practice, start=start, end=end, practitioner_ids=[request.user.pk])
     )
     record_event(
+        actor=request.actor,
         action=Action.LIST,
-        request=request,
         object_type="agenda",
         detail={"view": "own_week", "count": len(appointments)},
     )
@@ -588,8 +575,8 @@ def practice_day_view(request: HttpRequest, practice: str) -> HttpResponse:
     )
     show_patients = has_practice_perm(request, "view_patient_identity")
     record_event(
+        actor=request.actor,
         action=Action.LIST,
-        request=request,
         object_type="agenda",
         detail={"view": "practice_day", "count": len(appointments)},
     )
@@ -642,9 +629,7 @@ def message_new_view(request: HttpRequest, practice: str) -> HttpResponse:
                     text=form.cleaned_data["text"],
                     urgent=form.cleaned_data["urgent"],
                     patient=patient,
-                    actor=request.user,
-                    acting_role=request.acting_role,
-                    request=request,
+                    actor=request.actor,
                 )
             except services.BookingError as refused:
                 error, status = refused.message, 400
@@ -654,8 +639,8 @@ def message_new_view(request: HttpRequest, practice: str) -> HttpResponse:
         else:
             status = 400
     record_event(
+        actor=request.actor,
         action=Action.VIEW,
-        request=request,
         object_type="call_message_form",
         object_id=patient.pk if patient else "",
         detail={"refused": status} if status != 200 else {},
@@ -675,8 +660,8 @@ def message_new_view(request: HttpRequest, practice: str) -> HttpResponse:
 def inbox_view(request: HttpRequest, practice: str) -> HttpResponse:
     found = selectors.inbox(request.practice, request.user)
     record_event(
+        actor=request.actor,
         action=Action.LIST,
-        request=request,
         object_type="call_message",
         detail={"count": len(found), "unhandled": sum(m.handled_at is None for m in found)},
     )
@@ -699,9 +684,7 @@ def message_handle_view(request: HttpRequest, practice: str, message) -> HttpRes
     found = selectors.message_for(request.practice, request.user, message)
     if found is None:
         raise Http404
-    services.call_message_handle(
-        message=found, actor=request.user, acting_role=request.acting_role, request=request
-    )
+    services.call_message_handle(message=found, actor=request.actor)
     messages.success(request, _("Message marqué comme traité."))
     return redirect("appointments:inbox", request.practice.slug)
 
@@ -718,8 +701,8 @@ def waiting_list_view(request: HttpRequest, practice: str) -> HttpResponse:
     type_id = int(type_id) if type_id and type_id.isdigit() else None
     entries = selectors.waiting_list(request.practice, type_id)
     record_event(
+        actor=request.actor,
         action=Action.LIST,
-        request=request,
         object_type="waiting_list_entry",
         detail={"count": len(entries), "appointment_type": type_id},
     )
@@ -746,9 +729,7 @@ def waiting_add_view(request: HttpRequest, practice: str, patient, appointment_t
         practice=request.practice,
         patient=patient,
         appointment_type=appointment_type,
-        actor=request.user,
-        acting_role=request.acting_role,
-        request=request,
+        actor=request.actor,
     )
     messages.success(request, _("Patient inscrit sur la liste d'attente."))
     return redirect("appointments:waiting_list", request.practice.slug)
@@ -761,9 +742,7 @@ def waiting_resolve_view(request: HttpRequest, practice: str, entry: int) -> Htt
     found = WaitingListEntry.objects.filter(practice=request.practice, pk=entry).first()
     if found is None:
         raise Http404
-    services.waiting_list_resolve(
-        entry=found, actor=request.user, acting_role=request.acting_role, request=request
-    )
+    services.waiting_list_resolve(entry=found, actor=request.actor)
     messages.success(request, _("Inscription retirée de la liste d'attente."))
     return redirect("appointments:waiting_list", request.practice.slug)
 
@@ -783,8 +762,8 @@ def settings_view(request: HttpRequest, practice: str) -> HttpResponse:
     ).order_by("weekday", "start_time"):
         hours[row.practitioner_id].append(row)
     record_event(
+        actor=request.actor,
         action=Action.VIEW,
-        request=request,
         object_type="practice_settings",
         object_id=request.practice.pk,
     )
@@ -799,13 +778,13 @@ def _type_form(request: HttpRequest, instance: AppointmentType) -> HttpResponse:
     form = AppointmentTypeForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
         services.appointment_type_save(
-            appointment_type=form.save(commit=False), actor=request.user, request=request
+            appointment_type=form.save(commit=False), actor=request.actor
         )
         messages.success(request, _("Type de rendez-vous enregistré."))
         return redirect("appointments:settings", request.practice.slug)
     record_event(
+        actor=request.actor,
         action=Action.VIEW,
-        request=request,
         object_type="appointment_type",
         object_id=instance.pk or "",
     )
@@ -860,8 +839,7 @@ def schedule_view(request: HttpRequest, practice: str, practitioner: int) -> Htt
     common = {
         "practice": request.practice,
         "practitioner": practitioner,
-        "actor": request.user,
-        "request": request,
+        "actor": request.actor,
     }
     error = ""
     try:
@@ -898,8 +876,8 @@ def schedule_view(request: HttpRequest, practice: str, practitioner: int) -> Htt
         ).order_by("start")[:50]
     )
     record_event(
+        actor=request.actor,
         action=Action.VIEW,
-        request=request,
         object_type="practitioner_schedule",
         object_id=practitioner.pk,
     )
@@ -932,7 +910,7 @@ def hours_delete_view(request: HttpRequest, practice: str, hours: int) -> HttpRe
     if found is None:
         raise Http404
     practitioner_id = found.practitioner_id
-    services.working_hours_delete(hours=found, actor=request.user, request=request)
+    services.working_hours_delete(hours=found, actor=request.actor)
     messages.success(request, _("Plage horaire supprimée."))
     return redirect("appointments:schedule", request.practice.slug, practitioner_id)
 
@@ -945,6 +923,6 @@ def absence_delete_view(request: HttpRequest, practice: str, absence: int) -> Ht
     if found is None:
         raise Http404
     practitioner_id = found.practitioner_id
-    services.absence_delete(absence=found, actor=request.user, request=request)
+    services.absence_delete(absence=found, actor=request.actor)
     messages.success(request, _("Absence supprimée."))
     return redirect("appointments:schedule", request.practice.slug, practitioner_id)

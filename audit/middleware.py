@@ -23,8 +23,8 @@ class DeniedAccessAuditMiddleware:
             return None
         match = request.resolver_match
         record_event(
+            actor=request.actor,
             action=Action.PERMISSION_DENIED,
-            request=request,
             outcome=Outcome.DENIED,
             object_type="url",
             object_id=match.view_name if match else "",

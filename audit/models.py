@@ -29,6 +29,71 @@ class Action(models.TextChoices):
     PURGE = "purge", _("Purge")
 
 
+class ObjectType(models.TextChoices):
+    """What an audit event is about. Stored as its value; the label is what
+    French pages and exports show."""
+
+    PATIENT = "patient", _("Patient")
+    PATIENT_SEARCH = "patient_search", _("Recherche de patients")
+    PATIENT_FORM = "patient_form", _("Formulaire patient")
+    CLINICAL_NOTE = "clinical_note", _("Note clinique")
+    CONSENT = "consent", _("Consentement")
+    BREAK_GLASS_GRANT = "break_glass_grant", _("Accès d'urgence")
+    APPOINTMENT = "appointment", _("Rendez-vous")
+    APPOINTMENT_SERIES = "appointment_series", _("Série de rendez-vous")
+    APPOINTMENT_TYPE = "appointment_type", _("Type de rendez-vous")
+    BOOKING = "booking", _("Prise de rendez-vous")
+    AGENDA = "agenda", _("Agenda")
+    AGENDA_STARTER = "agenda_starter", _("Agenda de départ")
+    PRACTITIONER_SCHEDULE = "practitioner_schedule", _("Horaires du praticien")
+    PRACTITIONER_SETTINGS = "practitioner_settings", _("Réglages du praticien")
+    WORKING_HOURS = "working_hours", _("Horaires de travail")
+    ABSENCE = "absence", _("Absence")
+    PRACTICE_SETTINGS = "practice_settings", _("Réglages du cabinet")
+    CALL_MESSAGE = "call_message", _("Message d'appel")
+    CALL_MESSAGES = "call_messages", _("Messages d'appel")
+    CALL_MESSAGE_FORM = "call_message_form", _("Formulaire de message")
+    WAITING_LIST_ENTRY = "waiting_list_entry", _("Liste d'attente")
+    REMINDER = "reminder", _("Rappel")
+    REMINDERS = "reminders", _("Journal des rappels")
+    APPOINTMENTS = "appointments", _("Rendez-vous passés")
+    PRACTICE = "practice", _("Cabinet")
+    PRACTICE_KEY = "practice_key", _("Clé du cabinet")
+    CONTRACT = "contract", _("Contrat")
+    INVITATION = "invitation", _("Invitation")
+    MEMBERSHIP = "membership", _("Rattachement")
+    USER = "user", _("Utilisateur")
+    PASSWORD = "password", _("Mot de passe")
+    SESSION = "session", _("Session")
+    AGREEMENT = "agreement", _("Charte de confidentialité")
+    URL = "url", _("Page")
+    PLATFORM_DASHBOARD = "platform_dashboard", _("Tableau de bord de la plateforme")
+    AUDIT_EVENT = "audit_event", _("Événement d'audit")
+    AUDIT_EVENTS = "audit_events", _("Journal d'audit")
+    AUDIT_PATIENT_REPORT = "audit_patient_report", _("Rapport d'accès à un patient")
+    AUDIT_PARTITION = "audit_partition", _("Partition du journal d'audit")
+    AUDIT_DIGEST_EXPORT = "audit_digest_export", _("Export des empreintes d'audit")
+    COMPLIANCE_ALERT = "compliance_alert", _("Alerte de conformité")
+    BREACH_INCIDENT = "breach_incident", _("Violation de données")
+    PATIENT_BREACH_NOTIFICATION = (
+        "patient_breach_notification",
+        _("Notification de violation au patient"),
+    )
+    RETENTION_POLICY = "retention_policy", _("Durée de conservation")
+    ACCESS_REVIEW = "access_review", _("Revue des accès")
+    PROCESSING_REGISTER = "processing_register", _("Registre des traitements")
+    TRAINING_SESSION = "training_session", _("Session de formation")
+    TRAINING_STATUS = "training_status", _("Statut de formation")
+    BACKUP = "backup", _("Sauvegarde")
+    RESTORE_DRILL = "restore_drill", _("Exercice de restauration")
+
+    @classmethod
+    def label_of(cls, value: str) -> str:
+        """The label of a stored value; an unknown one (from an older version)
+        is shown as stored rather than hidden."""
+        return cls(value).label if value in cls.values else value
+
+
 class Outcome(models.TextChoices):
     ALLOWED = "allowed", _("Autorisé")
     DENIED = "denied", _("Refusé")
@@ -104,6 +169,10 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.chain_id}#{self.seq} {self.action}"
+
+    @property
+    def object_type_label(self) -> str:
+        return ObjectType.label_of(self.object_type)
 
     @property
     def role_label(self) -> str:

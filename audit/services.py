@@ -16,17 +16,20 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
-from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit import chain as chain_module
 from audit import partitions
-from audit.models import Action, AuditChain, AuditDigest, AuditEvent, Outcome
-from secretariat.net import client_ip
+from audit.context import Actor
+from audit.models import Action, AuditChain, AuditDigest, AuditEvent, ObjectType, Outcome
 
 _MAX_DETAIL_STRING = 80
 _ALLOWED_DETAIL_TYPES = (int, bool, type(None))
+
+
+# record_event's default practice: the actor's (None names the platform chain).
+_ACTOR_PRACTICE = object()
 
 
 class AuditDetailError(TypeError):
@@ -51,39 +54,35 @@ def _clean_detail(detail: Mapping | None) -> dict:
 
 def record_event(
     *,
+    actor: Actor | None,
     action: Action | str,
-    request: HttpRequest | None = None,
-    actor=None,
-    role: str | None = None,
-    practice=None,
-    object_type: str = "",
+    practice: object = _ACTOR_PRACTICE,
+    object_type: ObjectType | str = "",
     object_id: object = "",
     outcome: Outcome | str = Outcome.ALLOWED,
     detail: Mapping | None = None,
 ) -> chain_module.Appended:
-    """Append one event to the practice's chain (or the platform chain)."""
-    if request is not None:
-        user = getattr(request, "user", None)
-        if actor is None and user is not None and user.is_authenticated:
-            actor = user
-        if role is None:
-            role = getattr(request, "acting_role", "") or ""
-        if practice is None:
-            practice = getattr(request, "practice", None)
+    """Append one event to the practice's chain (`practice=None`: the platform
+    chain). The practice defaults to the actor's; `actor=None` is an anonymous
+    request seen from nowhere (rare: prefer `Actor.from_request` or
+    `Actor.system`)."""
+    actor = actor or Actor()
+    if practice is _ACTOR_PRACTICE:
+        practice = actor.practice_id
     practice_id = getattr(practice, "pk", practice)
     content = {
         "occurred_at": timezone.now(),
-        "actor_id": getattr(actor, "pk", None),
-        "actor_username": getattr(actor, "username", "") or "",
-        "role": role or "",
+        "actor_id": actor.user_id,
+        "actor_username": actor.username,
+        "role": actor.role,
         "action": str(action),
-        "object_type": object_type,
+        "object_type": str(object_type),
         "object_id": str(object_id) if object_id not in (None, "") else "",
         "practice_id": practice_id,
         "outcome": str(outcome),
-        "ip_address": client_ip(request) if request is not None else "",
-        "user_agent": (request.META.get("HTTP_USER_AGENT", "")[:256] if request else ""),
-        "request_id": getattr(request, "request_id", "") if request is not None else "",
+        "ip_address": actor.ip,
+        "user_agent": actor.user_agent,
+        "request_id": actor.request_id,
         "detail": _clean_detail(detail),
     }
     chain_id = chain_module.chain_id_for(chain_module.chain_key(practice_id), practice_id)
@@ -287,6 +286,7 @@ def digest_export(*, day: date | None = None) -> Path:
     if settings.AUDIT_DIGEST_EMAILS:
         _export_mail(path, day, len(entries))
     record_event(
+        actor=Actor.system("audit_digest_export"),
         action=Action.EXPORT,
         object_type="audit_digest_export",
         object_id=day.isoformat(),
@@ -321,6 +321,7 @@ def partitions_ensure(*, months_ahead: int = 3, today: date | None = None) -> in
             created = cursor.fetchone()[0]
         if created:
             record_event(
+                actor=Actor.system("audit_partitions"),
                 action=Action.CREATE,
                 object_type="audit_partition",
                 object_id=f"{first:%Y-%m}..{last:%Y-%m}",
@@ -330,7 +331,7 @@ def partitions_ensure(*, months_ahead: int = 3, today: date | None = None) -> in
 
 
 @transaction.atomic
-def partition_drop(*, partition: "partitions.Partition", actor=None) -> dict:
+def partition_drop(*, partition: "partitions.Partition", actor: Actor | None = None) -> dict:
     """Drop one month of the trail (retention), oldest month first. Each chain in
     it is verified, then its last event in the month is signed as a checkpoint
     from which verification restarts; then the partition is detached and
@@ -371,7 +372,7 @@ def partition_drop(*, partition: "partitions.Partition", actor=None) -> dict:
     summary = {"events": sum(row[3] for row in ranges), "chains": len(ranges)}
     record_event(
         action=Action.PURGE,
-        actor=actor,
+        actor=actor or Actor.system("audit_drop_partitions"),
         object_type="audit_partition",
         object_id=partition.name,
         detail=summary,

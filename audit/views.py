@@ -38,8 +38,8 @@ def event_list_view(request: HttpRequest) -> HttpResponse:
         after=form.cleaned_data.get("after") if form.is_bound else None,
     )
     record_event(
+        actor=request.actor,
         action=Action.LIST,
-        request=request,
         object_type="audit_event",
         detail={**form.audit_detail(), "count": len(events)},
     )
@@ -51,7 +51,9 @@ def event_list_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET"])
 def event_detail_view(request: HttpRequest, event_id: int) -> HttpResponse:
     event = get_object_or_404(AuditEvent.objects.select_related("practice", "chain"), pk=event_id)
-    record_event(action=Action.VIEW, request=request, object_type="audit_event", object_id=event.pk)
+    record_event(
+        actor=request.actor, action=Action.VIEW, object_type="audit_event", object_id=event.pk
+    )
     context = {
         "event": event,
         "detail_json": json.dumps(event.detail, sort_keys=True, ensure_ascii=False, indent=2),
@@ -73,8 +75,8 @@ def patient_access_view(request: HttpRequest) -> HttpResponse:
             practice, patient_id, after=form.cleaned_data.get("after")
         )
         record_event(
+            actor=request.actor,
             action=Action.LIST,
-            request=request,
             object_type="audit_patient_report",
             detail={"practice": practice.pk, "patient": patient_id, "count": len(events)},
         )
@@ -148,8 +150,8 @@ def export_view(request: HttpRequest) -> HttpResponse:
         return _no_store(render(request, "audit/event_list.html", context, status=400))
     # Recorded before the first byte: no export leaves without its trace.
     record_event(
+        actor=request.actor,
         action=Action.EXPORT,
-        request=request,
         object_type="audit_event",
         detail={**form.audit_detail(), "format": "csv"},
     )

@@ -30,6 +30,8 @@ django.setup()
 from django.db import connection, reset_queries, transaction  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from audit.context import Actor  # noqa: E402
+
 
 def _timed(fn, repeat: int) -> float:
     samples = []
@@ -49,13 +51,16 @@ def _world(practitioners: int):
     from patients.services import Identity, patient_create
 
     practice = account_services.practice_create(
-        name="Bench", slug=f"bench-{uuid.uuid4().hex[:6]}", actor=None, status="active"
+        name="Bench",
+        slug=f"bench-{uuid.uuid4().hex[:6]}",
+        actor=Actor.system("bench"),
+        status="active",
     )
     doctors = []
     for index in range(practitioners):
         user = User.objects.create(username=f"bench-dr-{index}-{uuid.uuid4().hex[:4]}")
         account_services.membership_grant(
-            user=user, role=Role.PRACTITIONER, practice=practice, actor=None
+            user=user, role=Role.PRACTITIONER, practice=practice, actor=Actor.system("bench")
         )
         doctors.append(user)
     with practice_scope(practice):
@@ -78,7 +83,7 @@ def _world(practitioners: int):
             identity=Identity(
                 last_name="Banc", first_names="Test", birth_date=datetime(1980, 1, 1)
             ),
-            actor=None,
+            actor=Actor.system("bench"),
         )
     return practice, doctors, kind, patient
 
@@ -185,8 +190,7 @@ def run(practitioners: int, repeat: int) -> None:
                 appointment_type=empty_kind,
                 start=slot.start,
                 reason="Motif de bench",
-                actor=None,
-                acting_role="telesecretary",
+                actor=Actor.system("bench"),
             )
 
     bare_ms = _timed(bare, repeat)

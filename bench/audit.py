@@ -55,7 +55,11 @@ def _writer(practice_id: int, count: int, barrier) -> None:
         barrier.wait()
         for number in range(count):
             record_event(
-                action="view", practice=practice_id, object_type="patient", object_id=number
+                actor=None,
+                action="view",
+                practice=practice_id,
+                object_type="patient",
+                object_id=number,
             )
     finally:
         connection.close()

@@ -48,6 +48,8 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from audit.context import Actor  # noqa: E402
+
 HOST = "127.0.0.1"
 CONTENDED = 3  # by default clients pick among the first 3 proposals: they collide
 _CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -198,17 +200,17 @@ def _practice_with_desks(label: str, clients: int) -> list[Desk]:
     from patients.services import Identity
 
     practice = account_services.practice_create(
-        name=f"Cabinet {label}", slug=f"bench-{label}", actor=None
+        name=f"Cabinet {label}", slug=f"bench-{label}", actor=Actor.system("bench")
     )
     agreement, _ = ConfidentialityAgreement.objects.get_or_create(
         version=1, defaults={"title": "Charte", "text": "Texte"}
     )
     doctor = User.objects.create_user(username=f"dr-{label}", password=None)
     account_services.membership_grant(
-        user=doctor, role=Role.PRACTITIONER, practice=practice, actor=None
+        user=doctor, role=Role.PRACTITIONER, practice=practice, actor=Actor.system("bench")
     )
     with practice_scope(practice):
-        appointment_services.agenda_starter_apply(practice=practice, actor=None)
+        appointment_services.agenda_starter_apply(practice=practice, actor=Actor.system("bench"))
         kind = AppointmentType.objects.filter(practice=practice, name="Consultation").get()
         patients = [
             patient_services.patient_create(
@@ -219,7 +221,7 @@ def _practice_with_desks(label: str, clients: int) -> list[Desk]:
                     birth_date=date(1970, 1, 1) + timedelta(days=number),
                     phone=f"+3361234{number:04d}",
                 ),
-                actor=None,
+                actor=Actor.system("bench"),
             )
             for number in range(clients)
         ]
@@ -227,7 +229,7 @@ def _practice_with_desks(label: str, clients: int) -> list[Desk]:
     for number, patient in enumerate(patients):
         user = User.objects.create_user(username=f"tele-{label}-{number}", password=None)
         account_services.membership_grant(
-            user=user, role=Role.TELESECRETARY, practice=practice, actor=None
+            user=user, role=Role.TELESECRETARY, practice=practice, actor=Actor.system("bench")
         )
         user.acceptances.get_or_create(agreement=agreement)
         path = reverse("appointments:book_slot", args=[practice.slug, patient.pk, kind.pk])

@@ -6,17 +6,18 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import Membership, User
 from accounts.services import membership_revoke
 from accounts.sessions import sessions_end
+from audit.context import Actor
 from audit.models import Action
 from audit.services import record_event
 from compliance.models import AccessReviewCampaign, AccessReviewDecision
 
 BATCH = 500
+HYGIENE = Actor.system("account_hygiene")
 
 
 def stale_accounts(now: datetime | None = None):
@@ -46,7 +47,7 @@ def accounts_deactivate_stale(*, now: datetime | None = None) -> int:
             ended = sessions_end(user=user)
             record_event(
                 action=Action.UPDATE,
-                actor=None,
+                actor=HYGIENE,
                 object_type="user",
                 object_id=user.pk,
                 detail={
@@ -79,7 +80,7 @@ def memberships_expire(*, today=None) -> int:
             )
             if membership is None:
                 continue
-            membership_revoke(membership=membership, actor=None)
+            membership_revoke(membership=membership, actor=HYGIENE)
             count += 1
     return count
 
@@ -89,35 +90,28 @@ def open_campaign() -> AccessReviewCampaign | None:
 
 
 @transaction.atomic
-def campaign_start(*, actor: User, request: HttpRequest | None = None) -> AccessReviewCampaign:
+def campaign_start(*, actor: Actor) -> AccessReviewCampaign:
     # One open campaign at a time: the lock on the table's open rows orders starts.
     existing = AccessReviewCampaign.objects.select_for_update().filter(closed_at__isnull=True)
     campaign = existing.first()
     if campaign is not None:
         return campaign
-    campaign = AccessReviewCampaign.objects.create(started_by=actor)
+    campaign = AccessReviewCampaign.objects.create(started_by=actor.user)
     record_event(
-        action=Action.CREATE,
-        request=request,
-        actor=actor,
-        object_type="access_review",
-        object_id=campaign.pk,
+        actor=actor, action=Action.CREATE, object_type="access_review", object_id=campaign.pk
     )
     return campaign
 
 
 @transaction.atomic
-def campaign_close(
-    *, campaign: AccessReviewCampaign, actor: User, request: HttpRequest | None = None
-) -> AccessReviewCampaign:
+def campaign_close(*, campaign: AccessReviewCampaign, actor: Actor) -> AccessReviewCampaign:
     locked = AccessReviewCampaign.objects.select_for_update().get(pk=campaign.pk)
     if locked.closed_at is None:
         locked.closed_at = timezone.now()
         locked.save(update_fields=["closed_at"])
         record_event(
-            action=Action.UPDATE,
-            request=request,
             actor=actor,
+            action=Action.UPDATE,
             object_type="access_review",
             object_id=locked.pk,
             detail={"closed": True, "decisions": locked.decisions.count()},
@@ -135,8 +129,7 @@ def membership_review(
     campaign: AccessReviewCampaign,
     membership: Membership,
     decision: str,
-    actor: User,
-    request: HttpRequest | None = None,
+    actor: Actor,
 ) -> AccessReviewDecision:
     """Confirm or revoke one membership within the campaign (once per campaign)."""
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
@@ -149,17 +142,16 @@ def membership_review(
                 practice_id=membership.practice_id,
                 role=membership.role,
                 decision=decision,
-                decided_by=actor,
+                decided_by=actor.user,
             )
     except IntegrityError:
         raise AlreadyDecided from None
     if decision == AccessReviewDecision.Decision.REVOKE:
-        membership_revoke(membership=membership, actor=actor, request=request)
+        membership_revoke(membership=membership, actor=actor)
     else:
         record_event(
-            action=Action.UPDATE,
-            request=request,
             actor=actor,
+            action=Action.UPDATE,
             practice=membership.practice_id,
             object_type="membership",
             object_id=membership.pk,

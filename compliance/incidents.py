@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
 from accounts.models import Membership, Practice, User
 from accounts.roles import Role
+from audit.context import Actor
 from audit.models import Action
 from audit.services import record_event
 from compliance.models import BreachIncident, Notification, PatientNotification
@@ -56,22 +56,20 @@ def _clean_patient_ids(values) -> list[str]:
 @transaction.atomic
 def incident_declare(
     *,
-    actor: User,
+    actor: Actor,
     practices: list[Practice],
     patient_ids: list[str] | None = None,
-    request: HttpRequest | None = None,
     **fields,
 ) -> BreachIncident:
     """Record the incident, draft a notice per affected patient of the affected
     practices (unknown ids ignored), and notify the practices after commit."""
-    incident = BreachIncident(created_by=actor, **{k: fields[k] for k in INCIDENT_FIELDS})
+    incident = BreachIncident(created_by=actor.user, **{k: fields[k] for k in INCIDENT_FIELDS})
     incident.save()
     incident.practices.set(practices)
     drafts = _draft_patient_notifications(incident, practices, _clean_patient_ids(patient_ids))
     record_event(
-        action=Action.CREATE,
-        request=request,
         actor=actor,
+        action=Action.CREATE,
         practice=None,
         object_type="breach_incident",
         object_id=incident.pk,
@@ -117,7 +115,7 @@ def _draft_patient_notifications(incident, practices, patient_ids: list[str]) ->
 
 @transaction.atomic
 def incident_update(
-    *, incident: BreachIncident, actor: User, practices, request=None, **fields
+    *, incident: BreachIncident, actor: Actor, practices, **fields
 ) -> BreachIncident:
     locked = BreachIncident.objects.select_for_update().get(pk=incident.pk)
     for name in INCIDENT_FIELDS:
@@ -126,9 +124,8 @@ def incident_update(
     added = set(p.pk for p in practices) - set(locked.practices.values_list("pk", flat=True))
     locked.practices.set(practices)
     record_event(
-        action=Action.UPDATE,
-        request=request,
         actor=actor,
+        action=Action.UPDATE,
         practice=None,
         object_type="breach_incident",
         object_id=locked.pk,
@@ -148,7 +145,7 @@ def incident_update(
 
 @transaction.atomic
 def incident_mark_authority_notified(
-    *, incident: BreachIncident, actor: User, request=None, at: datetime | None = None
+    *, incident: BreachIncident, actor: Actor, at: datetime | None = None
 ) -> BreachIncident:
     locked = BreachIncident.objects.select_for_update().get(pk=incident.pk)
     if locked.authority_notified_at is None:
@@ -156,9 +153,8 @@ def incident_mark_authority_notified(
         locked.status = BreachIncident.Status.AUTHORITY_NOTIFIED
         locked.save(update_fields=["authority_notified_at", "status"])
         record_event(
-            action=Action.UPDATE,
-            request=request,
             actor=actor,
+            action=Action.UPDATE,
             object_type="breach_incident",
             object_id=locked.pk,
             detail={"authority_notified": True},
@@ -247,7 +243,7 @@ def breach_deadline_reminders(*, now: datetime | None = None) -> int:
 
 
 def patient_notification_send(
-    *, notification: PatientNotification, actor: User, request: HttpRequest | None = None
+    *, notification: PatientNotification, actor: Actor
 ) -> PatientNotification:
     """Approve and send one patient notice (once): recorded as sent, e-mailed
     when the patient has an address."""
@@ -258,16 +254,15 @@ def patient_notification_send(
         if locked.status == PatientNotification.Status.SENT:
             return locked
         locked.status = PatientNotification.Status.SENT
-        locked.approved_by = actor
+        locked.approved_by = actor.user
         locked.sent_at = timezone.now()
         patient = Patient.objects.get(pk=locked.patient_id)
         email = patient.read("email").strip()
         locked.emailed = bool(email)
         locked.save(update_fields=["status", "approved_by", "sent_at", "emailed"])
         record_event(
-            action=Action.UPDATE,
-            request=request,
             actor=actor,
+            action=Action.UPDATE,
             practice=locked.practice_id,
             object_type="patient_breach_notification",
             object_id=locked.pk,

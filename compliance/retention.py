@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import scopes_disabled
 
+from audit.context import Actor
 from audit.models import Action
 from audit.services import record_event
 from compliance.models import DataKind, RetentionPolicy
@@ -160,6 +161,7 @@ def purge_batch(practice, kind: str, now: datetime, batch: int = PURGE_BATCH) ->
             return 0
         _delete(kind, expired(practice, kind, now).model, ids)
         record_event(
+            actor=Actor.system("retention_purge"),
             action=Action.PURGE,
             practice=practice,
             object_type=kind,

@@ -3,13 +3,13 @@
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
 from accounts.models import Membership, User
 from accounts.roles import Role
+from audit.context import Actor
 from audit.models import Action
 from audit.services import _clean_detail, record_event
 from compliance.models import DEFAULT_SEVERITY, Alert, DataKind, RetentionPolicy
@@ -97,21 +97,20 @@ def alerts_notify_pending() -> int:
 
 
 @transaction.atomic
-def alert_acknowledge(*, alert: Alert, actor: User, comment: str, request: HttpRequest) -> Alert:
+def alert_acknowledge(*, alert: Alert, actor: Actor, comment: str) -> Alert:
     """Acknowledge once; a second acknowledgement changes nothing (and is not audited)."""
     if not comment.strip():
         raise ValueError("an acknowledgement needs a comment")
     locked = Alert.objects.select_for_update().get(pk=alert.pk)
     if locked.acknowledged_at is not None:
         return locked
-    locked.acknowledged_by = actor
+    locked.acknowledged_by = actor.user
     locked.acknowledged_at = timezone.now()
     locked.comment = comment.strip()
     locked.save(update_fields=["acknowledged_by", "acknowledged_at", "comment"])
     record_event(
-        action=Action.UPDATE,
-        request=request,
         actor=actor,
+        action=Action.UPDATE,
         practice=None,
         object_type="compliance_alert",
         object_id=locked.pk,
@@ -136,9 +135,7 @@ def retention_bounds_error(kind: str, days: int) -> str | None:
 
 
 @transaction.atomic
-def retention_policy_set(
-    *, practice, kind: str, days: int, actor: User, request: HttpRequest | None = None
-) -> RetentionPolicy:
+def retention_policy_set(*, practice, kind: str, days: int, actor: Actor) -> RetentionPolicy:
     """Set one policy within its bounds (ValidationError otherwise); audited when it changes."""
     error = retention_bounds_error(kind, days)
     if error:
@@ -149,17 +146,16 @@ def retention_policy_set(
         )
         previous = policy.days if policy else None
         if policy is None:
-            policy = RetentionPolicy(practice=practice, kind=kind, days=days, updated_by=actor)
+            policy = RetentionPolicy(practice=practice, kind=kind, days=days, updated_by=actor.user)
             policy.save()
         elif policy.days != days:
             policy.days = days
-            policy.updated_by = actor
+            policy.updated_by = actor.user
             policy.save(update_fields=["days", "updated_by", "updated_at"])
     if previous != days:
         record_event(
-            action=Action.UPDATE,
-            request=request,
             actor=actor,
+            action=Action.UPDATE,
             practice=practice,
             object_type="retention_policy",
             object_id=policy.pk,

@@ -34,8 +34,8 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 def _render_alerts(request: HttpRequest, *, failed: tuple[int, AcknowledgeForm] | None = None):
     alerts = selectors.alerts_for_review()
     record_event(
+        actor=request.actor,
         action=Action.LIST,
-        request=request,
         object_type="compliance_alert",
         detail={"count": len(alerts)},
     )
@@ -68,7 +68,7 @@ def alert_acknowledge_view(request: HttpRequest, alert_id: int) -> HttpResponse:
         messages.info(request, _("Cette alerte était déjà acquittée."))
         return redirect("compliance:alert_list")
     services.alert_acknowledge(
-        alert=alert, actor=request.user, comment=form.cleaned_data["comment"], request=request
+        alert=alert, actor=request.actor, comment=form.cleaned_data["comment"]
     )
     messages.success(request, _("Alerte acquittée."))
     return redirect("compliance:alert_list")
@@ -86,11 +86,7 @@ def _retention_page(request: HttpRequest, practice: Practice, *, done_url: str, 
                 if form.cleaned_data[kind] == current[kind]:
                     continue  # a default stays a default (and nothing to audit)
                 services.retention_policy_set(
-                    practice=practice,
-                    kind=kind,
-                    days=form.cleaned_data[kind],
-                    actor=request.user,
-                    request=request,
+                    practice=practice, kind=kind, days=form.cleaned_data[kind], actor=request.actor
                 )
             messages.success(request, _("Durées de conservation enregistrées."))
             return redirect(done_url)
@@ -98,8 +94,8 @@ def _retention_page(request: HttpRequest, practice: Practice, *, done_url: str, 
     else:
         status = 200
         record_event(
+            actor=request.actor,
             action=Action.VIEW,
-            request=request,
             practice=practice,
             object_type="retention_policy",
             object_id=practice.pk,
@@ -126,8 +122,8 @@ def practice_retention_view(request: HttpRequest, practice: str) -> HttpResponse
 def retention_index_view(request: HttpRequest) -> HttpResponse:
     practices = list(Practice.objects.order_by("name"))
     record_event(
+        actor=request.actor,
         action=Action.LIST,
-        request=request,
         object_type="retention_policy",
         detail={"count": len(practices)},
     )
@@ -161,8 +157,8 @@ def remaining_label(incident: BreachIncident, now) -> str:
 def incident_list_view(request: HttpRequest) -> HttpResponse:
     incidents = list(BreachIncident.objects.prefetch_related("practices").order_by("-detected_at"))
     record_event(
+        actor=request.actor,
         action=Action.LIST,
-        request=request,
         object_type="breach_incident",
         detail={"count": len(incidents)},
     )
@@ -179,10 +175,9 @@ def incident_create_view(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             incident = incidents.incident_declare(
-                actor=request.user,
+                actor=request.actor,
                 practices=list(data["practices"]),
                 patient_ids=data["patient_ids_text"],
-                request=request,
                 **{name: data[name] for name in incidents.INCIDENT_FIELDS},
             )
             messages.success(
@@ -207,9 +202,8 @@ def incident_detail_view(request: HttpRequest, incident_id: int) -> HttpResponse
             data = form.cleaned_data
             incidents.incident_update(
                 incident=incident,
-                actor=request.user,
+                actor=request.actor,
                 practices=list(data["practices"]),
-                request=request,
                 **{name: data[name] for name in incidents.INCIDENT_FIELDS},
             )
             messages.success(request, _("Incident mis à jour."))
@@ -218,8 +212,8 @@ def incident_detail_view(request: HttpRequest, incident_id: int) -> HttpResponse
         incident.refresh_from_db()
     else:
         record_event(
+            actor=request.actor,
             action=Action.VIEW,
-            request=request,
             object_type="breach_incident",
             object_id=incident.pk,
         )
@@ -240,9 +234,7 @@ def incident_detail_view(request: HttpRequest, incident_id: int) -> HttpResponse
 @require_POST
 def incident_authority_notified_view(request: HttpRequest, incident_id: int) -> HttpResponse:
     incident = get_object_or_404(BreachIncident, pk=incident_id)
-    incidents.incident_mark_authority_notified(
-        incident=incident, actor=request.user, request=request
-    )
+    incidents.incident_mark_authority_notified(incident=incident, actor=request.actor)
     messages.success(request, _("Notification à l'autorité enregistrée."))
     return redirect("compliance:incident_detail", incident.pk)
 
@@ -276,8 +268,8 @@ def _csv_cell(value) -> str:
 def incident_export_view(request: HttpRequest) -> HttpResponse:
     rows = list(BreachIncident.objects.prefetch_related("practices").order_by("detected_at"))
     record_event(
+        actor=request.actor,
         action=Action.EXPORT,
-        request=request,
         object_type="breach_incident",
         detail={"count": len(rows)},
     )
@@ -323,8 +315,8 @@ def practice_incident_list_view(request: HttpRequest, practice: str) -> HttpResp
         .order_by("-incident__detected_at", "pk")
     )
     record_event(
+        actor=request.actor,
         action=Action.LIST,
-        request=request,
         object_type="patient_breach_notification",
         detail={"count": len(notices), "patient_ids": [str(n.patient_id) for n in notices]},
     )
@@ -353,9 +345,7 @@ def practice_notification_send_view(
     if notification.status == PatientNotification.Status.SENT:
         messages.info(request, _("Cette notification a déjà été envoyée."))
     else:
-        incidents.patient_notification_send(
-            notification=notification, actor=request.user, request=request
-        )
+        incidents.patient_notification_send(notification=notification, actor=request.actor)
         messages.success(request, _("Notification envoyée au patient."))
     return redirect("compliance:practice_incidents", request.practice.slug)
 
@@ -376,8 +366,8 @@ def access_review_view(request: HttpRequest) -> HttpResponse:
     if campaign is not None:
         decisions = {d.membership_id: d for d in campaign.decisions.select_related("decided_by")}
     record_event(
+        actor=request.actor,
         action=Action.LIST,
-        request=request,
         object_type="access_review",
         object_id=campaign.pk if campaign else "",
         detail={"count": len(memberships)},
@@ -390,7 +380,7 @@ def access_review_view(request: HttpRequest) -> HttpResponse:
 @provider_permission("manage_compliance")
 @require_POST
 def access_review_start_view(request: HttpRequest) -> HttpResponse:
-    hygiene.campaign_start(actor=request.user, request=request)
+    hygiene.campaign_start(actor=request.actor)
     return redirect("compliance:access_review")
 
 
@@ -399,7 +389,7 @@ def access_review_start_view(request: HttpRequest) -> HttpResponse:
 def access_review_close_view(request: HttpRequest) -> HttpResponse:
     campaign = hygiene.open_campaign()
     if campaign is not None:
-        hygiene.campaign_close(campaign=campaign, actor=request.user, request=request)
+        hygiene.campaign_close(campaign=campaign, actor=request.actor)
         messages.success(request, _("Revue des accès close."))
     return redirect("compliance:access_review")
 
@@ -419,11 +409,7 @@ def access_review_decide_view(request: HttpRequest, membership_id: int, decision
         return redirect("compliance:access_review")
     try:
         hygiene.membership_review(
-            campaign=campaign,
-            membership=membership,
-            decision=decision,
-            actor=request.user,
-            request=request,
+            campaign=campaign, membership=membership, decision=decision, actor=request.actor
         )
     except hygiene.AlreadyDecided:
         messages.info(request, _("Ce rôle a déjà été revu dans cette campagne."))

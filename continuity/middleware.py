@@ -29,8 +29,8 @@ class TrainingGateMiddleware:
         if not _blocked(request.user):
             return None
         record_event(
+            actor=request.actor,
             action=Action.PERMISSION_DENIED,
-            request=request,
             outcome=Outcome.DENIED,
             object_type="url",
             object_id=request.resolver_match.view_name if request.resolver_match else "",

@@ -15,10 +15,10 @@ from pathlib import Path
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import User
+from audit.context import Actor
 from audit.models import Action
 from audit.services import record_event
 from compliance.models import Alert as ComplianceAlert
@@ -79,6 +79,7 @@ def backup_run(
             size=result.manifest["size"],
         )
         record_event(
+            actor=Actor.system("backup"),
             action=Action.EXPORT,
             object_type="backup",
             object_id=run.pk,
@@ -121,7 +122,12 @@ def backups_prune(*, directory: Path | None = None) -> list[str]:
             item.path.unlink(missing_ok=True)
             removed.append(item.path.name)
     if removed:
-        record_event(action=Action.PURGE, object_type="backup", detail={"removed": len(removed)})
+        record_event(
+            actor=Actor.system("backup"),
+            action=Action.PURGE,
+            object_type="backup",
+            detail={"removed": len(removed)},
+        )
     return removed
 
 
@@ -189,6 +195,7 @@ def drill_run(*, scheduled_for: date | None = None, directory: Path | None = Non
     with transaction.atomic():
         result.save()
         record_event(
+            actor=Actor.system("restore_drill"),
             action=Action.VIEW,
             object_type="restore_drill",
             object_id=result.pk,
@@ -270,15 +277,13 @@ def training_session_record(
     day: date,
     topic: str,
     attendees: list[User],
-    actor: User,
-    request: HttpRequest | None = None,
+    actor: Actor,
 ) -> TrainingSession:
-    session = TrainingSession.objects.create(date=day, topic=topic, recorded_by=actor)
+    session = TrainingSession.objects.create(date=day, topic=topic, recorded_by=actor.user)
     session.attendees.set(attendees)
     record_event(
-        action=Action.CREATE,
-        request=request,
         actor=actor,
+        action=Action.CREATE,
         object_type="training_session",
         object_id=session.pk,
         detail={"attendees": sorted(user.pk for user in attendees)},

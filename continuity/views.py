@@ -38,7 +38,7 @@ def _training_page(request: HttpRequest, form: TrainingSessionForm, status: int 
 @provider_permission("manage_compliance")
 @require_GET
 def training_view(request: HttpRequest) -> HttpResponse:
-    record_event(action=Action.LIST, request=request, object_type="training_status")
+    record_event(actor=request.actor, action=Action.LIST, object_type="training_status")
     return _training_page(request, TrainingSessionForm())
 
 
@@ -47,14 +47,13 @@ def training_view(request: HttpRequest) -> HttpResponse:
 def training_record_view(request: HttpRequest) -> HttpResponse:
     form = TrainingSessionForm(request.POST)
     if not form.is_valid():
-        record_event(action=Action.LIST, request=request, object_type="training_status")
+        record_event(actor=request.actor, action=Action.LIST, object_type="training_status")
         return _training_page(request, form, status=400)
     session = services.training_session_record(
         day=form.cleaned_data["date"],
         topic=form.cleaned_data["topic"],
         attendees=list(form.cleaned_data["attendees"]),
-        actor=request.user,
-        request=request,
+        actor=request.actor,
     )
     messages.success(
         request,
@@ -66,7 +65,7 @@ def training_record_view(request: HttpRequest) -> HttpResponse:
 @provider_permission("manage_compliance")
 @require_GET
 def continuity_view(request: HttpRequest) -> HttpResponse:
-    record_event(action=Action.LIST, request=request, object_type="restore_drill")
+    record_event(actor=request.actor, action=Action.LIST, object_type="restore_drill")
     context = {
         "drills": DrillResult.objects.all()[:24],
         "backups": BackupRun.objects.all()[:14],
@@ -77,7 +76,7 @@ def continuity_view(request: HttpRequest) -> HttpResponse:
 @provider_permission("manage_compliance")
 @require_GET
 def register_index_view(request: HttpRequest) -> HttpResponse:
-    record_event(action=Action.LIST, request=request, object_type="processing_register")
+    record_event(actor=request.actor, action=Action.LIST, object_type="processing_register")
     practices = Practice.objects.order_by("name")
     return render(request, "continuity/register_index.html", {"practices": practices})
 
@@ -87,8 +86,8 @@ def register_index_view(request: HttpRequest) -> HttpResponse:
 def register_view(request: HttpRequest, slug: str) -> HttpResponse:
     practice = get_object_or_404(Practice, slug=slug)
     record_event(
+        actor=request.actor,
         action=Action.VIEW,
-        request=request,
         practice=practice,
         object_type="processing_register",
         object_id=practice.pk,
@@ -102,8 +101,8 @@ def register_view(request: HttpRequest, slug: str) -> HttpResponse:
 def register_pdf_view(request: HttpRequest, slug: str) -> HttpResponse:
     practice = get_object_or_404(Practice, slug=slug)
     record_event(
+        actor=request.actor,
         action=Action.EXPORT,
-        request=request,
         practice=practice,
         object_type="processing_register",
         object_id=practice.pk,

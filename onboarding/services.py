@@ -10,7 +10,6 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,6 +19,7 @@ from accounts.models import Membership, Practice, RecoveryCode, TOTPDevice, User
 from accounts.roles import PRACTICE_ROLES, Role
 from accounts.scoping import practice_scope
 from accounts.sessions import sessions_end
+from audit.context import Actor
 from audit.models import Action
 from audit.services import record_event
 from onboarding.models import DeviceReset, Invitation, ProcessingContract
@@ -37,7 +37,7 @@ def _digest(token: str) -> str:
 
 
 @transaction.atomic
-def practice_onboard_start(*, actor: User, request: HttpRequest, **identity) -> Practice:
+def practice_onboard_start(*, actor: Actor, **identity) -> Practice:
     if Practice.objects.filter(slug=identity["slug"]).exists():
         raise OnboardingError(_("Cet identifiant d'URL est déjà utilisé par un autre cabinet."))
     practice = account_services.practice_create(
@@ -46,24 +46,20 @@ def practice_onboard_start(*, actor: User, request: HttpRequest, **identity) -> 
         actor=actor,
         timezone_name=identity.get("timezone") or "Europe/Paris",
         status=Practice.Status.ONBOARDING,
-        request=request,
     )
-    practice_identity_update(practice=practice, actor=actor, request=request, **identity)
+    practice_identity_update(practice=practice, actor=actor, **identity)
     return practice
 
 
 @transaction.atomic
-def practice_identity_update(
-    *, practice: Practice, actor: User, request: HttpRequest, **identity
-) -> Practice:
+def practice_identity_update(*, practice: Practice, actor: Actor, **identity) -> Practice:
     for field in ("name", "address", "specialty", "timezone", "finess", "siret"):
         if field in identity:
             setattr(practice, field, identity[field] or "")
     practice.save()
     record_event(
-        action=Action.UPDATE,
-        request=request,
         actor=actor,
+        action=Action.UPDATE,
         practice=practice,
         object_type="practice",
         object_id=practice.pk,
@@ -78,22 +74,20 @@ def contract_record(
     version: str,
     signed_on: date,
     pdf: bytes,
-    actor: User,
-    request: HttpRequest,
+    actor: Actor,
 ) -> ProcessingContract:
     if not pdf.startswith(b"%PDF-"):
         raise OnboardingError(_("Le fichier doit être un PDF."))
     if len(pdf) > MAX_CONTRACT_BYTES:
         raise OnboardingError(_("Le PDF dépasse 10 Mo."))
     contract = ProcessingContract(
-        practice=practice, version=version, signed_on=signed_on, uploaded_by=actor
+        practice=practice, version=version, signed_on=signed_on, uploaded_by=actor.user
     )
     contract.set_pdf(pdf)
     contract.save()
     record_event(
-        action=Action.CREATE,
-        request=request,
         actor=actor,
+        action=Action.CREATE,
         practice=practice,
         object_type="contract",
         object_id=contract.pk,
@@ -109,9 +103,10 @@ def invitation_create(
     last_name: str,
     role: str,
     practice: Practice | None,
-    actor: User,
-    request: HttpRequest,
+    actor: Actor,
+    site_url: str,
 ) -> tuple[Invitation, str]:
+    """`site_url` (scheme and host, no trailing slash) starts the link mailed."""
     if (role in PRACTICE_ROLES) != (practice is not None):
         raise OnboardingError(_("Ce rôle ne correspond pas à ce type d'invitation."))
     if User.objects.filter(email__iexact=email).exists():
@@ -127,18 +122,17 @@ def invitation_create(
         practice=practice,
         token_digest=_digest(token),
         expires_at=timezone.now() + INVITATION_LIFETIME,
-        invited_by=actor,
+        invited_by=actor.user,
     )
     record_event(
-        action=Action.CREATE,
-        request=request,
         actor=actor,
+        action=Action.CREATE,
         practice=practice,
         object_type="invitation",
         object_id=invitation.pk,
         detail={"role": role},
     )
-    link = request.build_absolute_uri(reverse("invitation_accept", args=[token]))
+    link = site_url + reverse("invitation_accept", args=[token])
     transaction.on_commit(lambda: _send_invitation(invitation, link))
     return invitation, token
 
@@ -165,7 +159,8 @@ def invitation_for_token(token: str) -> Invitation | None:
 
 
 @transaction.atomic
-def invitation_accept(*, token: str, username: str, password: str, request: HttpRequest) -> User:
+def invitation_accept(*, token: str, username: str, password: str, actor: Actor) -> User:
+    """`actor` is the anonymous request accepting; the events name the new user."""
     invitation = Invitation.objects.select_for_update().filter(token_digest=_digest(token)).first()
     if invitation is None or not invitation.is_pending:
         raise OnboardingError(_("Ce lien d'invitation n'est plus valable."))
@@ -186,16 +181,14 @@ def invitation_accept(*, token: str, username: str, password: str, request: Http
         user=candidate,
         role=invitation.role,
         practice=invitation.practice,
-        actor=invitation.invited_by,
-        request=request,
+        actor=actor.for_user(invitation.invited_by),
     )
     invitation.accepted_at = timezone.now()
     invitation.user = candidate
     invitation.save(update_fields=["accepted_at", "user"])
     record_event(
+        actor=actor.for_user(candidate),
         action=Action.UPDATE,
-        request=request,
-        actor=candidate,
         practice=invitation.practice,
         object_type="invitation",
         object_id=invitation.pk,
@@ -205,13 +198,12 @@ def invitation_accept(*, token: str, username: str, password: str, request: Http
 
 
 @transaction.atomic
-def invitation_revoke(*, invitation: Invitation, actor: User, request: HttpRequest) -> None:
+def invitation_revoke(*, invitation: Invitation, actor: Actor) -> None:
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
     record_event(
-        action=Action.UPDATE,
-        request=request,
         actor=actor,
+        action=Action.UPDATE,
         practice=invitation.practice,
         object_type="invitation",
         object_id=invitation.pk,
@@ -226,8 +218,7 @@ def assignment_add(
     practice: Practice,
     starts_on: date,
     ends_on: date | None,
-    actor: User,
-    request: HttpRequest,
+    actor: Actor,
 ) -> Membership:
     if ends_on is not None and ends_on < starts_on:
         raise OnboardingError(_("La date de fin précède la date de début."))
@@ -238,26 +229,22 @@ def assignment_add(
         actor=actor,
         starts_on=starts_on,
         ends_on=ends_on,
-        request=request,
     )
 
 
 @transaction.atomic
-def device_reset(
-    *, user: User, method: str, reference: str, actor: User, request: HttpRequest
-) -> DeviceReset:
-    if user == actor:
+def device_reset(*, user: User, method: str, reference: str, actor: Actor) -> DeviceReset:
+    if user == actor.user:
         raise OnboardingError(_("Un administrateur ne réinitialise pas son propre appareil."))
     TOTPDevice.objects.filter(user=user).delete()
     RecoveryCode.objects.filter(user=user).delete()
     ended = sessions_end(user=user)
     reset = DeviceReset.objects.create(
-        user=user, performed_by=actor, method=method, reference=reference
+        user=user, performed_by=actor.user, method=method, reference=reference
     )
     record_event(
-        action=Action.KEY_OPERATION,
-        request=request,
         actor=actor,
+        action=Action.KEY_OPERATION,
         object_type="user",
         object_id=user.pk,
         detail={"operation": "totp_device_reset", "method": method, "sessions_ended": ended},
@@ -327,24 +314,23 @@ def _agenda_ready(practice: Practice) -> bool:
 
 
 @transaction.atomic
-def agenda_starter(*, practice: Practice, actor: User, request: HttpRequest) -> dict[str, int]:
+def agenda_starter(*, practice: Practice, actor: Actor) -> dict[str, int]:
     from appointments.services import agenda_starter_apply
 
     with practice_scope(practice):
-        return agenda_starter_apply(practice=practice, actor=actor, request=request)
+        return agenda_starter_apply(practice=practice, actor=actor)
 
 
 @transaction.atomic
-def data_key_create(*, practice: Practice, actor: User, request: HttpRequest) -> None:
+def data_key_create(*, practice: Practice, actor: Actor) -> None:
     from patients.keys import practice_key_create
 
     if _has_data_key(practice):
         raise OnboardingError(_("Ce cabinet a déjà sa clé de chiffrement."))
     key = practice_key_create(practice_id=practice.pk)
     record_event(
-        action=Action.KEY_OPERATION,
-        request=request,
         actor=actor,
+        action=Action.KEY_OPERATION,
         practice=practice,
         object_type="practice_key",
         object_id=key.version,
@@ -353,9 +339,7 @@ def data_key_create(*, practice: Practice, actor: User, request: HttpRequest) ->
 
 
 @transaction.atomic
-def practice_status_change(
-    *, practice: Practice, status: str, actor: User, request: HttpRequest
-) -> Practice:
+def practice_status_change(*, practice: Practice, status: str, actor: Actor) -> Practice:
     allowed = {
         Practice.Status.ACTIVE: {Practice.Status.ONBOARDING, Practice.Status.SUSPENDED},
         Practice.Status.SUSPENDED: {Practice.Status.ACTIVE},
@@ -376,9 +360,8 @@ def practice_status_change(
         practice.closed_at = timezone.now()
     practice.save(update_fields=["status", "closed_at"])
     record_event(
-        action=Action.UPDATE,
-        request=request,
         actor=actor,
+        action=Action.UPDATE,
         practice=practice,
         object_type="practice",
         object_id=practice.pk,

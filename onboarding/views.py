@@ -37,7 +37,7 @@ ONBOARD = "onboard_practices"
 @provider_permission(ONBOARD)
 @require_http_methods(["GET"])
 def dashboard_view(request: HttpRequest) -> HttpResponse:
-    record_event(action=Action.LIST, request=request, object_type="platform_dashboard")
+    record_event(actor=request.actor, action=Action.LIST, object_type="platform_dashboard")
     context = {
         "practices": selectors.practices_overview(),
         "users": selectors.users_overview(),
@@ -53,9 +53,7 @@ def practice_new_view(request: HttpRequest) -> HttpResponse:
     form = PracticeIdentityForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            practice = services.practice_onboard_start(
-                actor=request.user, request=request, **form.cleaned_data
-            )
+            practice = services.practice_onboard_start(actor=request.actor, **form.cleaned_data)
         except services.OnboardingError as error:
             form.add_error(None, str(error))
         else:
@@ -92,8 +90,8 @@ def _render_practice(request: HttpRequest, practice: Practice, status: int = 200
 def practice_view(request: HttpRequest, slug: str) -> HttpResponse:
     practice = _practice(slug)
     record_event(
+        actor=request.actor,
         action=Action.VIEW,
-        request=request,
         practice=practice,
         object_type="practice",
         object_id=practice.pk,
@@ -108,9 +106,7 @@ def practice_identity_view(request: HttpRequest, slug: str) -> HttpResponse:
     form = PracticeIdentityEditForm(request.POST, instance=Practice.objects.get(pk=practice.pk))
     if not form.is_valid():
         return _render_practice(request, practice, 400, identity_form=form)
-    services.practice_identity_update(
-        practice=practice, actor=request.user, request=request, **form.cleaned_data
-    )
+    services.practice_identity_update(practice=practice, actor=request.actor, **form.cleaned_data)
     messages.success(request, _("Identité du cabinet enregistrée."))
     return redirect("platform:practice", practice.slug)
 
@@ -131,8 +127,7 @@ def contract_upload_view(request: HttpRequest, slug: str) -> HttpResponse:
                     version=form.cleaned_data["version"],
                     signed_on=form.cleaned_data["signed_on"],
                     pdf=upload.read(),
-                    actor=request.user,
-                    request=request,
+                    actor=request.actor,
                 )
             except services.OnboardingError as error:
                 form.add_error("pdf", str(error))
@@ -147,7 +142,7 @@ def contract_upload_view(request: HttpRequest, slug: str) -> HttpResponse:
 def data_key_create_view(request: HttpRequest, slug: str) -> HttpResponse:
     practice = _practice(slug)
     try:
-        services.data_key_create(practice=practice, actor=request.user, request=request)
+        services.data_key_create(practice=practice, actor=request.actor)
     except services.OnboardingError as error:
         return _render_practice(request, practice, 400, error=str(error))
     messages.success(request, _("Clé de chiffrement du cabinet créée."))
@@ -158,7 +153,7 @@ def data_key_create_view(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def agenda_starter_view(request: HttpRequest, slug: str) -> HttpResponse:
     practice = _practice(slug)
-    counts = services.agenda_starter(practice=practice, actor=request.user, request=request)
+    counts = services.agenda_starter(practice=practice, actor=request.actor)
     messages.success(
         request,
         _(
@@ -170,6 +165,10 @@ def agenda_starter_view(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("platform:practice", practice.slug)
 
 
+def _site_url(request: HttpRequest) -> str:
+    return request.build_absolute_uri("/").rstrip("/")
+
+
 @provider_permission(ONBOARD)
 @require_POST
 def practice_invite_view(request: HttpRequest, slug: str) -> HttpResponse:
@@ -178,7 +177,10 @@ def practice_invite_view(request: HttpRequest, slug: str) -> HttpResponse:
     if form.is_valid():
         try:
             services.invitation_create(
-                practice=practice, actor=request.user, request=request, **form.cleaned_data
+                practice=practice,
+                actor=request.actor,
+                site_url=_site_url(request),
+                **form.cleaned_data,
             )
         except services.OnboardingError as error:
             form.add_error(None, str(error))
@@ -195,7 +197,7 @@ def provider_invite_view(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             services.invitation_create(
-                practice=None, actor=request.user, request=request, **form.cleaned_data
+                practice=None, actor=request.actor, site_url=_site_url(request), **form.cleaned_data
             )
         except services.OnboardingError as error:
             messages.error(request, str(error))
@@ -213,9 +215,7 @@ def assignment_add_view(request: HttpRequest, slug: str) -> HttpResponse:
     form = AssignmentForm(request.POST, practice=practice)
     if form.is_valid():
         try:
-            services.assignment_add(
-                practice=practice, actor=request.user, request=request, **form.cleaned_data
-            )
+            services.assignment_add(practice=practice, actor=request.actor, **form.cleaned_data)
         except services.OnboardingError as error:
             form.add_error(None, str(error))
         else:
@@ -229,7 +229,7 @@ def assignment_add_view(request: HttpRequest, slug: str) -> HttpResponse:
 def assignment_remove_view(request: HttpRequest, slug: str, membership_id: int) -> HttpResponse:
     practice = _practice(slug)
     membership = get_object_or_404(Membership, pk=membership_id, practice=practice)
-    membership_revoke(membership=membership, actor=request.user, request=request)
+    membership_revoke(membership=membership, actor=request.actor)
     messages.success(request, _("Accès retiré : il prend effet immédiatement."))
     return redirect("platform:practice", practice.slug)
 
@@ -243,10 +243,7 @@ def practice_status_view(request: HttpRequest, slug: str) -> HttpResponse:
         return _render_practice(request, practice, 400, error=_("Statut inconnu."))
     try:
         services.practice_status_change(
-            practice=practice,
-            status=form.cleaned_data["status"],
-            actor=request.user,
-            request=request,
+            practice=practice, status=form.cleaned_data["status"], actor=request.actor
         )
     except services.OnboardingError as error:
         return _render_practice(request, practice, 400, error=str(error))
@@ -258,7 +255,7 @@ def practice_status_view(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def invitation_revoke_view(request: HttpRequest, invitation_id: int) -> HttpResponse:
     invitation = get_object_or_404(Invitation, pk=invitation_id, accepted_at__isnull=True)
-    services.invitation_revoke(invitation=invitation, actor=request.user, request=request)
+    services.invitation_revoke(invitation=invitation, actor=request.actor)
     messages.success(request, _("Invitation révoquée."))
     return redirect("platform:dashboard")
 
@@ -274,8 +271,7 @@ def device_reset_view(request: HttpRequest, user_id: int) -> HttpResponse:
                 user=target,
                 method=form.cleaned_data["method"],
                 reference=form.cleaned_data["reference"],
-                actor=request.user,
-                request=request,
+                actor=request.actor,
             )
         except services.OnboardingError as error:
             form.add_error(None, str(error))
@@ -310,7 +306,7 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
                 token=token,
                 username=form.cleaned_data["username"],
                 password=form.cleaned_data["password1"],
-                request=request,
+                actor=request.actor,
             )
         except ValidationError as error:
             form.add_error(None, error)

@@ -19,6 +19,7 @@ from django_scopes import scopes_disabled
 
 from accounts.models import Practice
 from accounts.scoping import practice_scope
+from audit.context import Actor
 from audit.models import Action
 from audit.services import record_event
 from patients import keys
@@ -26,6 +27,7 @@ from patients.models import BreakGlassGrant, ClinicalNote, Patient, PracticeKey
 
 SEALED_MODELS = (Patient, ClinicalNote, BreakGlassGrant)
 BATCH_SIZE = 500
+KEY_ROTATION = Actor.system("key_rotation")
 RETIRE_GRACE = timedelta(seconds=2 * keys.KEY_CACHE_SECONDS)
 
 
@@ -85,7 +87,7 @@ def rotate_practice_key(
     practice: Practice,
     batch_size: int = BATCH_SIZE,
     retire_grace: timedelta = RETIRE_GRACE,
-    actor=None,
+    actor: Actor | None = None,
 ) -> RotationReport:
     live = _live_versions(practice.pk)
     started = len(live) <= 1
@@ -112,7 +114,7 @@ def rotate_practice_key(
         report.pending_retirement = old_versions
     record_event(
         action=Action.KEY_OPERATION,
-        actor=actor,
+        actor=actor or KEY_ROTATION,
         practice=practice,
         object_type="practice_key",
         object_id=new.version,
@@ -137,7 +139,7 @@ def _retire(practice_id: int, versions: list[int]) -> None:
     keys.forget(practice_id)
 
 
-def rewrap_all(*, actor=None) -> dict[int, int]:
+def rewrap_all(*, actor: Actor | None = None) -> dict[int, int]:
     """Re-seal every live wrapped key under the keyring's current KEK version.
     Returns {practice id: keys re-wrapped}; idempotent."""
     done: dict[int, int] = {}
@@ -158,7 +160,7 @@ def rewrap_all(*, actor=None) -> dict[int, int]:
 
             record_event(
                 action=Action.KEY_OPERATION,
-                actor=actor,
+                actor=actor or KEY_ROTATION,
                 practice=practice_id,
                 object_type="practice_key",
                 detail={
@@ -173,7 +175,7 @@ def rewrap_all(*, actor=None) -> dict[int, int]:
 
 
 @transaction.atomic
-def shred_practice_key(*, practice: Practice, actor=None) -> list[int]:
+def shred_practice_key(*, practice: Practice, actor: Actor | None = None) -> list[int]:
     """Crypto-shredding: destroy every version of the practice's keys. Its
     sealed data can never be read again; pages say "données indisponibles"."""
     with scopes_disabled():
@@ -196,7 +198,7 @@ def shred_practice_key(*, practice: Practice, actor=None) -> list[int]:
             )
     record_event(
         action=Action.KEY_OPERATION,
-        actor=actor,
+        actor=actor or KEY_ROTATION,
         practice=practice,
         object_type="practice_key",
         detail={"operation": "shred", "versions": versions},

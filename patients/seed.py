@@ -6,8 +6,11 @@ from datetime import date
 from accounts.models import Membership, Practice
 from accounts.roles import Role
 from accounts.scoping import practice_scope
+from audit.context import Actor
 from patients import selectors, services
 from patients.services import Identity
+
+SEED = Actor.system("seed_demo")
 
 _PEOPLE = [
     ("Lefèvre", "Élodie", date(1984, 7, 14), "06 12 34 56 78", "Suivi de grossesse, 2e trimestre."),
@@ -69,9 +72,11 @@ def demo_patients(practice: Practice, index: int = 0) -> list[dict]:
             if existing:
                 patient = existing[0]
             else:
-                patient = services.patient_create(practice=practice, identity=identity, actor=None)
+                patient = services.patient_create(practice=practice, identity=identity, actor=SEED)
             if practitioner is not None and not patient.notes.exists():
-                services.clinical_note_add(patient=patient, text=note, author=practitioner.user)
+                services.clinical_note_add(
+                    patient=patient, text=note, actor=SEED.for_user(practitioner.user)
+                )
             out.append(
                 {
                     "id": str(patient.pk),

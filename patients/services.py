@@ -5,11 +5,11 @@ from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from accounts.models import Practice, User
+from audit.context import Actor
 from audit.models import Action
 from audit.services import record_event
 from patients import keys, normalise
@@ -74,17 +74,15 @@ def patient_create(
     *,
     practice: Practice,
     identity: Identity,
-    actor: User | None,
-    request: HttpRequest | None = None,
+    actor: Actor,
     duplicate_confirmed: bool = False,
 ) -> Patient:
     patient = Patient(practice=practice)
     _apply_identity(patient, identity)
     patient.save(force_insert=True)
     record_event(
-        action=Action.CREATE,
-        request=request,
         actor=actor,
+        action=Action.CREATE,
         practice=practice,
         object_type="patient",
         object_id=patient.pk,
@@ -98,15 +96,13 @@ def patient_update(
     *,
     patient: Patient,
     identity: Identity,
-    actor: User | None,
-    request: HttpRequest | None = None,
+    actor: Actor,
 ) -> Patient:
     _apply_identity(patient, identity)
     patient.save()
     record_event(
-        action=Action.UPDATE,
-        request=request,
         actor=actor,
+        action=Action.UPDATE,
         practice=patient.practice_id,
         object_type="patient",
         object_id=patient.pk,
@@ -120,8 +116,7 @@ def patient_set_restricted(
     patient: Patient,
     restricted: bool,
     practitioners: list[User],
-    actor: User | None,
-    request: HttpRequest | None = None,
+    actor: Actor,
 ) -> Patient:
     """Restrict (or open) a record: only the named practitioners keep the notes,
     through a guardian object permission on this patient."""
@@ -135,9 +130,8 @@ def patient_set_restricted(
         # starts from nobody but the practitioners it names.
         PatientUserObjectPermission.objects.filter(content_object=patient).delete()
     record_event(
-        action=Action.UPDATE,
-        request=request,
         actor=actor,
+        action=Action.UPDATE,
         practice=patient.practice_id,
         object_type="patient",
         object_id=patient.pk,
@@ -150,17 +144,14 @@ def patient_set_restricted(
 
 
 @transaction.atomic
-def clinical_note_add(
-    *, patient: Patient, text: str, author: User, request: HttpRequest | None = None
-) -> ClinicalNote:
-    note = ClinicalNote(practice_id=patient.practice_id, patient=patient, author=author)
+def clinical_note_add(*, patient: Patient, text: str, actor: Actor) -> ClinicalNote:
+    note = ClinicalNote(practice_id=patient.practice_id, patient=patient, author=actor.user)
     count = note.write({"text": text})
     note.save(force_insert=True)
     keys.count_encryptions(note.practice_id, note.key_version, count)
     record_event(
+        actor=actor,
         action=Action.CREATE,
-        request=request,
-        actor=author,
         practice=patient.practice_id,
         object_type="clinical_note",
         object_id=note.pk,
@@ -170,21 +161,21 @@ def clinical_note_add(
 
 
 @transaction.atomic
-def consent_record(
-    *, patient: Patient, purpose: str, actor: User, request: HttpRequest | None = None
-) -> Consent:
+def consent_record(*, patient: Patient, purpose: str, actor: Actor) -> Consent:
     """Idempotent: an active consent for the same purpose is kept as it is."""
     consent = Consent.objects.filter(
         practice_id=patient.practice_id, patient=patient, purpose=purpose, withdrawn_at=None
     ).first()
     if consent is None:
         consent = Consent.objects.create(
-            practice_id=patient.practice_id, patient=patient, purpose=purpose, recorded_by=actor
+            practice_id=patient.practice_id,
+            patient=patient,
+            purpose=purpose,
+            recorded_by=actor.user,
         )
     record_event(
-        action=Action.CREATE,
-        request=request,
         actor=actor,
+        action=Action.CREATE,
         practice=patient.practice_id,
         object_type="consent",
         object_id=consent.pk,
@@ -194,17 +185,14 @@ def consent_record(
 
 
 @transaction.atomic
-def consent_withdraw(
-    *, consent: Consent, actor: User, request: HttpRequest | None = None
-) -> Consent:
+def consent_withdraw(*, consent: Consent, actor: Actor) -> Consent:
     if consent.withdrawn_at is None:
         consent.withdrawn_at = timezone.now()
-        consent.withdrawn_by = actor
+        consent.withdrawn_by = actor.user
         consent.save(update_fields=["withdrawn_at", "withdrawn_by"])
     record_event(
-        action=Action.UPDATE,
-        request=request,
         actor=actor,
+        action=Action.UPDATE,
         practice=consent.practice_id,
         object_type="consent",
         object_id=consent.pk,
@@ -214,9 +202,7 @@ def consent_withdraw(
 
 
 @transaction.atomic
-def break_glass_open(
-    *, patient: Patient, user: User, reason: str, request: HttpRequest | None = None
-) -> BreakGlassGrant:
+def break_glass_open(*, patient: Patient, reason: str, actor: Actor) -> BreakGlassGrant:
     """A time-limited access to a restricted record's notes. The reason is
     mandatory and sealed; the audit event is the distinct break_glass action.
     Compliance officers are alerted."""
@@ -226,7 +212,7 @@ def break_glass_open(
     grant = BreakGlassGrant(
         practice_id=patient.practice_id,
         patient=patient,
-        user=user,
+        user=actor.user,
         created_at=now,
         expires_at=now + timedelta(hours=BreakGlassGrant.DURATION_HOURS),
     )
@@ -234,9 +220,8 @@ def break_glass_open(
     grant.save(force_insert=True)
     keys.count_encryptions(grant.practice_id, grant.key_version, count)
     record_event(
+        actor=actor,
         action=Action.BREAK_GLASS,
-        request=request,
-        actor=user,
         practice=patient.practice_id,
         object_type="patient",
         object_id=patient.pk,
@@ -250,7 +235,7 @@ def break_glass_open(
         kind=Alert.Kind.BREAK_GLASS,
         fingerprint=f"break_glass:{grant.pk}",
         practice=patient.practice_id,
-        subject=user,
+        subject=actor.user,
         detail={"grant": str(grant.pk), "patient": str(patient.pk)},
     )
     return grant

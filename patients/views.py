@@ -42,8 +42,8 @@ def sealed_data(view: Callable) -> Callable:
             # Identifiers only: the request id ties this line to the error page.
             logger.error("decryption failed (request %s)", getattr(request, "request_id", ""))
             record_event(
+                actor=request.actor,
                 action=Action.VIEW,
-                request=request,
                 outcome=Outcome.DENIED,
                 object_type="patient",
                 object_id=kwargs.get("patient", ""),
@@ -70,8 +70,8 @@ def search_view(request: HttpRequest, practice: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         found = selectors.patient_search(request.practice, form.cleaned_data["q"])
         record_event(
+            actor=request.actor,
             action=Action.SEARCH,
-            request=request,
             object_type="patient",
             detail={
                 "kind": found.kind,
@@ -82,7 +82,7 @@ def search_view(request: HttpRequest, practice: str) -> HttpResponse:
         )
         results = [selectors.summary(patient) for patient in found.patients]
     else:
-        record_event(action=Action.VIEW, request=request, object_type="patient_search")
+        record_event(actor=request.actor, action=Action.VIEW, object_type="patient_search")
     context = {
         "form": form,
         "results": results,
@@ -99,8 +99,8 @@ def _duplicates_or_none(request, form, exclude=None) -> list | None:
     if not found:
         return None
     record_event(
+        actor=request.actor,
         action=Action.SEARCH,
-        request=request,
         object_type="patient",
         detail={"kind": "duplicate_check", "results": len(found)},
     )
@@ -120,14 +120,13 @@ def create_view(request: HttpRequest, practice: str) -> HttpResponse:
             patient = services.patient_create(
                 practice=request.practice,
                 identity=form.identity(),
-                actor=request.user,
-                request=request,
+                actor=request.actor,
                 duplicate_confirmed=bool(form.cleaned_data.get("confirm_duplicate")),
             )
             messages.success(request, _("Patient créé."))
             return redirect("patients:detail", practice=practice, patient=patient.pk)
     else:
-        record_event(action=Action.VIEW, request=request, object_type="patient_form")
+        record_event(actor=request.actor, action=Action.VIEW, object_type="patient_form")
     context = {"form": form, "duplicates": duplicates, "creating": True}
     return render(request, "patients/form.html", context)
 
@@ -145,13 +144,13 @@ def edit_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
             duplicates = _duplicates_or_none(request, form, exclude=patient)
             if duplicates is None:
                 services.patient_update(
-                    patient=patient, identity=form.identity(), actor=request.user, request=request
+                    patient=patient, identity=form.identity(), actor=request.actor
                 )
                 messages.success(request, _("Identité mise à jour."))
                 return redirect("patients:detail", practice=practice, patient=patient.pk)
     else:
         record_event(
-            action=Action.VIEW, request=request, object_type="patient", object_id=patient.pk
+            actor=request.actor, action=Action.VIEW, object_type="patient", object_id=patient.pk
         )
         form = PatientForm(initial=PatientForm.initial_from(selectors.identity(patient)))
     context = {"form": form, "duplicates": duplicates, "creating": False, "patient": patient}
@@ -167,8 +166,8 @@ def detail_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
     notes_access = selectors.notes_access(request, patient)
     notes = selectors.notes_for(patient) if notes_access == "allowed" else None
     record_event(
+        actor=request.actor,
         action=Action.VIEW,
-        request=request,
         object_type="patient",
         object_id=patient.pk,
         detail={"notes": len(notes) if notes is not None else None},
@@ -207,13 +206,13 @@ def note_add_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
     form = NoteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.clinical_note_add(
-            patient=patient, text=form.cleaned_data["text"], author=request.user, request=request
+            patient=patient, text=form.cleaned_data["text"], actor=request.actor
         )
         messages.success(request, _("Note ajoutée."))
         return redirect("patients:detail", practice=practice, patient=patient.pk)
     if request.method == "GET":
         record_event(
-            action=Action.VIEW, request=request, object_type="patient", object_id=patient.pk
+            actor=request.actor, action=Action.VIEW, object_type="patient", object_id=patient.pk
         )
     return render(request, "patients/note_form.html", {"form": form, "patient": patient})
 
@@ -228,10 +227,7 @@ def consent_record_view(request: HttpRequest, practice: str, patient) -> HttpRes
         messages.error(request, _("Choisissez un consentement valide."))
     else:
         services.consent_record(
-            patient=patient,
-            purpose=form.cleaned_data["purpose"],
-            actor=request.user,
-            request=request,
+            patient=patient, purpose=form.cleaned_data["purpose"], actor=request.actor
         )
         messages.success(request, _("Consentement enregistré."))
     return redirect("patients:detail", practice=practice, patient=patient.pk)
@@ -245,7 +241,7 @@ def consent_withdraw_view(request: HttpRequest, practice: str, patient, consent:
     found = Consent.objects.filter(practice=request.practice, patient=patient, pk=consent).first()
     if found is None:
         raise Http404
-    services.consent_withdraw(consent=found, actor=request.user, request=request)
+    services.consent_withdraw(consent=found, actor=request.actor)
     messages.success(request, _("Retrait du consentement enregistré."))
     return redirect("patients:detail", practice=practice, patient=patient.pk)
 
@@ -264,8 +260,7 @@ def restrict_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
             patient=patient,
             restricted=restricted,
             practitioners=[request.user],
-            actor=request.user,
-            request=request,
+            actor=request.actor,
         )
     if restricted:
         messages.success(request, _("Dossier restreint : vous seul(e) voyez ses notes cliniques."))
@@ -281,8 +276,8 @@ def _export_data(request: HttpRequest, patient: Patient) -> dict:
 
 def _record_export(request: HttpRequest, patient: Patient, fmt: str) -> None:
     record_event(
+        actor=request.actor,
         action=Action.EXPORT,
-        request=request,
         object_type="patient",
         object_id=patient.pk,
         detail={"format": fmt},
@@ -327,7 +322,7 @@ def break_glass_view(request: HttpRequest, practice: str, patient) -> HttpRespon
     form = BreakGlassForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.break_glass_open(
-            patient=patient, user=request.user, reason=form.cleaned_data["reason"], request=request
+            patient=patient, actor=request.actor, reason=form.cleaned_data["reason"]
         )
         messages.warning(
             request, _("Accès d'urgence ouvert pour 4 heures. Il est enregistré et sera revu.")
@@ -335,7 +330,7 @@ def break_glass_view(request: HttpRequest, practice: str, patient) -> HttpRespon
         return redirect("patients:detail", practice=practice, patient=patient.pk)
     if request.method == "GET":
         record_event(
-            action=Action.VIEW, request=request, object_type="patient", object_id=patient.pk
+            actor=request.actor, action=Action.VIEW, object_type="patient", object_id=patient.pk
         )
     return render(request, "patients/break_glass.html", {"form": form, "patient": patient})
 
@@ -347,8 +342,8 @@ def break_glass_view(request: HttpRequest, practice: str, patient) -> HttpRespon
 def break_glass_list_view(request: HttpRequest, practice: str) -> HttpResponse:
     grants = selectors.break_glass_grants(request.practice)
     record_event(
+        actor=request.actor,
         action=Action.LIST,
-        request=request,
         object_type="break_glass_grant",
         detail={"results": len(grants)},
     )

@@ -69,7 +69,7 @@ class SessionPolicyMiddleware:
         from audit.models import Action
         from audit.services import record_event
 
-        record_event(action=Action.SESSION_EXPIRED, request=request, detail={"reason": reason})
+        record_event(actor=request.actor, action=Action.SESSION_EXPIRED, detail={"reason": reason})
         logout(request)
         messages.warning(request, _("Votre session a expiré. Veuillez vous reconnecter."))
         return redirect(settings.LOGIN_URL)

@@ -7,6 +7,15 @@ import factory
 
 from accounts import services
 from accounts.models import ConfidentialityAgreement, Practice, TOTPDevice, User
+from audit.context import Actor
+
+
+def as_actor(user: User | None = None, role: str = "", practice: Practice | None = None) -> Actor:
+    """The actor a service sees: a user acting as `role`, or the test itself as
+    a system actor when no user is named."""
+    base = Actor(user=user) if user is not None else Actor.system("test")
+    actor = base.acting_as(role or base.role)
+    return actor.in_practice(practice) if practice is not None else actor
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -36,7 +45,7 @@ class PracticeFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
         practice = services.practice_create(
-            name=kwargs["name"], slug=kwargs["slug"], actor=None, status=kwargs["status"]
+            actor=as_actor(), name=kwargs["name"], slug=kwargs["slug"], status=kwargs["status"]
         )
         return practice
 
@@ -51,7 +60,7 @@ def grant(
     user: User, role: str, practice: Practice | None = None, starts_on: date = PERSONAS_SINCE
 ) -> User:
     services.membership_grant(
-        user=user, role=role, practice=practice, actor=None, starts_on=starts_on
+        actor=as_actor(), user=user, role=role, practice=practice, starts_on=starts_on
     )
     return user
 

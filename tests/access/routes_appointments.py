@@ -1,6 +1,7 @@
 from accounts.scoping import practice_scope
 from tests.access.routes import Route, practice_a
 from tests.appointments.helpers import at, booked, booking_world
+from tests.factories import as_actor
 from tests.patients.helpers import make_patient
 
 BOOKERS = frozenset({"telesecretary_a", "telesecretary_ab", "practitioner_a"})
@@ -172,11 +173,11 @@ def _message(world) -> dict:
         setup = booking_world(world)
         with practice_scope(world.practice_a):
             world.objects["message"] = services.call_message_leave(
+                actor=as_actor(world.users["telesecretary_a"]),
                 practice=setup.practice,
                 practitioner=setup.practitioner,
                 text="Rappeler Mme Lefèvre pour ses résultats",
                 patient=setup.patient,
-                actor=world.users["telesecretary_a"],
             )
     return {**practice_a(world), "message": world.objects["message"].pk}
 
@@ -187,10 +188,10 @@ def _foreign_message(world) -> dict:
     setup = booking_world(world)
     with practice_scope(world.practice_b):
         message = services.call_message_leave(
+            actor=as_actor(world.users["telesecretary_ab"]),
             practice=world.practice_b,
             practitioner=world.users["practitioner_b"],
             text="Message du cabinet B",
-            actor=world.users["telesecretary_ab"],
         )
     assert setup
     return {**practice_a(world), "message": message.pk}
@@ -236,10 +237,10 @@ def _waiting_entry(world) -> dict:
         setup = booking_world(world)
         with practice_scope(world.practice_a):
             world.objects["waiting"] = services.waiting_list_add(
+                actor=as_actor(),
                 practice=setup.practice,
                 patient=setup.patient,
                 appointment_type=setup.kind,
-                actor=None,
             )
     return {**practice_a(world), "entry": world.objects["waiting"].pk}
 
@@ -251,10 +252,10 @@ def _foreign_waiting_entry(world) -> dict:
     foreign = setup.foreign
     with practice_scope(world.practice_b):
         entry = services.waiting_list_add(
+            actor=as_actor(),
             practice=world.practice_b,
             patient=foreign.patient,
             appointment_type=foreign.appointment_type,
-            actor=None,
         )
     return {**practice_a(world), "entry": entry.pk}
 

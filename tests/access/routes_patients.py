@@ -3,6 +3,7 @@ content and exports for practitioners only; the manager, the compliance officer
 and the platform admin have no patient page at all."""
 
 from tests.access.routes import Route, practice_a
+from tests.factories import as_actor
 from tests.personas import World
 
 IDENTITY = frozenset({"telesecretary_a", "telesecretary_ab", "practitioner_a"})
@@ -27,7 +28,9 @@ def _consent(world: World, practice) -> object:
         patient = _patient(world, practice)
         with practice_scope(practice):
             world.objects[key] = services.consent_record(
-                patient=patient, purpose="sms_reminders", actor=world.users["practitioner_a"]
+                actor=as_actor(world.users["practitioner_a"]),
+                patient=patient,
+                purpose="sms_reminders",
             )
     return world.objects[key]
 

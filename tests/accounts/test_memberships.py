@@ -7,6 +7,7 @@ from django_scopes import ScopeError
 from accounts import services
 from accounts.models import Membership
 from accounts.scoping import practice_scope
+from tests.factories import as_actor
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +17,7 @@ def test_removed_telesecretary_loses_access_on_next_request(world):
     url = reverse("accounts:practice_home", args=[world.practice_a.slug])
     assert client.get(url).status_code == 200
     membership = Membership.objects.get(user=world.users["telesecretary_a"])
-    services.membership_revoke(membership=membership, actor=None)
+    services.membership_revoke(actor=as_actor(), membership=membership)
     assert client.get(url).status_code == 404
 
 

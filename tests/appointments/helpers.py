@@ -14,6 +14,7 @@ from appointments.models import (
     WorkingHours,
 )
 from patients.models import Patient
+from tests.factories import as_actor
 from tests.patients.helpers import make_patient
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -150,13 +151,12 @@ def booked(world, hour: int = 10, **kwargs) -> Appointment:
     setup = booking_world(world)
     with practice_scope(world.practice_a):
         return services.appointment_book(
+            actor=as_actor(world.users["telesecretary_a"], "telesecretary"),
             practice=setup.practice,
             practitioner=setup.practitioner,
             patient=kwargs.pop("patient", setup.patient),
             appointment_type=kwargs.pop("kind", setup.kind),
             start=kwargs.pop("start", at(setup.monday, hour)),
             reason=kwargs.pop("reason", "Renouvellement d'ordonnance"),
-            actor=world.users["telesecretary_a"],
-            acting_role="telesecretary",
             **kwargs,
         )

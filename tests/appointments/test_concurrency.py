@@ -12,6 +12,7 @@ from accounts.scoping import practice_scope
 from appointments import services
 from appointments.models import Appointment
 from tests.appointments.helpers import at, booked, booking_world
+from tests.factories import as_actor
 from tests.patients.helpers import make_patient
 
 pytestmark = [
@@ -35,14 +36,13 @@ def test_concurrent_bookings_of_one_slot_give_exactly_one_success(world):
                 barrier.wait(timeout=10)
                 try:
                     services.appointment_book(
+                        actor=as_actor(world.users["telesecretary_a"], "telesecretary"),
                         practice=setup.practice,
                         practitioner=setup.practitioner,
                         patient=patient,
                         appointment_type=setup.kind,
                         start=at(setup.monday, 10),
                         reason="Même créneau",
-                        actor=world.users["telesecretary_a"],
-                        acting_role="telesecretary",
                     )
                     outcome = "booked"
                 except services.SlotTaken:
@@ -77,14 +77,13 @@ def test_concurrent_bookings_of_overlapping_slots_give_one_success(world):
                 barrier.wait(timeout=10)
                 try:
                     services.appointment_book(
+                        actor=as_actor(None, "telesecretary"),
                         practice=setup.practice,
                         practitioner=setup.practitioner,
                         patient=setup.patient,
                         appointment_type=setup.kind,
                         start=start,
                         reason="",
-                        actor=None,
-                        acting_role="telesecretary",
                     )
                     outcomes.append("booked")
                 except services.SlotTaken:

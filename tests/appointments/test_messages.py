@@ -10,7 +10,7 @@ from appointments import services
 from appointments.models import CallMessage
 from audit.models import AuditEvent
 from tests.appointments.helpers import booking_world
-from tests.factories import UserFactory, grant
+from tests.factories import UserFactory, as_actor, grant
 from tests.patients.helpers import make_patient
 
 
@@ -26,11 +26,11 @@ def _url(name: str, world, **kwargs) -> str:
 def _leave(world, setup, text="Rappeler pour les résultats de prise de sang", practitioner=None):
     with practice_scope(world.practice_a):
         return services.call_message_leave(
+            actor=as_actor(world.users["telesecretary_a"]),
             practice=world.practice_a,
             practitioner=practitioner or setup.practitioner,
             text=text,
             patient=setup.patient,
-            actor=world.users["telesecretary_a"],
         )
 
 

@@ -18,6 +18,7 @@ from audit.models import AuditEvent
 from patients import services as patient_services
 from patients.models import Consent
 from tests.appointments.helpers import PARIS, appointment, booking_world
+from tests.factories import as_actor
 from tests.patients.helpers import add_note, make_patient
 
 
@@ -39,9 +40,9 @@ def _tomorrow(world, setup, status=Appointment.Status.BOOKED, hours=24, patient=
 def _consent(world, setup, purpose=Consent.Purpose.EMAIL_REMINDERS, patient=None) -> Consent:
     with practice_scope(world.practice_a):
         return patient_services.consent_record(
+            actor=as_actor(world.users["telesecretary_a"]),
             patient=patient or setup.patient,
             purpose=purpose,
-            actor=world.users["telesecretary_a"],
         )
 
 
@@ -74,7 +75,9 @@ def test_reminder_sent_once_with_email_consent(world, setup):
 def test_reminder_skipped_without_or_after_withdrawn_consent(world, setup):
     consent = _consent(world, setup)
     with practice_scope(world.practice_a):
-        patient_services.consent_withdraw(consent=consent, actor=world.users["telesecretary_a"])
+        patient_services.consent_withdraw(
+            actor=as_actor(world.users["telesecretary_a"]), consent=consent
+        )
     _tomorrow(world, setup)
     assert send_reminders_task()["skipped"] == 1
     assert mail.outbox == []
@@ -124,7 +127,9 @@ def test_reminder_sms_not_sent_without_or_after_withdrawn_consent(world, setup, 
     _consent(world, setup, purpose=Consent.Purpose.INFORMATION)
     consent = _consent(world, setup, purpose=Consent.Purpose.SMS_REMINDERS)
     with practice_scope(world.practice_a):
-        patient_services.consent_withdraw(consent=consent, actor=world.users["telesecretary_a"])
+        patient_services.consent_withdraw(
+            actor=as_actor(world.users["telesecretary_a"]), consent=consent
+        )
     row = _tomorrow(world, setup)
     other = make_patient(world.practice_a, email="", phone="07 11 22 33 44")
     _tomorrow(world, setup, hours=23, patient=other)  # no consent at all

@@ -19,6 +19,7 @@ from tests.appointments.helpers import (
     paris,
     schedule,
 )
+from tests.factories import as_actor
 
 
 @pytest.fixture
@@ -30,6 +31,7 @@ def setup(world):
 
 def _series(world, setup, start, every_weeks=1, count=4, **kwargs):
     return services.appointment_series_book(
+        actor=as_actor(world.users["telesecretary_a"], "telesecretary"),
         practice=setup.practice,
         practitioner=setup.practitioner,
         patient=setup.patient,
@@ -38,8 +40,6 @@ def _series(world, setup, start, every_weeks=1, count=4, **kwargs):
         every_weeks=every_weeks,
         count=count,
         reason="Rééducation",
-        actor=world.users["telesecretary_a"],
-        acting_role="telesecretary",
     )
 
 
@@ -83,7 +83,10 @@ def test_series_cancel_from_one_occurrence_onwards(world, setup):
     series = _series(world, setup, at(setup.monday, 10), count=4)
     rows = list(Appointment.objects.filter(series=series).order_by("start"))
     assert (
-        services.appointment_series_cancel(appointment=rows[1], category="patient", actor=None) == 3
+        services.appointment_series_cancel(
+            actor=as_actor(), appointment=rows[1], category="patient"
+        )
+        == 3
     )
     statuses = list(
         Appointment.objects.filter(series=series).order_by("start").values_list("status", flat=True)
@@ -111,10 +114,16 @@ def test_series_through_the_booking_page(world, setup):
 
 def test_waiting_list_add_is_idempotent_and_resolved_by_booking(world, setup):
     first = services.waiting_list_add(
-        practice=setup.practice, patient=setup.patient, appointment_type=setup.kind, actor=None
+        actor=as_actor(),
+        practice=setup.practice,
+        patient=setup.patient,
+        appointment_type=setup.kind,
     )
     again = services.waiting_list_add(
-        practice=setup.practice, patient=setup.patient, appointment_type=setup.kind, actor=None
+        actor=as_actor(),
+        practice=setup.practice,
+        patient=setup.patient,
+        appointment_type=setup.kind,
     )
     assert first.pk == again.pk
     booked(world, hour=10)
@@ -125,17 +134,19 @@ def test_waiting_list_add_is_idempotent_and_resolved_by_booking(world, setup):
 def test_waiting_list_refuses_private_type_to_telesecretary(world, setup):
     with pytest.raises(services.TypeNotBookable):
         services.waiting_list_add(
+            actor=as_actor(None, "telesecretary"),
             practice=setup.practice,
             patient=setup.patient,
             appointment_type=setup.private_kind,
-            actor=None,
-            acting_role="telesecretary",
         )
 
 
 def test_waiting_list_page_and_cancel_hint(world, setup):
     services.waiting_list_add(
-        practice=setup.practice, patient=setup.patient, appointment_type=setup.kind, actor=None
+        actor=as_actor(),
+        practice=setup.practice,
+        patient=setup.patient,
+        appointment_type=setup.kind,
     )
     other = booked(world, hour=11, patient=_other_patient(world))
     client = world.client("telesecretary_a")

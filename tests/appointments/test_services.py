@@ -12,7 +12,7 @@ from appointments.slots import find_free_slots
 from audit.models import AuditEvent
 from secretariat.crypto import DecryptionError
 from tests.appointments.helpers import at, booked, booking_world
-from tests.factories import grant
+from tests.factories import as_actor, grant
 from tests.patients.helpers import make_patient
 
 
@@ -83,14 +83,13 @@ def test_book_type_kept_for_practice_refused_to_telesecretary(world, setup):
     with pytest.raises(services.TypeNotBookable):
         booked(world, kind=setup.private_kind)
     appointment = services.appointment_book(
+        actor=as_actor(setup.practitioner, "practitioner"),
         practice=setup.practice,
         practitioner=setup.practitioner,
         patient=setup.patient,
         appointment_type=setup.private_kind,
         start=at(setup.monday, 10),
         reason="",
-        actor=setup.practitioner,
-        acting_role="practitioner",
     )
     assert appointment.appointment_type == setup.private_kind
 
@@ -101,14 +100,13 @@ def test_book_refuses_other_practices_patient_practitioner_and_type(world, setup
         booked(world, patient=other_patient)
     with pytest.raises(services.BookingError, match="praticien"):
         services.appointment_book(
+            actor=as_actor(None, "telesecretary"),
             practice=setup.practice,
             practitioner=world.users["practitioner_b"],
             patient=setup.patient,
             appointment_type=setup.kind,
             start=at(setup.monday, 10),
             reason="",
-            actor=None,
-            acting_role="telesecretary",
         )
     with pytest.raises(services.BookingError, match="type"):
         booked(world, kind=setup.foreign.appointment_type)
@@ -171,10 +169,9 @@ def test_constraint_violation_becomes_slot_taken_other_errors_do_not(world, setu
 def test_move_changes_times_and_keeps_history(world, setup):
     appointment = booked(world, hour=10)
     moved = services.appointment_move(
+        actor=as_actor(world.users["telesecretary_a"], "telesecretary"),
         appointment=appointment,
         start=at(setup.monday, 15),
-        actor=world.users["telesecretary_a"],
-        acting_role="telesecretary",
     )
     moved.refresh_from_db()
     assert moved.start == at(setup.monday, 15)
@@ -198,36 +195,33 @@ def test_move_onto_itself_overlapping_is_allowed_onto_other_refused(world, setup
     first = booked(world, hour=10)
     booked(world, hour=11)
     services.appointment_move(
-        appointment=first, start=at(setup.monday, 10, 15), actor=None, acting_role="practitioner"
+        actor=as_actor(None, "practitioner"), appointment=first, start=at(setup.monday, 10, 15)
     )
     with pytest.raises(services.SlotTaken):
         services.appointment_move(
-            appointment=first,
-            start=at(setup.monday, 10, 45),
-            actor=None,
-            acting_role="practitioner",
+            actor=as_actor(None, "practitioner"), appointment=first, start=at(setup.monday, 10, 45)
         )
 
 
 def test_cancel_frees_the_slot_and_records_category(world, setup):
     appointment = booked(world, hour=10)
-    services.appointment_cancel(appointment=appointment, category="patient", actor=None)
+    services.appointment_cancel(actor=as_actor(), appointment=appointment, category="patient")
     appointment.refresh_from_db()
     assert appointment.status == Appointment.Status.CANCELLED
     assert appointment.cancellation_category == "patient"
     booked(world, hour=10)  # the slot can be booked again
     with pytest.raises(services.BookingError):
-        services.appointment_cancel(appointment=appointment, category="patient", actor=None)
+        services.appointment_cancel(actor=as_actor(), appointment=appointment, category="patient")
     with pytest.raises(services.BookingError):
         services.appointment_move(
-            appointment=appointment, start=at(setup.monday, 15), actor=None, acting_role=""
+            actor=as_actor(None, ""), appointment=appointment, start=at(setup.monday, 15)
         )
 
 
 def test_cancel_needs_a_known_category(world, setup):
     appointment = booked(world, hour=10)
     with pytest.raises(services.BookingError):
-        services.appointment_cancel(appointment=appointment, category="whim", actor=None)
+        services.appointment_cancel(actor=as_actor(), appointment=appointment, category="whim")
 
 
 def _today(setup, minutes_from_now: int = 0) -> Appointment:
@@ -248,14 +242,14 @@ def _today(setup, minutes_from_now: int = 0) -> Appointment:
 
 def test_status_transitions(world, setup):
     appointment = _today(setup)
-    services.appointment_set_status(appointment=appointment, status="arrived", actor=None)
-    services.appointment_set_status(appointment=appointment, status="done", actor=None)
+    services.appointment_set_status(actor=as_actor(), appointment=appointment, status="arrived")
+    services.appointment_set_status(actor=as_actor(), appointment=appointment, status="done")
     with pytest.raises(services.BookingError):
-        services.appointment_set_status(appointment=appointment, status="no_show", actor=None)
+        services.appointment_set_status(actor=as_actor(), appointment=appointment, status="no_show")
     other = _today(setup, minutes_from_now=-30)
-    services.appointment_set_status(appointment=other, status="no_show", actor=None)
+    services.appointment_set_status(actor=as_actor(), appointment=other, status="no_show")
     with pytest.raises(services.BookingError):
-        services.appointment_set_status(appointment=other, status="booked", actor=None)
+        services.appointment_set_status(actor=as_actor(), appointment=other, status="booked")
     kinds = list(appointment.events.order_by("id").values_list("kind", "detail"))
     assert kinds == [
         ("status", {"before": "booked", "after": "arrived"}),
@@ -266,7 +260,7 @@ def test_status_transitions(world, setup):
 def test_status_refused_before_the_appointments_day(world, setup):
     future = booked(world, hour=10)
     with pytest.raises(services.BookingError, match="pas encore"):
-        services.appointment_set_status(appointment=future, status="no_show", actor=None)
+        services.appointment_set_status(actor=as_actor(), appointment=future, status="no_show")
     future.refresh_from_db()
     assert future.status == "booked"
 

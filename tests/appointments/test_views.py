@@ -10,6 +10,7 @@ from appointments.forms import slot_value
 from appointments.models import Appointment
 from audit.models import AuditEvent
 from tests.appointments.helpers import appointment, at, booked, booking_world
+from tests.factories import as_actor
 
 
 @pytest.fixture
@@ -240,7 +241,7 @@ def test_patient_page_lists_upcoming_appointments_to_move_or_cancel(world, setup
     with practice_scope(world.practice_a):
         from appointments import services
 
-        services.appointment_cancel(appointment=cancelled, category="patient", actor=None)
+        services.appointment_cancel(actor=as_actor(), appointment=cancelled, category="patient")
     page = (
         world.client("telesecretary_a")
         .get(_url("book_type", world, patient=setup.patient.pk))

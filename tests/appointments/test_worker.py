@@ -27,9 +27,11 @@ from patients import services as patient_services
 from patients.models import Consent
 from secretariat.celery import app
 from tests.appointments.helpers import appointment, booking_world
-from tests.patients.helpers import make_patient
 
 # The run's own Redis database when it names one (make test: db 15), else db 7.
+from tests.factories import as_actor
+from tests.patients.helpers import make_patient
+
 BROKER = settings.CELERY_BROKER_URL or "redis://127.0.0.1:6379/7"
 DELIVERIES = 4
 
@@ -96,7 +98,7 @@ def test_reminder_task_on_real_worker_sends_each_once(world, _sms_outbox):
             (by_sms, Consent.Purpose.SMS_REMINDERS),
         ):
             patient_services.consent_record(
-                patient=patient, purpose=purpose, actor=world.users["telesecretary_a"]
+                actor=as_actor(world.users["telesecretary_a"]), patient=patient, purpose=purpose
             )
         start = timezone.now() + timedelta(hours=24)
         rows = {

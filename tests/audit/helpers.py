@@ -8,6 +8,7 @@ from django.db import connection
 
 from audit.models import AuditChain
 from audit.services import record_event
+from tests.factories import as_actor
 
 
 @contextmanager
@@ -34,6 +35,10 @@ def raw(sql: str, params: list | tuple = ()) -> None:
 def fill_chain(practice, count: int) -> AuditChain:
     for number in range(count):
         record_event(
-            action="view", practice=practice, object_type="patient", object_id=1000 + number
+            actor=as_actor(),
+            action="view",
+            practice=practice,
+            object_type="patient",
+            object_id=1000 + number,
         )
     return AuditChain.objects.get(key=f"practice:{practice.pk}")

@@ -9,13 +9,15 @@ from audit import services
 from audit.models import AuditDigest, AuditEvent
 from audit.services import record_event
 from tests.audit.helpers import raw
-from tests.factories import PracticeFactory
+from tests.factories import PracticeFactory, as_actor
 
 
 @pytest.fixture
 def event(db) -> AuditEvent:
     practice = PracticeFactory()
-    appended = record_event(action="view", practice=practice, object_type="patient", object_id=7)
+    appended = record_event(
+        actor=as_actor(), action="view", practice=practice, object_type="patient", object_id=7
+    )
     return AuditEvent.objects.get(pk=appended.id)
 
 
@@ -113,6 +115,12 @@ def test_digest_truncate_is_refused_without_the_maintenance_flag(digest):
 
 def test_digest_insert_is_still_allowed(digest):
     # Digests are only ever inserted: a new head gets a new row.
-    record_event(action="view", practice=digest.chain.practice, object_type="patient", object_id=8)
+    record_event(
+        actor=as_actor(),
+        action="view",
+        practice=digest.chain.practice,
+        object_type="patient",
+        object_id=8,
+    )
     newer = services.digest_write(chain=digest.chain)
     assert newer.seq == digest.seq + 1

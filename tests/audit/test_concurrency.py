@@ -8,7 +8,7 @@ from django.db import connection
 from audit.chain import verify_chain
 from audit.models import AuditChain, AuditEvent
 from audit.services import record_event
-from tests.factories import PracticeFactory
+from tests.factories import PracticeFactory, as_actor
 
 WORKERS = 4
 EVENTS_EACH = 25
@@ -19,6 +19,7 @@ def _append_many(practice_id: int, worker: int, barrier: threading.Barrier, erro
         barrier.wait()
         for number in range(EVENTS_EACH):
             record_event(
+                actor=as_actor(),
                 action="view",
                 practice=practice_id,
                 object_type="patient",

@@ -24,7 +24,7 @@ from audit.services import (
 )
 from audit.verification import digest_signature, verify_all
 from tests.audit.helpers import raw, triggers_disabled
-from tests.factories import PracticeFactory
+from tests.factories import PracticeFactory, as_actor
 
 
 def _partition_of(event_id: int) -> str:
@@ -41,7 +41,11 @@ def _record(practice, when: datetime | None = None, count: int = 1) -> list[int]
     ids = []
     with freeze_time(when or timezone.now()):
         for number in range(count):
-            ids.append(record_event(action="view", practice=practice, object_id=number).id)
+            ids.append(
+                record_event(
+                    actor=as_actor(), action="view", practice=practice, object_id=number
+                ).id
+            )
     return ids
 
 

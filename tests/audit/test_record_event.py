@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from audit.models import AuditChain, AuditEvent
 from audit.services import AuditDetailError, record_event
-from tests.factories import PracticeFactory
+from tests.factories import PracticeFactory, as_actor
 
 
 @pytest.fixture
@@ -28,12 +28,19 @@ def practice(db):
 def test_record_event_refuses_details_that_could_hold_health_data(practice, detail):
     before = AuditEvent.objects.count()
     with pytest.raises(AuditDetailError):
-        record_event(action="update", practice=practice, object_type="patient", detail=detail)
+        record_event(
+            actor=as_actor(),
+            action="update",
+            practice=practice,
+            object_type="patient",
+            detail=detail,
+        )
     assert AuditEvent.objects.count() == before
 
 
 def test_record_event_accepts_identifiers_counts_and_flags(practice):
     appended = record_event(
+        actor=as_actor(),
         action="export",
         practice=practice,
         object_type="patient",
@@ -53,7 +60,7 @@ def test_record_event_accepts_identifiers_counts_and_flags(practice):
 
 
 def test_record_event_without_practice_goes_to_the_platform_chain(db):
-    appended = record_event(action="login")
+    appended = record_event(actor=as_actor(), action="login")
     assert AuditEvent.objects.get(pk=appended.id).chain.key == "platform"
 
 

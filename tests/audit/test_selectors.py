@@ -9,13 +9,13 @@ from freezegun import freeze_time
 from audit.models import AuditEvent
 from audit.selectors import filtered_events, patient_access_events, patient_access_page
 from audit.services import record_event
-from tests.factories import PracticeFactory
+from tests.factories import PracticeFactory, as_actor
 
 
 def _event(world, practice, **kwargs) -> int:
     return record_event(
+        actor=as_actor(kwargs.pop("actor", world.users["telesecretary_ab"])),
         action=kwargs.pop("action", "view"),
-        actor=kwargs.pop("actor", world.users["telesecretary_ab"]),
         practice=practice,
         **kwargs,
     ).id

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.services import record_event
+from tests.factories import as_actor
 
 LIST = reverse("audit:event_list")
 
@@ -25,8 +26,8 @@ def _reads(world, count: int, practice=None, **kwargs) -> list[int]:
     practice = practice or world.practice_a
     return [
         record_event(
+            actor=as_actor(kwargs.get("actor", world.users["telesecretary_a"])),
             action=kwargs.get("action", "view"),
-            actor=kwargs.get("actor", world.users["telesecretary_a"]),
             practice=practice,
             object_type=kwargs.get("object_type", "patient"),
             object_id=kwargs.get("object_id", 100 + number),
@@ -171,8 +172,8 @@ def test_patient_access_report_lists_only_that_patient_in_that_practice(world, o
     url = reverse("audit:patient_access")
     about = _reads(world, 2, object_id=42)
     listed = record_event(
+        actor=as_actor(world.users["practitioner_a"]),
         action="search",
-        actor=world.users["practitioner_a"],
         practice=world.practice_a,
         object_type="patient",
         detail={"patient_ids": [41, 42, 43], "count": 3},
@@ -206,8 +207,8 @@ def test_csv_export_streams_the_filtered_view_and_is_audited_first(world, office
     ids = _reads(world, 3, object_id=8)
     _reads(world, 2, practice=world.practice_b)
     record_event(
+        actor=as_actor(world.users["telesecretary_a"]),
         action="view",
-        actor=world.users["telesecretary_a"],
         practice=world.practice_a,
         object_type="patient",
         object_id="=HYPERLINK(1)",
@@ -230,8 +231,8 @@ def test_csv_export_streams_the_filtered_view_and_is_audited_first(world, office
 
 def test_csv_export_neutralises_formulas(world, officer):
     record_event(
+        actor=as_actor(world.users["telesecretary_a"]),
         action="view",
-        actor=world.users["telesecretary_a"],
         practice=world.practice_a,
         object_type="patient",
         object_id="=HYPERLINK(1)",

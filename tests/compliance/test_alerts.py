@@ -11,6 +11,7 @@ from audit.models import AuditEvent
 from compliance import services
 from compliance.models import Alert
 from patients import services as patient_services
+from tests.factories import as_actor
 from tests.patients.helpers import make_patient
 
 LIST = "/conformite/alertes/"
@@ -88,7 +89,7 @@ def test_inactive_compliance_officer_is_not_mailed(officer, world, mailoutbox):
 def test_inbox_lists_open_alerts_first_and_records_the_read(officer, world):
     done = _raise("done")
     services.alert_acknowledge(
-        alert=done, actor=world.users["compliance_officer"], comment="vu", request=None
+        actor=as_actor(world.users["compliance_officer"]), alert=done, comment="vu"
     )
     open_ = _raise("open", kind=Alert.Kind.CHAIN_BROKEN, detail={"chain": "platform"})
     response = officer.get(LIST)
@@ -160,7 +161,7 @@ def test_break_glass_raises_an_alert_naming_the_user_and_practice(
     doctor = world.users["practitioner_a"]
     with django_capture_on_commit_callbacks(execute=True), practice_scope(world.practice_a):
         grant = patient_services.break_glass_open(
-            patient=patient, user=doctor, reason="Patient inconscient, SAMU"
+            patient=patient, reason="Patient inconscient, SAMU", actor=as_actor(doctor)
         )
     alert = Alert.objects.get(kind=Alert.Kind.BREAK_GLASS)
     assert (alert.practice, alert.subject) == (world.practice_a, doctor)

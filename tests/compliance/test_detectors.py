@@ -3,10 +3,10 @@
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from django.test import RequestFactory
 from freezegun import freeze_time
 
 from accounts.scoping import practice_scope
+from audit.context import Actor
 from audit.models import Action, Outcome
 from audit.services import record_event
 from compliance.detectors import detect_suspicious_activity
@@ -31,9 +31,8 @@ def _event(
     practice_obj = {"a": world.practice_a, "b": world.practice_b, None: None}[practice]
     with freeze_time(moment):
         record_event(
+            actor=Actor(user=world.users[persona], ip=ip),
             action=action,
-            request=RequestFactory().get("/", REMOTE_ADDR=ip),
-            actor=world.users[persona],
             practice=practice_obj,
             object_type=object_type,
             object_id=object_id,

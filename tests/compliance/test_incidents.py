@@ -12,6 +12,7 @@ from django_scopes import scopes_disabled
 from audit.models import AuditEvent
 from compliance import incidents
 from compliance.models import BreachIncident, Notification, PatientNotification
+from tests.factories import as_actor
 from tests.patients.helpers import make_patient
 
 FIELDS = {
@@ -35,7 +36,7 @@ def mailed(world):
 
 def _declare(world, *, hours_ago=1, patient_ids=(), practices=None):
     return incidents.incident_declare(
-        actor=world.users["compliance_officer"],
+        actor=as_actor(world.users["compliance_officer"]),
         practices=practices or [world.practice_a],
         patient_ids=list(patient_ids),
         detected_at=timezone.now() - timedelta(hours=hours_ago),
@@ -112,7 +113,7 @@ def test_reminders_at_48_and_66_hours_once_each(mailed, mailoutbox):
     assert [m.to for m in mailoutbox] == [["dpo@example.org"], ["dpo@example.org"]]
     assert "72 h" in mailoutbox[0].subject
     other = _declare(mailed, hours_ago=60)
-    incidents.incident_mark_authority_notified(incident=other, actor=None)
+    incidents.incident_mark_authority_notified(actor=as_actor(), incident=other)
     assert incidents.breach_deadline_reminders(now=now + timedelta(hours=20)) == 0
     assert incident.notifications.count() >= 2
 
@@ -178,7 +179,7 @@ def test_telesecretaries_never_see_the_register_or_notices(mailed):
 
 def test_csv_export_is_audited_and_neutralises_formulas(mailed):
     incidents.incident_declare(
-        actor=mailed.users["compliance_officer"],
+        actor=as_actor(mailed.users["compliance_officer"]),
         practices=[mailed.practice_a],
         detected_at=timezone.now(),
         **{**FIELDS, "nature": "=HYPERLINK(1)"},

@@ -13,6 +13,7 @@ from audit.models import AuditEvent
 from compliance import retention, services
 from compliance.models import RetentionPolicy
 from tests.compliance.helpers import aged_rows
+from tests.factories import as_actor
 
 
 def _remaining(model, ids):
@@ -26,10 +27,10 @@ def rows(world):
     a = aged_rows(world, "a", ages_days=[400, 200, 60, 5])
     b = aged_rows(world, "b", ages_days=[400, 200])
     services.retention_policy_set(
+        actor=as_actor(world.users["compliance_officer"]),
         practice=world.practice_b,
         kind="appointments",
         days=1095,
-        actor=world.users["compliance_officer"],
     )
     return a, b
 
@@ -84,7 +85,7 @@ def test_dry_run_counts_and_deletes_nothing(world, rows):
 def test_policy_outside_bounds_is_refused(world):
     with pytest.raises(ValidationError, match="entre 30 et 1825 jours"):
         services.retention_policy_set(
-            practice=world.practice_a, kind="appointments", days=10, actor=None
+            actor=as_actor(), practice=world.practice_a, kind="appointments", days=10
         )
     with scopes_disabled():
         assert not RetentionPolicy.objects.exists()

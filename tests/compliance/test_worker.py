@@ -19,6 +19,7 @@ from compliance import incidents, retention, tasks
 from compliance.models import Notification
 from secretariat.celery import app
 from tests.compliance.helpers import aged_rows
+from tests.factories import as_actor
 from tests.personas import build_world
 
 pytestmark = [
@@ -96,7 +97,7 @@ def test_practice_notifications_sent_once_when_the_task_runs_twice_at_once(
         user.email = f"{user.username}@example.org"
         user.save(update_fields=["email"])
     incident = incidents.incident_declare(
-        actor=world.users["compliance_officer"],
+        actor=as_actor(world.users["compliance_officer"]),
         practices=[world.practice_a, world.practice_b],
         detected_at=timezone.now(),
         nature="n",

@@ -10,6 +10,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from continuity import services, training
 from continuity.models import TrainingSession
+from tests.factories import as_actor
 
 PRACTICE_HOME = "/p/cabinet-a/"
 
@@ -22,10 +23,10 @@ def _joined_long_ago(user, days: int = 400):
 
 def _session(user, days_ago: int, recorder):
     return services.training_session_record(
+        actor=as_actor(recorder),
         day=timezone.localdate() - timedelta(days=days_ago),
         topic="Confidentialité",
         attendees=[user],
-        actor=recorder,
     )
 
 

@@ -7,6 +7,7 @@ from accounts.scoping import practice_scope
 from patients import services
 from patients.models import Patient
 from patients.services import Identity
+from tests.factories import as_actor
 
 
 def identity(**overrides) -> Identity:
@@ -28,10 +29,10 @@ def identity(**overrides) -> Identity:
 def make_patient(practice: Practice, actor: User | None = None, **overrides) -> Patient:
     with practice_scope(practice):
         return services.patient_create(
-            practice=practice, identity=identity(**overrides), actor=actor
+            actor=as_actor(actor), practice=practice, identity=identity(**overrides)
         )
 
 
 def add_note(patient: Patient, author: User, text: str = "Asthme sévère, sous corticoïdes"):
     with practice_scope(patient.practice_id):
-        return services.clinical_note_add(patient=patient, text=text, author=author)
+        return services.clinical_note_add(actor=as_actor(author), patient=patient, text=text)

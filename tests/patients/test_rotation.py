@@ -14,6 +14,7 @@ from audit.models import AuditEvent
 from patients import keys, rotation, selectors, services
 from patients.models import BreakGlassGrant, ClinicalNote, Patient, PracticeKey
 from secretariat import crypto
+from tests.factories import as_actor
 from tests.patients.helpers import add_note, make_patient
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +31,9 @@ def _populate(world, count=5):
     for patient in patients:
         add_note(patient, doctor, f"Note {patient.pk}")
     with practice_scope(world.practice_a):
-        services.break_glass_open(patient=patients[0], user=doctor, reason="Urgence vitale")
+        services.break_glass_open(
+            patient=patients[0], reason="Urgence vitale", actor=as_actor(doctor, "practitioner")
+        )
     make_patient(world.practice_b, last_name="Autre")
     return patients
 

@@ -10,6 +10,7 @@ from accounts.scoping import practice_scope
 from audit.models import AuditEvent
 from patients import services
 from patients.models import BreakGlassGrant, Consent, Patient
+from tests.factories import as_actor
 from tests.patients.helpers import add_note, make_patient
 
 pytestmark = pytest.mark.django_db
@@ -195,7 +196,9 @@ def test_export_contains_everything_and_nothing_of_another_patient(world):
     add_note(patient, practitioner, NOTE)
     add_note(other, practitioner, "Note de l'autre patient")
     with practice_scope(world.practice_a):
-        services.consent_record(patient=patient, purpose="sms_reminders", actor=practitioner)
+        services.consent_record(
+            actor=as_actor(practitioner), patient=patient, purpose="sms_reminders"
+        )
     client = world.client("practitioner_a")
     client.get(_url("patients:detail", patient))
     client.get(_url("patients:detail", other))
@@ -220,7 +223,7 @@ def test_export_contains_everything_and_nothing_of_another_patient(world):
 def _restricted(world, patient, allowed=()):
     with practice_scope(world.practice_a):
         services.patient_set_restricted(
-            patient=patient, restricted=True, practitioners=list(allowed), actor=None
+            actor=as_actor(), patient=patient, restricted=True, practitioners=list(allowed)
         )
 
 

@@ -18,6 +18,7 @@ from accounts import otp, services
 from accounts.models import ConfidentialityAgreement, Practice, TOTPDevice, User
 from accounts.roles import Role
 from accounts.seed import DEMO_PRACTICES, DEMO_USERS, extend_demo
+from audit.context import Actor
 
 AGREEMENT_TEXT = """\
 En accédant aux données de santé des patients des cabinets, je m'engage à :
@@ -26,6 +27,8 @@ En accédant aux données de santé des patients des cabinets, je m'engage à :
 - signaler sans délai toute perte, tout vol ou tout accès suspect ;
 - protéger mes identifiants et mon appareil d'authentification.
 Chaque accès est enregistré dans un journal d'audit infalsifiable."""
+
+SEED = Actor.system("seed_demo")
 
 
 def _derived(purpose: str, username: str, length: int) -> bytes:
@@ -67,7 +70,7 @@ class Command(BaseCommand):
     def _practice(self, spec: dict) -> Practice:
         practice = Practice.objects.filter(slug=spec["slug"]).first()
         if practice is None:
-            practice = services.practice_create(name=spec["name"], slug=spec["slug"], actor=None)
+            practice = services.practice_create(name=spec["name"], slug=spec["slug"], actor=SEED)
         return practice
 
     def _user(self, spec: dict, practices: dict[str, Practice]) -> dict:
@@ -103,7 +106,7 @@ class Command(BaseCommand):
 
     def _grant(self, user: User, role: str, practice: Practice | None) -> None:
         if not user.memberships.filter(role=role, practice=practice).exists():
-            services.membership_grant(user=user, role=role, practice=practice, actor=None)
+            services.membership_grant(user=user, role=role, practice=practice, actor=SEED)
 
     def _print_accounts(self, users: list[dict]) -> None:
         self.stdout.write(self.style.SUCCESS("Comptes de démonstration (données fictives) :"))

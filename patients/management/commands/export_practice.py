@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.serializers.json import DjangoJSONEncoder
 
 from accounts.scoping import practice_scope
+from audit.context import Actor
 from audit.models import Action
 from audit.services import record_event
 from patients.management.commands._practice import practice_by_slug
@@ -43,6 +44,7 @@ class Command(BaseCommand):
                 out.write(json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False) + "\n")
                 count += 1
         record_event(
+            actor=Actor.system("export_practice"),
             action=Action.EXPORT,
             practice=found,
             object_type="practice",
