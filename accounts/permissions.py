@@ -65,3 +65,10 @@ def any_authenticated(view: Callable) -> Callable:
     """For pages every logged-in user may see (home, own sessions)."""
     view.required_permission = "authenticated"
     return view
+
+
+def agreement_exempt(view: Callable) -> Callable:
+    """Reachable before the confidentiality agreement is accepted (login,
+    enrolment, the charter itself): see secretariat/pipeline.py."""
+    view.agreement_exempt = True
+    return view

@@ -16,16 +16,14 @@ from django_otp import login as otp_login
 
 from accounts import lockout, otp, selectors, services
 from accounts.forms import AgreementForm, EnrolForm, LoginForm, OTPForm
-from accounts.middleware import agreement_exempt
 from accounts.models import TOTPDevice, User, UserSession
 from accounts.navigation import practice_actions, provider_actions
-from accounts.permissions import any_authenticated, practice_permission
+from accounts.permissions import agreement_exempt, any_authenticated, practice_permission
 from accounts.qr import qr_data_uri
 from accounts.roles import Role
-from accounts.sessions import session_end, session_register, sessions_end
+from accounts.sessions import session_end, session_register, sessions_end, start_session_clock
 from audit.models import Action, Outcome
 from audit.services import record_event
-from secretariat.middleware import start_session_clock
 
 PENDING_USER = "login_pending_user"
 PENDING_SINCE = "login_pending_since"

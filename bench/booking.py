@@ -170,7 +170,7 @@ def _session_for(user) -> str:
     from django_otp import DEVICE_ID_SESSION_KEY
 
     from accounts.models import TOTPDevice, UserSession
-    from secretariat.middleware import SESSION_LAST_SEEN, SESSION_STARTED
+    from accounts.sessions import SESSION_LAST_SEEN, SESSION_STARTED
 
     device = TOTPDevice(user=user, name="TOTP", confirmed=True)
     device.save()

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Max
 from django.utils import timezone
 
@@ -60,3 +61,26 @@ def staff_statuses(today: date | None = None) -> list[TrainingStatus]:
 
 def overdue_statuses(today: date | None = None) -> list[TrainingStatus]:
     return [status for status in staff_statuses(today) if status.overdue]
+
+
+# A user in good standing stays so until a known date: that date is cached (an
+# hour at most, so a changed setting applies soon), and practice pages then cost
+# no query. A blocked user is never cached: recorded training lifts the block
+# on the next request.
+_CACHE_SECONDS = 3600
+
+
+def _cache_key(user_id: int) -> str:
+    return f"continuity:training-ok-until:{user_id}"
+
+
+def training_blocks(user: User) -> bool:
+    """Whether the user's overdue training closes practice pages to them."""
+    today = timezone.localdate()
+    cached = cache.get(_cache_key(user.pk))
+    if cached is not None and today <= date.fromisoformat(cached):
+        return False
+    status = training_status(user, today)
+    if not status.blocked:
+        cache.set(_cache_key(user.pk), status.blocked_after.isoformat(), _CACHE_SECONDS)
+    return status.blocked

@@ -11,9 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.middleware import agreement_exempt
 from accounts.models import Membership, Practice, User
-from accounts.permissions import provider_permission
+from accounts.permissions import agreement_exempt, provider_permission
 from accounts.roles import Role
 from accounts.services import membership_revoke
 from audit.models import Action

@@ -92,12 +92,9 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.ActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "secretariat.middleware.SessionPolicyMiddleware",
+    "accounts.sessions.SessionPolicyMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
-    "accounts.middleware.AgreementGateMiddleware",
-    "accounts.middleware.PracticeScopeMiddleware",
-    "continuity.middleware.TrainingGateMiddleware",
-    "audit.middleware.DeniedAccessAuditMiddleware",
+    "secretariat.pipeline.AccessGateMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -160,7 +157,7 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:home"
 
 # Sessions: idle timeout and absolute lifetime enforced server-side by
-# secretariat.middleware.SessionPolicyMiddleware.
+# accounts.sessions.SessionPolicyMiddleware.
 SESSION_IDLE_TIMEOUT = timedelta(minutes=env.int("SESSION_IDLE_MINUTES", default=15))
 SESSION_ABSOLUTE_LIFETIME = timedelta(hours=env.int("SESSION_ABSOLUTE_HOURS", default=10))
 if SESSION_IDLE_TIMEOUT > timedelta(minutes=15) or SESSION_ABSOLUTE_LIFETIME > timedelta(hours=12):

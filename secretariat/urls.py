@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 from django_otp.admin import OTPAdminSite
 
-from accounts.middleware import agreement_exempt
+from accounts.permissions import agreement_exempt
 from onboarding.views import invitation_accept_view
 
 # The Django admin only behind a verified TOTP device.

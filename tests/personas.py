@@ -8,7 +8,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 
 from accounts.models import Practice, User, UserSession
 from accounts.roles import Role
-from secretariat.middleware import SESSION_LAST_SEEN, SESSION_STARTED
+from accounts.sessions import SESSION_LAST_SEEN, SESSION_STARTED
 from tests.factories import PracticeFactory, UserFactory, agreement, enrol_device, grant
 
 PERSONAS = [
