@@ -1,10 +1,7 @@
 """Login in two steps (password, then TOTP), enrolment, charter, home pages."""
 
-import time
-
-from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth import authenticate, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -12,53 +9,24 @@ from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
-from django_otp import login as otp_login
 
 from accounts import lockout, otp, selectors, services
 from accounts.forms import AgreementForm, EnrolForm, LoginForm, OTPForm
+from accounts.login import (
+    ENROL_DEVICE,
+    complete_login,
+    confirmed_device,
+    pending_user,
+    start_pending_login,
+)
 from accounts.models import TOTPDevice, User, UserSession
 from accounts.navigation import practice_actions, provider_actions
 from accounts.permissions import agreement_exempt, any_authenticated, practice_permission
 from accounts.qr import qr_data_uri
 from accounts.roles import Role
-from accounts.sessions import session_end, session_register, sessions_end, start_session_clock
+from accounts.sessions import session_end, sessions_end
 from audit.models import Action, Outcome
 from audit.services import record_event
-
-PENDING_USER = "login_pending_user"
-PENDING_SINCE = "login_pending_since"
-ENROL_DEVICE = "login_enrol_device"
-
-
-def _pending_user(request: HttpRequest) -> User | None:
-    user_id = request.session.get(PENDING_USER)
-    since = request.session.get(PENDING_SINCE, 0)
-    if not user_id or time.time() - since > settings.LOGIN_PENDING_SECONDS:
-        return None
-    return User.objects.filter(pk=user_id, is_active=True).first()
-
-
-def _confirmed_device(user: User) -> TOTPDevice | None:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).first()
-
-
-def start_pending_login(request: HttpRequest, user: User) -> None:
-    """The password step passed (or an invitation was accepted): a new session id,
-    and the TOTP step (or enrolment) must follow within LOGIN_PENDING_SECONDS."""
-    request.session.cycle_key()
-    request.session[PENDING_USER] = user.pk
-    request.session[PENDING_SINCE] = time.time()
-
-
-def _complete_login(request: HttpRequest, user: User, device: TOTPDevice) -> None:
-    # login() rotates the session id a second time (the first was after the password).
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    otp_login(request, device)
-    for key in (PENDING_USER, PENDING_SINCE, ENROL_DEVICE):
-        request.session.pop(key, None)
-    start_session_clock(request)
-    session_register(request, user)
-    record_event(actor=request.actor.for_user(user), action=Action.LOGIN)
 
 
 @login_not_required
@@ -86,7 +54,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             form.add_error(None, _("Identifiant ou mot de passe incorrect."))
         else:
             start_pending_login(request, user)
-            if _confirmed_device(user) is None:
+            if confirmed_device(user) is None:
                 return redirect("accounts:enrol")
             return redirect("accounts:otp")
     return render(request, "accounts/login.html", {"form": form})
@@ -109,13 +77,13 @@ def _otp_failure(request: HttpRequest, user: User, step: str) -> HttpResponse | 
 @agreement_exempt
 @require_http_methods(["GET", "POST"])
 def otp_view(request: HttpRequest) -> HttpResponse:
-    user = _pending_user(request)
+    user = pending_user(request)
     if user is None:
         messages.info(request, _("Veuillez d'abord saisir votre identifiant et mot de passe."))
         return redirect("accounts:login")
     if lockout.is_locked_out(request, user.username):
         return lockout.lockout_response(request, credentials={"username": user.username})
-    device = _confirmed_device(user)
+    device = confirmed_device(user)
     if device is None:
         return redirect("accounts:enrol")
     form = OTPForm(request.POST or None)
@@ -128,7 +96,7 @@ def otp_view(request: HttpRequest) -> HttpResponse:
         else:
             accepted = device.verify_token(code)
         if accepted:
-            _complete_login(request, user, device)
+            complete_login(request, user, device)
             return redirect("accounts:home")
         locked = _otp_failure(request, user, "totp")
         if locked:
@@ -141,11 +109,11 @@ def otp_view(request: HttpRequest) -> HttpResponse:
 @agreement_exempt
 @require_http_methods(["GET", "POST"])
 def enrol_view(request: HttpRequest) -> HttpResponse:
-    user = _pending_user(request)
+    user = pending_user(request)
     if user is None:
         messages.info(request, _("Veuillez d'abord saisir votre identifiant et mot de passe."))
         return redirect("accounts:login")
-    if _confirmed_device(user) is not None:
+    if confirmed_device(user) is not None:
         return redirect("accounts:otp")
     if lockout.is_locked_out(request, user.username):
         return lockout.lockout_response(request, credentials={"username": user.username})
@@ -159,7 +127,7 @@ def enrol_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["code"]):
             codes = services.device_confirm(device=device, actor=request.actor)
-            _complete_login(request, user, device)
+            complete_login(request, user, device)
             return render(request, "accounts/recovery_codes.html", {"codes": codes})
         locked = _otp_failure(request, user, "enrolment")
         if locked:

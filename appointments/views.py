@@ -46,9 +46,9 @@ from appointments.slots import Slot, find_free_slots
 from audit.models import Action, Outcome
 from audit.services import record_event
 from patients import selectors as patient_selectors
+from patients.decorators import sealed_data
 from patients.forms import SearchForm
 from patients.models import Patient
-from patients.views import sealed_data
 
 PROPOSALS = 12
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.login import start_pending_login
 from accounts.models import Membership, Practice, User
 from accounts.permissions import agreement_exempt, provider_permission
 from accounts.roles import Role
@@ -293,8 +294,6 @@ def device_reset_view(request: HttpRequest, user_id: int) -> HttpResponse:
 @agreement_exempt
 @require_http_methods(["GET", "POST"])
 def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
-    from accounts.views import start_pending_login
-
     invitation = services.invitation_for_token(token)
     if invitation is None:
         return render(request, "onboarding/invitation_invalid.html", status=410)

@@ -3,9 +3,6 @@ practice (another practice's id is a 404), audit recorded before rendering,
 `Cache-Control: no-store` on every page (they all carry patient data)."""
 
 import json
-import logging
-from collections.abc import Callable
-from functools import wraps
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -17,43 +14,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import has_practice_perm, practice_permission
-from audit.models import Action, Outcome
+from audit.models import Action
 from audit.services import record_event
-from patients import keys, selectors, services
+from patients import selectors, services
+from patients.decorators import sealed_data
 from patients.forms import BreakGlassForm, ConsentForm, NoteForm, PatientForm, SearchForm
 from patients.models import Consent, Patient
-from secretariat.crypto import DecryptionError
-
-logger = logging.getLogger(__name__)
-
-
-def sealed_data(view: Callable) -> Callable:
-    """Pages that decrypt: a destroyed key gives the "données indisponibles"
-    page, a ciphertext that does not open gives an error page. Neither ever
-    shows ciphertext or an empty value in place of the data."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except keys.KeyUnavailable:
-            response = render(request, "patients/unavailable.html", status=410)
-        except DecryptionError:
-            # Identifiers only: the request id ties this line to the error page.
-            logger.error("decryption failed (request %s)", getattr(request, "request_id", ""))
-            record_event(
-                actor=request.actor,
-                action=Action.VIEW,
-                outcome=Outcome.DENIED,
-                object_type="patient",
-                object_id=kwargs.get("patient", ""),
-                detail={"error": "decryption"},
-            )
-            response = render(request, "patients/decryption_error.html", status=500)
-        response["Cache-Control"] = "no-store"
-        return response
-
-    return wrapper
 
 
 def _patient(request: HttpRequest, patient_id) -> Patient:

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "onboarding",
     "continuity",
     "compliance",
+    "demo",
 ]
 
 MIDDLEWARE = [

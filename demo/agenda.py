@@ -14,7 +14,7 @@ from appointments import selectors, services
 from appointments.models import Appointment, AppointmentType
 from appointments.slots import find_free_slots
 from appointments.starter import STARTER_TYPES
-from audit.context import Actor
+from demo.people import SEED
 from patients.models import Patient
 
 # How often each starter type comes up in the demo agenda.
@@ -34,7 +34,7 @@ PER_DAY = 5
 
 def demo_agenda(practice: Practice) -> None:
     with practice_scope(practice):
-        services.agenda_starter_apply(practice=practice, actor=Actor.system("seed_demo"))
+        services.agenda_starter_apply(practice=practice, actor=SEED)
         names = [spec[0] for spec in STARTER_TYPES]
         found = {kind.name: kind for kind in AppointmentType.objects.filter(name__in=names)}
         types = [found[name] for name in names]
@@ -79,5 +79,5 @@ def _book_day(practice, doctor, day, zone, types, weights, patients, rng) -> Non
             appointment_type=kind,
             start=slot.start,
             reason=rng.choice(DEMO_REASONS),
-            actor=Actor.system("seed_demo"),
+            actor=SEED,
         )

@@ -6,11 +6,9 @@ from datetime import date
 from accounts.models import Membership, Practice
 from accounts.roles import Role
 from accounts.scoping import practice_scope
-from audit.context import Actor
+from demo.people import SEED
 from patients import selectors, services
 from patients.services import Identity
-
-SEED = Actor.system("seed_demo")
 
 _PEOPLE = [
     ("Lefèvre", "Élodie", date(1984, 7, 14), "06 12 34 56 78", "Suivi de grossesse, 2e trimestre."),

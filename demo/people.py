@@ -1,8 +1,9 @@
-"""The demo's people and practices (synthetic). Other apps add their demo data
-in extend_demo, keeping the `seed_demo --json` contract stable."""
+"""The demo's people and practices (synthetic), and the actor that seeds them."""
 
-from accounts.models import Practice
 from accounts.roles import Role
+from audit.context import Actor
+
+SEED = Actor.system("seed_demo")
 
 TILLEULS = "Cabinet médical des Tilleuls"
 SAINT_ROCH = "Centre de santé Saint-Roch"
@@ -61,17 +62,3 @@ DEMO_USERS = [
         "role": Role.PLATFORM_ADMIN,
     },
 ]
-
-
-def extend_demo(practices: dict[str, Practice]) -> list[dict]:
-    from appointments.demo import demo_agenda
-    from patients.seed import demo_patients
-
-    described = [
-        {"name": name, "patients": demo_patients(practice, index)}
-        for index, (name, practice) in enumerate(practices.items())
-    ]
-    # After the patients: their appointments need them.
-    for practice in practices.values():
-        demo_agenda(practice)
-    return described

@@ -17,8 +17,9 @@ from django.db import transaction
 from accounts import otp, services
 from accounts.models import ConfidentialityAgreement, Practice, TOTPDevice, User
 from accounts.roles import Role
-from accounts.seed import DEMO_PRACTICES, DEMO_USERS, extend_demo
-from audit.context import Actor
+from demo.agenda import demo_agenda
+from demo.patients import demo_patients
+from demo.people import DEMO_PRACTICES, DEMO_USERS, SEED
 
 AGREEMENT_TEXT = """\
 En accédant aux données de santé des patients des cabinets, je m'engage à :
@@ -27,8 +28,6 @@ En accédant aux données de santé des patients des cabinets, je m'engage à :
 - signaler sans délai toute perte, tout vol ou tout accès suspect ;
 - protéger mes identifiants et mon appareil d'authentification.
 Chaque accès est enregistré dans un journal d'audit infalsifiable."""
-
-SEED = Actor.system("seed_demo")
 
 
 def _derived(purpose: str, username: str, length: int) -> bytes:
@@ -42,6 +41,17 @@ def demo_password(username: str) -> str:
 
 def demo_totp_secret(username: str) -> bytes:
     return _derived("totp", username, 20)
+
+
+def _practice_data(practices: dict[str, Practice]) -> list[dict]:
+    described = [
+        {"name": name, "patients": demo_patients(practice, index)}
+        for index, (name, practice) in enumerate(practices.items())
+    ]
+    # After the patients: their appointments need them.
+    for practice in practices.values():
+        demo_agenda(practice)
+    return described
 
 
 class Command(BaseCommand):
@@ -60,7 +70,7 @@ class Command(BaseCommand):
                 version=1,
                 defaults={"title": "Charte de confidentialité", "text": AGREEMENT_TEXT},
             )
-            practice_data = extend_demo(practices)
+            practice_data = _practice_data(practices)
         data = {"users": users, "practices": practice_data}
         if options["json"]:
             self.stdout.write(json.dumps(data, ensure_ascii=False, indent=2))
