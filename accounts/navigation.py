@@ -11,6 +11,7 @@ PRACTICE_ACTIONS: list[tuple[str, str, str]] = [
     ("book_appointment", "appointments:waiting_list", _("Liste d'attente")),
     ("view_own_agenda", "appointments:my_day", _("Mon agenda du jour")),
     ("view_own_agenda", "appointments:my_week", _("Mon agenda de la semaine")),
+    ("view_own_agenda", "calendarfeed:subscription", _("Mon agenda sur mon téléphone")),
     ("view_practice_agenda", "appointments:practice_day", _("Agenda du cabinet")),
     ("manage_practice_settings", "appointments:settings", _("Agendas : types et horaires")),
     ("manage_practice_settings", "compliance:practice_retention", _("Durées de conservation")),

@@ -86,6 +86,7 @@ class ObjectType(models.TextChoices):
     TRAINING_STATUS = "training_status", _("Statut de formation")
     BACKUP = "backup", _("Sauvegarde")
     RESTORE_DRILL = "restore_drill", _("Exercice de restauration")
+    CALENDAR_FEED = "calendar_feed", _("Abonnement d'agenda")
 
     @classmethod
     def label_of(cls, value: str) -> str:

@@ -15,6 +15,7 @@ from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 from secretariat.crypto import Keyring
+from secretariat.ratelimit import Rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -78,6 +79,7 @@ INSTALLED_APPS = [
     "onboarding",
     "continuity",
     "compliance",
+    "calendarfeed",
     "demo",
 ]
 
@@ -375,3 +377,12 @@ CELERY_BEAT_SCHEDULE["compliance-account-hygiene"] = {
     "task": "compliance.tasks.account_hygiene",
     "schedule": crontab(hour=3, minute=45),
 }
+
+# Interoperability: the practitioners' calendar feeds (calendarfeed/).
+# Rates are "<count>/<s|m|h|d>", counted in RATELIMIT_CACHE (set CACHE_URL to
+# Redis in production so that every web process counts together).
+RATELIMIT_CACHE = "default"
+CALENDAR_FEED_DAYS_BACK = env.int("CALENDAR_FEED_DAYS_BACK", default=30)
+CALENDAR_FEED_DAYS_AHEAD = env.int("CALENDAR_FEED_DAYS_AHEAD", default=180)
+CALENDAR_FEED_RATE = env.str("CALENDAR_FEED_RATE", default="120/h")
+Rate.parse(CALENDAR_FEED_RATE)

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("continuity.urls")),
     path("", include("compliance.urls")),
     path("", include("appointments.urls")),
+    path("", include("calendarfeed.urls")),
 ]
 
 handler400 = "secretariat.errors.bad_request"

@@ -8,4 +8,5 @@ UNLISTED = {
     "accounts:session_end",  # tests/accounts/test_sessions.py (ids are per user)
     "invitation_accept",  # tests/onboarding/test_invitations.py (public, token-bound)
     "set_language",  # tests/test_i18n.py
+    "calendarfeed:feed",  # tests/calendarfeed/test_feed.py (public, secret-bound)
 }
