@@ -22,6 +22,7 @@ from compliance.models import (
     AccessReviewDecision,
     Alert,
     BreachIncident,
+    DataKind,
     PatientNotification,
 )
 
@@ -105,7 +106,12 @@ def _retention_page(request: HttpRequest, practice: Practice, *, done_url: str, 
         "practice_obj": practice,
         "form": form,
         "rows": rows,
-        "report": retention.purge_report(practice) if report else None,
+        "report": [
+            (kind, DataKind(kind).label, count)
+            for kind, count in retention.purge_report(practice).items()
+        ]
+        if report
+        else None,
     }
     return render(request, "compliance/retention.html", context, status=status)
 
@@ -225,7 +231,9 @@ def incident_detail_view(request: HttpRequest, incident_id: int) -> HttpResponse
         "incident": incident,
         "form": form,
         "remaining": remaining_label(incident, timezone.now()),
-        "notices": dict(notices),
+        "notices": {
+            PatientNotification.Status(status).label: count for status, count in notices.items()
+        },
     }
     return _no_store(render(request, "compliance/incident_detail.html", context, status=status))
 

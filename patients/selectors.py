@@ -231,7 +231,9 @@ def patient_export_data(practice: Practice, patient: Patient) -> dict:
                 "occurred_at": event.occurred_at,
                 "who": event.actor_username,
                 "role": event.role,
+                "role_label": event.role_label,
                 "action": event.action,
+                "action_label": event.get_action_display(),
                 "outcome": event.outcome,
             }
             for event in events

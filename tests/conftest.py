@@ -32,3 +32,12 @@ def _audit_digest_export_dir(settings, tmp_path_factory):
 @pytest.fixture
 def world(db) -> World:
     return build_world()
+
+
+def pytest_terminal_summary(terminalreporter):
+    from tests import report
+
+    for section, lines in report.LINES.items():
+        terminalreporter.section(section)
+        for line in lines:
+            terminalreporter.write_line(line)
