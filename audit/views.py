@@ -5,7 +5,6 @@ record cannot be written, nothing is shown). Filters are POSTed, so that a
 patient's id never appears in a URL.
 """
 
-import csv
 import json
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -19,6 +18,7 @@ from audit.chain import canonical_time
 from audit.forms import EventFilterForm, PatientAccessForm
 from audit.models import Action, AuditEvent
 from audit.services import record_event
+from secretariat.spreadsheet import CSVWriter
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:
@@ -84,14 +84,6 @@ def patient_access_view(request: HttpRequest) -> HttpResponse:
     return _no_store(render(request, "audit/patient_access.html", context))
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-# A cell starting with one of these is a formula to a spreadsheet (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
 EXPORT_COLUMNS = [
     "id",
     "chaine",
@@ -113,12 +105,7 @@ EXPORT_COLUMNS = [
 ]
 
 
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def _export_row(event: AuditEvent) -> list[str]:
+def _export_row(event: AuditEvent) -> list:
     values = [
         event.pk,
         event.chain_id,
@@ -138,7 +125,7 @@ def _export_row(event: AuditEvent) -> list[str]:
         json.dumps(event.detail, sort_keys=True, ensure_ascii=False),
         event.hash,
     ]
-    return [_cell(value) for value in values]
+    return values
 
 
 @provider_permission("browse_audit_trail")
@@ -156,7 +143,7 @@ def export_view(request: HttpRequest) -> HttpResponse:
         detail={**form.audit_detail(), "format": "csv"},
     )
     events = selectors.filtered_events(**form.filters())
-    writer = csv.writer(_Echo())
+    writer = CSVWriter()
 
     def rows():
         yield writer.writerow(EXPORT_COLUMNS)

@@ -1,6 +1,5 @@
 """Compliance officer pages (provider) and practice pages of the compliance app."""
 
-import csv
 from collections import Counter
 
 from django.contrib import messages
@@ -25,6 +24,7 @@ from compliance.models import (
     DataKind,
     PatientNotification,
 )
+from secretariat.spreadsheet import CSVWriter
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:
@@ -265,12 +265,6 @@ INCIDENT_EXPORT_COLUMNS = [
 ]
 
 
-def _csv_cell(value) -> str:
-    text = "" if value is None else str(value)
-    # Spreadsheet formula injection: a leading =, +, -, @ is neutralised.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @provider_permission("manage_compliance")
 @require_POST
 def incident_export_view(request: HttpRequest) -> HttpResponse:
@@ -285,31 +279,28 @@ def incident_export_view(request: HttpRequest) -> HttpResponse:
         counts = Counter(PatientNotification.objects.values_list("incident_id", flat=True))
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="registre-violations.csv"'
-    writer = csv.writer(response)
+    writer = CSVWriter(response)
     writer.writerow(INCIDENT_EXPORT_COLUMNS)
     for incident in rows:
         writer.writerow(
-            [
-                _csv_cell(value)
-                for value in (
-                    incident.pk,
-                    incident.detected_at.isoformat(),
-                    incident.deadline.isoformat(),
-                    incident.authority_notified_at.isoformat()
-                    if incident.authority_notified_at
-                    else "",
-                    incident.status,
-                    incident.nature,
-                    incident.data_categories,
-                    incident.people_categories,
-                    incident.approx_people,
-                    incident.approx_records,
-                    incident.likely_consequences,
-                    incident.measures_taken,
-                    " ".join(p.slug for p in incident.practices.all()),
-                    counts.get(incident.pk, 0),
-                )
-            ]
+            (
+                incident.pk,
+                incident.detected_at.isoformat(),
+                incident.deadline.isoformat(),
+                incident.authority_notified_at.isoformat()
+                if incident.authority_notified_at
+                else "",
+                incident.status,
+                incident.nature,
+                incident.data_categories,
+                incident.people_categories,
+                incident.approx_people,
+                incident.approx_records,
+                incident.likely_consequences,
+                incident.measures_taken,
+                " ".join(p.slug for p in incident.practices.all()),
+                counts.get(incident.pk, 0),
+            )
         )
     return _no_store(response)
 
