@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.sessions.models import Session
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
@@ -88,6 +89,18 @@ def session_touch(request: HttpRequest) -> bool:
         last_seen=timezone.now()
     )
     return touched == 1
+
+
+def live_sessions(user: User) -> QuerySet[UserSession]:
+    """The user's sessions still usable: seen within the idle timeout and
+    opened within the absolute lifetime (SessionPolicyMiddleware ends the
+    others at their next request, so their rows linger until then)."""
+    now = timezone.now()
+    return UserSession.objects.filter(
+        user=user,
+        last_seen__gt=now - settings.SESSION_IDLE_TIMEOUT,
+        created_at__gt=now - settings.SESSION_ABSOLUTE_LIFETIME,
+    ).order_by("-last_seen")
 
 
 def sessions_end(*, user: User, keep_key: str | None = None) -> int:

@@ -24,7 +24,7 @@ from accounts.navigation import practice_actions, provider_actions
 from accounts.permissions import agreement_exempt, any_authenticated, practice_permission
 from accounts.qr import qr_data_uri
 from accounts.roles import Role
-from accounts.sessions import session_end, sessions_end
+from accounts.sessions import live_sessions, session_end, sessions_end
 from audit.models import Action, Outcome
 from audit.services import record_event
 
@@ -128,7 +128,10 @@ def enrol_view(request: HttpRequest) -> HttpResponse:
         if device.verify_token(form.cleaned_data["code"]):
             codes = services.device_confirm(device=device, actor=request.actor)
             complete_login(request, user, device)
-            return render(request, "accounts/recovery_codes.html", {"codes": codes})
+            response = render(request, "accounts/recovery_codes.html", {"codes": codes})
+            # The codes are secrets: no copy in any cache or the browser's history.
+            response["Cache-Control"] = "no-store"
+            return response
         locked = _otp_failure(request, user, "enrolment")
         if locked:
             return locked
@@ -207,8 +210,10 @@ def practice_home_view(request: HttpRequest, practice: str) -> HttpResponse:
 @any_authenticated
 @require_http_methods(["GET"])
 def sessions_view(request: HttpRequest) -> HttpResponse:
-    live = UserSession.objects.filter(user=request.user).order_by("-last_seen")
-    context = {"live_sessions": live, "current_key": request.session.session_key}
+    context = {
+        "live_sessions": live_sessions(request.user),
+        "current_key": request.session.session_key,
+    }
     return render(request, "accounts/sessions.html", context)
 
 

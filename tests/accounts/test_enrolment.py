@@ -45,8 +45,20 @@ def test_enrolment_with_correct_code_logs_in_and_shows_recovery_codes(newcomer):
     codes = re.findall(r"<code>([A-Z2-7-]{29})</code>", response.content.decode())
     assert len(codes) == 10
     assert TOTPDevice.objects.get(user=newcomer).confirmed
-    assert client.get(reverse("accounts:home")).status_code in (200, 302)
+    # Logged in by the enrolment itself: the home page opens, no login page.
+    home = client.get(reverse("accounts:home"))
+    assert home.status_code == 200
+    assert home.wsgi_request.user == newcomer
     assert newcomer.recovery_codes.filter(used_at__isnull=True).count() == 10
+
+
+def test_recovery_codes_page_is_never_cached(newcomer):
+    client = Client()
+    password_step(client, "newbie")
+    secret = _secret_from_page(client.get(reverse("accounts:enrol")).content.decode())
+    response = client.post(reverse("accounts:enrol"), {"code": pyotp.TOTP(secret).now()})
+    assert "<code>" in response.content.decode()
+    assert response["Cache-Control"] == "no-store"
 
 
 def test_enrolment_with_wrong_code_is_refused(newcomer):

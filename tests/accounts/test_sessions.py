@@ -33,6 +33,26 @@ def test_user_sees_and_ends_another_own_session(world):
     assert second.get(reverse("accounts:home")).status_code == 200
 
 
+def test_sessions_page_lists_only_sessions_still_live(world, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    user = world.users["telesecretary_a"]
+    client = verified_client(user)
+    now = timezone.now()
+    idle = UserSession.objects.create(
+        user=user, session_key="idle", ip_address="192.0.2.1", last_seen=now - timedelta(minutes=16)
+    )
+    old = UserSession.objects.create(
+        user=user, session_key="old", ip_address="192.0.2.2", created_at=now - timedelta(hours=11)
+    )
+    live = UserSession.objects.create(user=user, session_key="live", ip_address="192.0.2.3")
+    shown = list(client.get(reverse("accounts:sessions")).context["live_sessions"])
+    assert live in shown and len(shown) == 2  # this session and the live one
+    assert idle not in shown and old not in shown
+
+
 def test_user_cannot_end_someone_elses_session(world):
     victim = verified_client(world.users["practitioner_a"])
     target = UserSession.objects.get(user=world.users["practitioner_a"])
