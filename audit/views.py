@@ -16,6 +16,7 @@ from accounts.permissions import provider_permission
 from audit import selectors
 from audit.chain import canonical_time
 from audit.forms import EventFilterForm, PatientAccessForm
+from audit.labels import detail_rows
 from audit.models import Action, AuditEvent
 from audit.services import record_event
 from secretariat.spreadsheet import CSVWriter
@@ -57,6 +58,7 @@ def event_detail_view(request: HttpRequest, event_id: int) -> HttpResponse:
     context = {
         "event": event,
         "detail_json": json.dumps(event.detail, sort_keys=True, ensure_ascii=False, indent=2),
+        "detail_rows": detail_rows(event.detail),
         "occurred_utc": canonical_time(event.occurred_at),
     }
     return _no_store(render(request, "audit/event_detail.html", context))

@@ -1,0 +1,113 @@
+"""French names of the keys of an audit event's details, for the event page.
+The details are stored (and chained) as recorded; only their display is
+translated. A key missing here is shown as stored."""
+
+import json
+
+from django.utils.translation import gettext_lazy as _
+
+DETAIL_LABELS = {
+    "acknowledged": _("Acquittées"),
+    "action": _("Action"),
+    "after": _("Position (pagination)"),
+    "appointment": _("Rendez-vous"),
+    "appointment_type": _("Type de rendez-vous"),
+    "at": _("Moment"),
+    "attendees": _("Participants"),
+    "authority_notified": _("Autorité notifiée"),
+    "batches": _("Lots"),
+    "chain": _("Chaîne"),
+    "chain_id": _("Chaîne (numéro)"),
+    "chains": _("Chaînes"),
+    "change": _("Changement"),
+    "channel": _("Canal"),
+    "closed": _("Close"),
+    "count": _("Nombre"),
+    "created": _("Créés"),
+    "date_from": _("Du"),
+    "date_to": _("Au"),
+    "day": _("Jour"),
+    "days": _("Jours"),
+    "deactivated": _("Désactivés"),
+    "decision": _("Décision"),
+    "decisions": _("Décisions"),
+    "duplicate_confirmed": _("Doublon confirmé"),
+    "emailed": _("Envoyés par courriel"),
+    "error": _("Erreur"),
+    "event_id": _("Événement"),
+    "every_weeks": _("Toutes les (semaines)"),
+    "first_id": _("Premier événement"),
+    "for": _("Pour"),
+    "format": _("Format"),
+    "grant": _("Accès d'urgence"),
+    "hours": _("Heures"),
+    "ip": _("Adresse IP"),
+    "kek_version": _("Version de la clé maîtresse"),
+    "key_id": _("Clé"),
+    "keys": _("Clés"),
+    "kind": _("Nature"),
+    "known_user": _("Utilisateur connu"),
+    "last_id": _("Dernier événement"),
+    "latest": _("Le plus récent"),
+    "mailed": _("Envoyés"),
+    "method": _("Méthode"),
+    "minutes": _("Minutes"),
+    "notes": _("Notes cliniques"),
+    "object_id": _("Identifiant de l'objet"),
+    "object_type": _("Type d'objet"),
+    "operation": _("Opération"),
+    "outcome": _("Résultat"),
+    "patient": _("Patient"),
+    "patient_ids": _("Patients affichés"),
+    "patient_notifications": _("Notifications aux patients"),
+    "patients": _("Patients"),
+    "pending_versions": _("Versions en attente de destruction"),
+    "practice": _("Cabinet"),
+    "practices": _("Cabinets"),
+    "practitioner": _("Praticien"),
+    "practitioner_ids": _("Praticiens"),
+    "previous": _("Précédent"),
+    "problem": _("Problème"),
+    "proposals": _("Créneaux proposés"),
+    "purpose": _("Finalité"),
+    "reason": _("Motif"),
+    "refused": _("Refus (code HTTP)"),
+    "removed": _("Supprimés"),
+    "restricted": _("Restreint"),
+    "results": _("Résultats"),
+    "retired_versions": _("Versions détruites"),
+    "review": _("Revue"),
+    "role": _("Rôle"),
+    "rows": _("Lignes"),
+    "seq": _("Maillon"),
+    "series": _("Série"),
+    "sessions_ended": _("Sessions terminées"),
+    "size": _("Taille"),
+    "started": _("Démarrée"),
+    "status": _("Statut"),
+    "status_from": _("Statut précédent"),
+    "status_to": _("Nouveau statut"),
+    "step": _("Étape"),
+    "tables": _("Tables"),
+    "task": _("Tâche"),
+    "threshold": _("Seuil"),
+    "unhandled": _("Non traités"),
+    "urgent": _("Urgent"),
+    "user": _("Utilisateur"),
+    "versions": _("Versions"),
+    "view": _("Vue"),
+    "withdrawn": _("Retirés"),
+}
+
+
+def detail_rows(detail: dict) -> list[tuple[str, str]]:
+    """(French name, value as recorded) for each key of the details."""
+    return [
+        (
+            str(DETAIL_LABELS.get(key, key)),
+            value
+            if isinstance(value, str)
+            else json.dumps(value, ensure_ascii=False, sort_keys=True),
+        )
+        for key, value in sorted(detail.items())
+    ]
