@@ -85,13 +85,18 @@ def _check_slot(
         raise BookingError(_("Ce praticien n'exerce pas dans ce cabinet."))
     if start <= timezone.now():
         raise BookingError(_("Ce créneau est déjà passé."))
-    if not slots.slot_within_hours(
+    if not slots.slot_on_grid(
         practice=practice,
         appointment_type=appointment_type,
         practitioner=practitioner,
         start=start,
     ):
-        raise BookingError(_("Ce créneau est en dehors des horaires du praticien."))
+        raise BookingError(
+            _(
+                "Ce créneau ne figure pas dans l'agenda du praticien : hors de ses horaires "
+                "ou décalé par rapport à ses créneaux."
+            )
+        )
 
 
 def _lock_practitioner(practice: Practice, practitioner: User) -> None:

@@ -107,16 +107,23 @@ def find_free_slots(
     return found
 
 
-def slot_within_hours(
+def slot_on_grid(
     *, practice: Practice, appointment_type: AppointmentType, practitioner: User, start: datetime
 ) -> bool:
-    """Whether the whole appointment fits in one of the day's working ranges."""
+    """Whether find_free_slots could propose `start`, busy time aside: the whole
+    appointment in one of the day's working ranges, starting a whole number of
+    the practitioner's slot steps after the range's start (as _free_slots steps).
+    A forged 08:07 on a 15-minute grid is not a slot."""
     zone = practice_zone(practice)
     start = start.astimezone(UTC)
     end = start + timedelta(minutes=appointment_type.duration_minutes)
     day = start.astimezone(zone).date()
     hours = _working_hours(practice, [practitioner.pk]).get(practitioner.pk, {})
-    return any(r_start <= start and end <= r_end for r_start, r_end in _ranges(day, hours, zone))
+    step = _slot_steps(practice, [practitioner.pk])[practitioner.pk]
+    return any(
+        r_start <= start and end <= r_end and (start - r_start) % step == timedelta(0)
+        for r_start, r_end in _ranges(day, hours, zone)
+    )
 
 
 def slot_is_busy(
@@ -140,10 +147,10 @@ def slot_is_free(
     start: datetime,
     exclude_appointment_id=None,
 ) -> bool:
-    """Whether an appointment of this type may start at `start`: inside one of
-    the day's working ranges, overlapping no absence and no other non-cancelled
-    appointment. (Refusing the past is the booking service's business.)"""
-    if not slot_within_hours(
+    """Whether an appointment of this type may start at `start`: on the grid of
+    one of the day's working ranges, overlapping no absence and no other
+    non-cancelled appointment. (Refusing the past is the booking service's business.)"""
+    if not slot_on_grid(
         practice=practice, appointment_type=appointment_type, practitioner=practitioner, start=start
     ):
         return False

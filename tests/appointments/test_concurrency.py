@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, connections, transaction
 
 from accounts.scoping import practice_scope
 from appointments import services
-from appointments.models import Appointment
+from appointments.models import Appointment, PractitionerSettings
 from tests.appointments.helpers import at, booked, booking_world
 from tests.factories import as_actor
 from tests.patients.helpers import make_patient
@@ -66,7 +66,11 @@ def test_concurrent_bookings_of_one_slot_give_exactly_one_success(world):
 
 def test_concurrent_bookings_of_overlapping_slots_give_one_success(world):
     setup = booking_world(world)
-    # Pairwise overlapping (30 minutes each).
+    # On a 5-minute grid, pairwise overlapping (30 minutes each).
+    with practice_scope(world.practice_a):
+        PractitionerSettings.objects.create(
+            practice=setup.practice, practitioner=setup.practitioner, slot_minutes=5
+        )
     starts = [at(setup.monday, 10, 0), at(setup.monday, 10, 15), at(setup.monday, 10, 20)]
     barrier = threading.Barrier(len(starts))
     outcomes: list[str] = []

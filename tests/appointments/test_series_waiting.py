@@ -175,7 +175,7 @@ def test_series_on_a_schedule_with_several_ranges(world, setup):
     dr = setup.practitioner
     kind = appointment_type(setup.practice, minutes=20, name="Kiné")
     schedule(setup.practice, dr, {5: [(time(8), time(9))]})
-    series = _series(world, setup, at(setup.monday + timedelta(days=5), 8, 20), kind=kind, count=2)
+    series = _series(world, setup, at(setup.monday + timedelta(days=5), 8, 30), kind=kind, count=2)
     assert Appointment.objects.filter(series=series).count() == 2
 
 

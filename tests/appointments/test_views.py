@@ -115,6 +115,23 @@ def test_booking_other_practices_practitioner_or_closed_hours_is_refused(world, 
     assert _appointments(world) == []
 
 
+def test_booking_slot_off_the_practitioners_grid_is_refused(world, setup):
+    """Only what the slot engine proposes: 09:07 is inside the hours but not on
+    the 15-minute grid (09:00, 09:15…); moving there is refused too."""
+    client = world.client("telesecretary_a")
+    slot_url = _url("book_slot", world, patient=setup.patient.pk, appointment_type=setup.kind.pk)
+    forged = client.post(slot_url, {"slot": _slot(setup, 9, 7), "reason": ""})
+    assert forged.status_code == 400
+    assert "décalé par rapport à ses créneaux" in forged.content.decode()
+    assert _appointments(world) == []
+    moved = booked(world, hour=10)
+    response = client.post(_url("move", world, appointment=moved.pk), {"slot": _slot(setup, 9, 7)})
+    assert response.status_code == 400
+    moved.refresh_from_db()
+    assert moved.start == at(setup.monday, 10)
+    assert client.post(slot_url, {"slot": _slot(setup, 9, 15), "reason": ""}).status_code == 302
+
+
 def test_booking_type_kept_for_practice_is_403_for_telesecretary(world, setup):
     client = world.client("telesecretary_a")
     url = _url("book_slot", world, patient=setup.patient.pk, appointment_type=setup.private_kind.pk)
