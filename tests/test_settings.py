@@ -150,6 +150,15 @@ def test_weak_or_oversized_passwords_are_refused(password):
         validate_password(password)
 
 
+@pytest.mark.parametrize("password", ["tele.martintele.martin", "TeleMartin-2026-TeleMartin"])
+def test_password_containing_the_username_is_refused(password):
+    from accounts.models import User
+
+    with pytest.raises(ValidationError) as refused:
+        validate_password(password, user=User(username="tele.martin"))
+    assert [error.code for error in refused.value.error_list] == ["password_contains_username"]
+
+
 def test_long_passphrase_up_to_64_characters_is_accepted():
     validate_password("une phrase de passe longue et tout à fait correcte " + "x" * 13)
 
