@@ -205,11 +205,32 @@ def test_practice_day_hides_patient_names_from_manager(world, setup):
 
 
 def test_practice_day_never_shows_practice_b(world, setup):
+    """Practice B has a practitioner and a patient booked that Monday, with
+    names found nowhere in practice A: the page must show neither, though the
+    reader works for both practices and the page does show names."""
+    from tests.patients.helpers import make_patient
+
+    dr_b = world.users["practitioner_b"]
+    dr_b.first_name, dr_b.last_name = "Bérénice", "Brocéliande"
+    dr_b.save()
+    with practice_scope(world.practice_b):
+        appointment(
+            world.practice_b,
+            dr_b,
+            setup.foreign.appointment_type,
+            at(setup.monday, 11),
+            at(setup.monday, 11, 30),
+            patient=make_patient(world.practice_b, last_name="Zorglub"),
+        )
+    booked(world, hour=10)
     page = world.client("telesecretary_ab").get(
         _url("practice_day", world), {"date": setup.monday.isoformat()}
     )
     assert page.status_code == 200
-    assert "dr_b" not in page.content.decode()
+    body = page.content.decode()
+    assert "LEFÈVRE" in body  # practice A's own appointment, by name
+    assert "ZORGLUB" not in body and "Zorglub" not in body
+    assert "Brocéliande" not in body
 
 
 def _fill(world, setup, count: int) -> None:

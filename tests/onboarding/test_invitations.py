@@ -50,8 +50,11 @@ def test_invitation_link_creates_account_then_forces_enrolment(world, invite):
     page = client.get(reverse("accounts:enrol")).content.decode()
     secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page).group(1)
     client.post(reverse("accounts:enrol"), {"code": pyotp.TOTP(secret).now()})
-    assert client.get(reverse("accounts:home")).status_code in (200, 302)
-    assert client.get(reverse("accounts:agreement")).status_code == 200
+    # Logged in by the enrolment: the charter is asked for, not the login page.
+    home = client.get(reverse("accounts:home"))
+    assert home.status_code == 302
+    assert home["Location"] == reverse("accounts:agreement")
+    assert client.get(reverse("accounts:agreement")).wsgi_request.user == user
 
 
 def test_invitation_link_is_single_use(world, invite):
