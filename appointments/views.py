@@ -44,7 +44,7 @@ from appointments.models import (
 )
 from appointments.slots import Slot, find_free_slots
 from audit.models import Action, Outcome
-from audit.services import record_event
+from audit.services import patients_shown, record_event
 from patients import selectors as patient_selectors
 from patients.decorators import sealed_data
 from patients.forms import SearchForm
@@ -91,7 +91,8 @@ def book_view(request: HttpRequest, practice: str) -> HttpResponse:
             actor=request.actor,
             action=Action.SEARCH,
             object_type="patient",
-            detail={"kind": found.kind, "results": len(found.patients), "for": "booking"},
+            detail={"kind": found.kind, "results": len(found.patients), "for": "booking"}
+            | patients_shown(patient.pk for patient in found.patients),
         )
         results = [patient_selectors.summary(patient) for patient in found.patients]
     else:
@@ -518,7 +519,8 @@ def my_day_view(request: HttpRequest, practice: str) -> HttpResponse:
         actor=request.actor,
         action=Action.LIST,
         object_type="agenda",
-        detail={"view": "own_day", "count": len(appointments)},
+        detail={"view": "own_day", "count": len(appointments)}
+        | patients_shown(a.patient_id for a in appointments),
     )
     context = {
         "day": day,
@@ -545,7 +547,8 @@ def my_week_view(request: HttpRequest, practice: str) -> HttpResponse:
         actor=request.actor,
         action=Action.LIST,
         object_type="agenda",
-        detail={"view": "own_week", "count": len(appointments)},
+        detail={"view": "own_week", "count": len(appointments)}
+        | patients_shown(a.patient_id for a in appointments),
     )
     by_day: dict[date, list] = defaultdict(list)
     for entry in _entries(request, appointments, show_patients=True):
@@ -578,7 +581,8 @@ def practice_day_view(request: HttpRequest, practice: str) -> HttpResponse:
         actor=request.actor,
         action=Action.LIST,
         object_type="agenda",
-        detail={"view": "practice_day", "count": len(appointments)},
+        detail={"view": "practice_day", "count": len(appointments)}
+        | (patients_shown(a.patient_id for a in appointments) if show_patients else {}),
     )
     by_practitioner: dict[int, list] = defaultdict(list)
     for entry in _entries(request, appointments, show_patients=show_patients):
@@ -663,7 +667,8 @@ def inbox_view(request: HttpRequest, practice: str) -> HttpResponse:
         actor=request.actor,
         action=Action.LIST,
         object_type="call_message",
-        detail={"count": len(found), "unhandled": sum(m.handled_at is None for m in found)},
+        detail={"count": len(found), "unhandled": sum(m.handled_at is None for m in found)}
+        | patients_shown(m.patient_id for m in found if m.patient_id),
     )
     entries = [
         {
@@ -704,7 +709,8 @@ def waiting_list_view(request: HttpRequest, practice: str) -> HttpResponse:
         actor=request.actor,
         action=Action.LIST,
         object_type="waiting_list_entry",
-        detail={"count": len(entries), "appointment_type": type_id},
+        detail={"count": len(entries), "appointment_type": type_id}
+        | patients_shown(entry.patient_id for entry in entries),
     )
     rows = [
         {

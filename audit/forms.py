@@ -27,7 +27,7 @@ class EventFilterForm(forms.Form):
         label=_("Identifiant de l'objet"),
         max_length=64,
         required=False,
-        help_text=_("ex. numéro interne du patient"),
+        help_text=_("ex. référence du patient"),
     )
     action = forms.ChoiceField(
         label=_("Action"), choices=[("", _("Toutes"))] + Action.choices, required=False
@@ -82,7 +82,11 @@ class PatientAccessForm(forms.Form):
     practice = forms.ModelChoiceField(
         label=_("Cabinet"), queryset=Practice.objects.order_by("name")
     )
-    patient_id = forms.IntegerField(
-        label=_("Numéro interne du patient"), min_value=1, max_value=2**63 - 1
+    # The reference shown on the patient's card (the patient's id), which a
+    # practitioner hands to the compliance officer.
+    patient_id = forms.UUIDField(
+        label=_("Référence du patient"),
+        help_text=_("Indiquée sur la fiche du patient, rubrique « Référence »."),
+        error_messages={"invalid": _("Référence invalide : copiez-la depuis la fiche du patient.")},
     )
     after = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)

@@ -8,7 +8,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from pathlib import Path
 
@@ -50,6 +50,13 @@ def _clean_detail(detail: Mapping | None) -> dict:
             raise AuditDetailError(f"audit detail {key!r} has type {type(value).__name__}")
         clean[str(key)] = value
     return clean
+
+
+def patients_shown(ids: Iterable) -> dict:
+    """The detail naming the patients a page showed (by id, in the order shown):
+    the patient's access report and own export find the event by it
+    (selectors.patient_access_events). Every page listing patients adds it."""
+    return {"patient_ids": list(dict.fromkeys(str(pk) for pk in ids))}
 
 
 def record_event(

@@ -80,7 +80,7 @@ def patient_access_view(request: HttpRequest) -> HttpResponse:
             actor=request.actor,
             action=Action.LIST,
             object_type="audit_patient_report",
-            detail={"practice": practice.pk, "patient": patient_id, "count": len(events)},
+            detail={"practice": practice.pk, "patient": str(patient_id), "count": len(events)},
         )
         context.update(events=events, next_after=next_after)
     return _no_store(render(request, "audit/patient_access.html", context))

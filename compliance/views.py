@@ -14,7 +14,7 @@ from django_scopes import scopes_disabled
 from accounts.models import Membership, Practice
 from accounts.permissions import practice_permission, provider_permission
 from audit.models import Action
-from audit.services import record_event
+from audit.services import patients_shown, record_event
 from compliance import hygiene, incidents, retention, selectors, services
 from compliance.forms import AcknowledgeForm, IncidentForm, RetentionForm
 from compliance.models import (
@@ -317,7 +317,7 @@ def practice_incident_list_view(request: HttpRequest, practice: str) -> HttpResp
         actor=request.actor,
         action=Action.LIST,
         object_type="patient_breach_notification",
-        detail={"count": len(notices), "patient_ids": [str(n.patient_id) for n in notices]},
+        detail={"count": len(notices)} | patients_shown(n.patient_id for n in notices),
     )
     from patients.models import Patient
 

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import has_practice_perm, practice_permission
 from audit.models import Action
-from audit.services import record_event
+from audit.services import patients_shown, record_event
 from patients import selectors, services
 from patients.decorators import sealed_data
 from patients.forms import BreakGlassForm, ConsentForm, NoteForm, PatientForm, SearchForm
@@ -42,9 +42,8 @@ def search_view(request: HttpRequest, practice: str) -> HttpResponse:
             detail={
                 "kind": found.kind,
                 "results": len(found.patients),
-                # Whose identity the page shows: "who accessed my record" counts it.
-                "patient_ids": [str(patient.pk) for patient in found.patients],
-            },
+            }
+            | patients_shown(patient.pk for patient in found.patients),
         )
         results = [selectors.summary(patient) for patient in found.patients]
     else:
@@ -68,7 +67,8 @@ def _duplicates_or_none(request, form, exclude=None) -> list | None:
         actor=request.actor,
         action=Action.SEARCH,
         object_type="patient",
-        detail={"kind": "duplicate_check", "results": len(found)},
+        detail={"kind": "duplicate_check", "results": len(found)}
+        | patients_shown(patient.pk for patient in found),
     )
     return [selectors.summary(patient) for patient in found]
 
@@ -311,7 +311,7 @@ def break_glass_list_view(request: HttpRequest, practice: str) -> HttpResponse:
         actor=request.actor,
         action=Action.LIST,
         object_type="break_glass_grant",
-        detail={"results": len(grants)},
+        detail={"results": len(grants)} | patients_shown(grant.patient_id for grant in grants),
     )
     rows = [(grant, grant.read("reason")) for grant in grants]
     return render(request, "patients/break_glass_list.html", {"rows": rows})

@@ -9,7 +9,7 @@ def _latest_event(world) -> dict:
 
 
 def _patient_query(world) -> dict:
-    return {"practice": world.practice_a.pk, "patient_id": 1}
+    return {"practice": world.practice_a.pk, "patient_id": "6f1c8e52-3b1d-4c51-9d0e-2f5a7b9c1d3e"}
 
 
 ROUTES = [

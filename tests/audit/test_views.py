@@ -2,6 +2,7 @@
 
 import csv
 import io
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -170,28 +171,29 @@ def test_event_detail_of_a_missing_event_is_404(world, officer):
 
 def test_patient_access_report_lists_only_that_patient_in_that_practice(world, officer):
     url = reverse("audit:patient_access")
-    about = _reads(world, 2, object_id=42)
+    patient, other = str(uuid.uuid4()), str(uuid.uuid4())
+    about = _reads(world, 2, object_id=patient)
     listed = record_event(
         actor=as_actor(world.users["practitioner_a"]),
         action="search",
         practice=world.practice_a,
         object_type="patient",
-        detail={"patient_ids": [41, 42, 43], "count": 3},
+        detail={"patient_ids": [other, patient], "count": 2},
     ).id
-    _reads(world, 1, object_id=4)  # another patient, whose id is a prefix
-    _reads(world, 1, object_id=420)
-    _reads(world, 1, object_id=42, practice=world.practice_b)  # same id, other practice
+    _reads(world, 1, object_id=other)
+    _reads(world, 1, object_id=patient[:8])  # a prefix of the id
+    _reads(world, 1, object_id=patient, practice=world.practice_b)  # same id, other practice
 
-    response = officer.post(url, {"practice": world.practice_a.pk, "patient_id": 42})
+    response = officer.post(url, {"practice": world.practice_a.pk, "patient_id": patient})
 
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
     assert _ids(response) == sorted([*about, listed], reverse=True)
     latest = AuditEvent.objects.latest("id")
     assert latest.object_type == "audit_patient_report"
-    assert latest.detail == {"practice": world.practice_a.pk, "patient": 42, "count": 3}
+    assert latest.detail == {"practice": world.practice_a.pk, "patient": patient, "count": 3}
     # The patient's id is in the POST body only, never in a URL.
-    assert "42" not in url
+    assert patient not in url
 
 
 def test_patient_access_form_alone_records_nothing_and_refuses_bad_input(world, officer):
