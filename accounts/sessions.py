@@ -3,16 +3,21 @@ enforced on the server on every request, and the live sessions of a user,
 registered at login and ended from anywhere (the user's own page, a device
 reset, a deactivation)."""
 
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.sessions.exceptions import SessionInterrupted
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.contrib.sessions.models import Session
+from django.db import DatabaseError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 
 from accounts.models import User, UserSession
@@ -20,8 +25,32 @@ from audit.models import Action
 from audit.services import record_event
 from secretariat.net import client_ip
 
+logger = logging.getLogger(__name__)
+
 SESSION_STARTED = "policy_started_at"
 SESSION_LAST_SEEN = "policy_last_seen"
+# The idle clock is written back at most this often, so that most requests leave
+# the session unchanged and unsaved. The stored time is never later than the real
+# last request, so a session can only expire earlier than the idle timeout, never later.
+SESSION_LAST_SEEN_STEP = timedelta(minutes=1)
+
+
+class SessionMiddleware(DjangoSessionMiddleware):
+    """Django's, except that a session that cannot be saved at the end of the
+    request does not replace the view's answer. By then the view's writes are
+    committed: answering 400 (Django's `SessionInterrupted`, e.g. the session was
+    ended from another tab) or 500 would report a booking that exists as a failure.
+    The browser keeps its old cookie: a session that no longer exists loads empty
+    (the next page asks to log in), one that does loads as it was last saved."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        try:
+            return super().process_response(request, response)
+        except (SessionInterrupted, DatabaseError) as error:
+            # The error's type only: nothing of the session in the logs.
+            logger.warning("session not saved after the request: %s", type(error).__name__)
+            patch_vary_headers(response, ("Cookie",))
+            return response
 
 
 class SessionPolicyMiddleware:
@@ -39,7 +68,7 @@ class SessionPolicyMiddleware:
                 reason = "ended"
             if reason:
                 return _end(request, reason)
-            request.session[SESSION_LAST_SEEN] = timezone.now().isoformat()
+            _touch_idle_clock(request)
         return self.get_response(request)
 
 
@@ -47,6 +76,13 @@ def start_session_clock(request: HttpRequest) -> None:
     now = timezone.now().isoformat()
     request.session[SESSION_STARTED] = now
     request.session[SESSION_LAST_SEEN] = now
+
+
+def _touch_idle_clock(request: HttpRequest) -> None:
+    now = timezone.now()
+    last_seen = datetime.fromisoformat(request.session[SESSION_LAST_SEEN])
+    if now - last_seen >= SESSION_LAST_SEEN_STEP:
+        request.session[SESSION_LAST_SEEN] = now.isoformat()
 
 
 def _session_expired(request: HttpRequest) -> str | None:
