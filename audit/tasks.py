@@ -1,8 +1,9 @@
 """Daily audit jobs: thin, idempotent, no arguments (they cover every chain).
 
-Both run with acks_late (a worker lost mid-run means the task runs again; both are
-safe to repeat: digests are unique per (chain, seq), alerts per fingerprint, and
-the day's export file is rewritten whole).
+Like every task (secretariat.celery.Task), they are acknowledged late (a worker
+lost mid-run means the task runs again) and retried; all are safe to repeat:
+digests are unique per (chain, seq), alerts per fingerprint, and
+the day's export file is rewritten whole.
 """
 
 from celery import shared_task
@@ -11,7 +12,7 @@ from audit import services, verification
 from audit.models import AuditChain
 
 
-@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task
 def verify_audit_chains() -> dict:
     """Recompute every chain and check its signed digests, then the newest daily
     export against the trail (it is outside the database: a rewrite that also
@@ -33,7 +34,7 @@ def verify_audit_chains() -> dict:
     return {"chains": len(reports), "broken": broken, "export_broken": len(export_broken)}
 
 
-@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task
 def write_audit_digests() -> dict:
     """Sign every chain's head (after checking the events since its last digest),
     then export the signed heads off the database. A failed export raises: the
@@ -46,7 +47,7 @@ def write_audit_digests() -> dict:
     return {"digests": written}
 
 
-@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task
 def ensure_audit_partitions() -> dict:
     """Keep the audit table's month partitions three months ahead (PostgreSQL)."""
     return {"created": services.partitions_ensure(months_ahead=3)}

@@ -1,11 +1,12 @@
 """Breach incidents (GDPR art. 33/34): declaration, notifications, deadline
-reminders, patient notices. E-mails go out after commit through
-`notify_once`, which records a Notification under a unique key first."""
+reminders, patient notices. E-mails go out from tasks, handed over through the
+transactional outbox (outbox/services.py) in the transaction that decided them,
+and each is sent through `notify_once`, which records a Notification under a
+unique key first."""
 
 import logging
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -18,9 +19,12 @@ from audit.context import Actor
 from audit.models import Action
 from audit.services import record_event
 from compliance.models import BreachIncident, Notification, PatientNotification
+from outbox import services as outbox
 
 logger = logging.getLogger(__name__)
 
+NOTIFY_PRACTICES = "compliance.tasks.breach_notify_practices"
+MAIL_PATIENT = "compliance.tasks.patient_notification_mail"
 REMINDER_HOURS = (48, 66)
 INCIDENT_FIELDS = (
     "detected_at",
@@ -34,17 +38,32 @@ INCIDENT_FIELDS = (
 )
 
 
-def notify_once(*, key: str, recipient: User, subject: str, body: str, incident=None) -> bool:
+def notify_once(
+    *,
+    key: str,
+    address: str,
+    subject: str,
+    body: str,
+    recipient: User | None = None,
+    incident=None,
+) -> bool:
     """Record under `key`, then send. Returns False when already recorded (sent,
-    or being sent by a concurrent run). Call outside a transaction."""
-    if not recipient.email:
+    or being sent by a concurrent run). A send that fails removes its record and
+    raises, so the task's retry sends it; a worker lost between the record and the
+    send leaves a record without `sent_at`, never a second mail. Call outside a
+    transaction (from a task)."""
+    if not address:
         return False
     try:
         with transaction.atomic():
             note = Notification.objects.create(key=key, recipient=recipient, incident=incident)
     except IntegrityError:
         return False
-    send_mail(subject, body, None, [recipient.email])
+    try:
+        send_mail(subject, body, None, [address])
+    except Exception:
+        Notification.objects.filter(pk=note.pk).delete()
+        raise
     Notification.objects.filter(pk=note.pk).update(sent_at=timezone.now())
     return True
 
@@ -75,14 +94,7 @@ def incident_declare(
         object_id=incident.pk,
         detail={"practices": [p.pk for p in practices], "patient_notifications": drafts},
     )
-    incident_id = incident.pk
-
-    def enqueue():
-        from compliance.tasks import breach_notify_practices
-
-        breach_notify_practices.delay(incident_id)
-
-    transaction.on_commit(enqueue)
+    outbox.enqueue(NOTIFY_PRACTICES, incident_id=incident.pk)
     return incident
 
 
@@ -132,14 +144,7 @@ def incident_update(
         detail={"practices": sorted(p.pk for p in practices)},
     )
     if added:
-        incident_id = locked.pk
-
-        def enqueue():
-            from compliance.tasks import breach_notify_practices
-
-            breach_notify_practices.delay(incident_id)
-
-        transaction.on_commit(enqueue)
+        outbox.enqueue(NOTIFY_PRACTICES, incident_id=locked.pk)
     return locked
 
 
@@ -189,6 +194,7 @@ def breach_notify_practices(*, incident_id: int) -> int:
         ) % {"detected": incident.detected_at.strftime("%d/%m/%Y %H:%M UTC"), "id": incident.pk}
         if notify_once(
             key=f"breach:{incident.pk}:practice:{practice_id}:user:{user.pk}",
+            address=user.email,
             recipient=user,
             subject=subject,
             body=body,
@@ -224,6 +230,7 @@ def breach_deadline_reminders(*, now: datetime | None = None) -> int:
             for officer in officers:
                 if notify_once(
                     key=f"breach:{incident.pk}:reminder:{hours}h:user:{officer.pk}",
+                    address=officer.email,
                     recipient=officer,
                     subject=_("[Secretariat] Incident n° %(id)s : notifier l'autorité (72 h)")
                     % {"id": incident.pk},
@@ -245,8 +252,8 @@ def breach_deadline_reminders(*, now: datetime | None = None) -> int:
 def patient_notification_send(
     *, notification: PatientNotification, actor: Actor
 ) -> PatientNotification:
-    """Approve and send one patient notice (once): recorded as sent, e-mailed
-    when the patient has an address."""
+    """Approve and send one patient notice (once): recorded as sent, and e-mailed
+    by a task when the patient has an address."""
     from patients.models import Patient
 
     with transaction.atomic():
@@ -257,8 +264,7 @@ def patient_notification_send(
         locked.approved_by = actor.user
         locked.sent_at = timezone.now()
         patient = Patient.objects.get(pk=locked.patient_id)
-        email = patient.read("email").strip()
-        locked.emailed = bool(email)
+        locked.emailed = bool(patient.read("email").strip())
         locked.save(update_fields=["status", "approved_by", "sent_at", "emailed"])
         record_event(
             actor=actor,
@@ -268,18 +274,32 @@ def patient_notification_send(
             object_id=locked.pk,
             detail={"patient": str(locked.patient_id), "emailed": locked.emailed},
         )
-        if email:
-            practice_name = Practice.objects.get(pk=locked.practice_id).name
-            message = (
-                _("Information sur une violation de données vous concernant"),
-                _(
-                    "Madame, Monsieur,\n\nVotre cabinet médical %(practice)s vous informe "
-                    "qu'une violation de données personnelles survenue chez son prestataire "
-                    "de secrétariat peut vous concerner (référence %(ref)s). Contactez votre "
-                    "cabinet pour toute question.\n"
-                )
-                % {"practice": practice_name, "ref": locked.incident_id},
-            )
-            # After commit: the row already says "sent", so no retry mails twice.
-            transaction.on_commit(lambda: send_mail(*message, settings.DEFAULT_FROM_EMAIL, [email]))
+        if locked.emailed:
+            outbox.enqueue(MAIL_PATIENT, practice_id=locked.practice_id, notification_id=locked.pk)
     return locked
+
+
+def patient_notification_mail(*, notification_id: int) -> bool:
+    """E-mail an approved patient notice, once (in the practice's scope)."""
+    from patients.models import Patient
+
+    notice = PatientNotification.objects.filter(
+        pk=notification_id, status=PatientNotification.Status.SENT
+    ).first()
+    if notice is None:
+        return False
+    email = Patient.objects.get(pk=notice.patient_id).read("email").strip()
+    practice_name = Practice.objects.get(pk=notice.practice_id).name
+    return notify_once(
+        key=f"breach:{notice.incident_id}:patient_notice:{notice.pk}",
+        address=email,
+        subject=_("Information sur une violation de données vous concernant"),
+        body=_(
+            "Madame, Monsieur,\n\nVotre cabinet médical %(practice)s vous informe "
+            "qu'une violation de données personnelles survenue chez son prestataire "
+            "de secrétariat peut vous concerner (référence %(ref)s). Contactez votre "
+            "cabinet pour toute question.\n"
+        )
+        % {"practice": practice_name, "ref": notice.incident_id},
+        incident=notice.incident,
+    )

@@ -13,6 +13,7 @@ from audit.context import Actor
 from audit.models import Action
 from audit.services import _clean_detail, record_event
 from compliance.models import DEFAULT_SEVERITY, Alert, DataKind, RetentionPolicy
+from outbox import services as outbox
 
 # ---------------------------------------------------------------- alerts
 
@@ -34,7 +35,7 @@ def alert_raise(
     severity: str | None = None,
 ) -> Alert:
     """Record the alert once per fingerprint (a second call returns the existing
-    row), then, after commit, mail the active compliance officers once."""
+    row), and have a task mail the active compliance officers once."""
     existing = Alert.objects.filter(fingerprint=fingerprint).first()
     if existing is not None:
         return existing
@@ -52,8 +53,7 @@ def alert_raise(
     except IntegrityError:
         # Raised meanwhile by a concurrent run.
         return Alert.objects.get(fingerprint=fingerprint)
-    alert_id = alert.pk
-    transaction.on_commit(lambda: alert_notify(alert_id=alert_id))
+    outbox.enqueue("compliance.tasks.alert_notify", alert_id=alert.pk)
     return alert
 
 

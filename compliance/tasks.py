@@ -1,33 +1,36 @@
 """Periodic compliance jobs: thin, idempotent, no data in arguments.
 
-Every task: acks_late (a lost worker means a rerun, which each tolerates),
-retried with backoff on OSError (network, SMTP), and safe to run twice at once
-(row locks with skip_locked, advisory locks, unique keys)."""
+Every task is acknowledged late and retried with backoff (the one policy of
+secretariat.celery.Task), and safe to run twice at once (row locks with
+skip_locked, advisory locks, unique keys)."""
 
 from celery import shared_task
 
+from accounts.scoping import practice_scope
 from compliance import detectors, services
 
-RETRY = {
-    "acks_late": True,
-    "autoretry_for": (OSError,),
-    "retry_backoff": True,
-    "retry_backoff_max": 600,
-    "max_retries": 5,
-}
 
-
-@shared_task(**RETRY)
+@shared_task
 def detect_suspicious_activity() -> dict:
     return detectors.detect_suspicious_activity()
 
 
-@shared_task(**RETRY)
+@shared_task
+def detect_stuck_reminders() -> int:
+    return detectors.detect_stuck_reminders()
+
+
+@shared_task
+def alert_notify(alert_id: int) -> None:
+    services.alert_notify(alert_id=alert_id)
+
+
+@shared_task
 def alerts_notify_pending() -> int:
     return services.alerts_notify_pending()
 
 
-@shared_task(**RETRY)
+@shared_task
 def purge_expired() -> dict:
     """Daily purge; counts only in the result."""
     from compliance import retention
@@ -36,21 +39,29 @@ def purge_expired() -> dict:
     return {str(pk): counts for pk, counts in results.items()}
 
 
-@shared_task(**RETRY)
+@shared_task
 def breach_notify_practices(incident_id: int) -> int:
     from compliance import incidents
 
     return incidents.breach_notify_practices(incident_id=incident_id)
 
 
-@shared_task(**RETRY)
+@shared_task
+def patient_notification_mail(practice_id: int, notification_id: int) -> bool:
+    from compliance import incidents
+
+    with practice_scope(practice_id):
+        return incidents.patient_notification_mail(notification_id=notification_id)
+
+
+@shared_task
 def breach_deadline_reminders() -> int:
     from compliance import incidents
 
     return incidents.breach_deadline_reminders()
 
 
-@shared_task(**RETRY)
+@shared_task
 def account_hygiene() -> dict:
     from compliance import hygiene
 

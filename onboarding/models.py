@@ -11,7 +11,8 @@ from secretariat import crypto
 
 class Invitation(models.Model):
     """A single-use, expiring invitation. Only a digest of the token is stored;
-    the link exists in the e-mail alone."""
+    the token is made by the task that mails the link, which exists in the
+    e-mail alone (until then the digest is of a token nobody holds)."""
 
     email = models.EmailField(_("adresse e-mail"))
     first_name = models.CharField(_("prénom"), max_length=150)
@@ -31,6 +32,9 @@ class Invitation(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # Scheme and host the admin used: the e-mail's link is made by a task.
+    link_origin = models.CharField(max_length=200, blank=True)
+    mailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -96,6 +100,7 @@ class DeviceReset(models.Model):
     method = models.CharField(_("vérification d'identité"), max_length=16, choices=Method.choices)
     reference = models.CharField(_("référence de la vérification"), max_length=80)
     created_at = models.DateTimeField(default=timezone.now)
+    notified_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"reset {self.user_id}"

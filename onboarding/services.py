@@ -23,6 +23,7 @@ from audit.context import Actor
 from audit.models import Action
 from audit.services import record_event
 from onboarding.models import DeviceReset, Invitation, ProcessingContract
+from outbox import services as outbox
 
 INVITATION_LIFETIME = timedelta(hours=72)
 MAX_CONTRACT_BYTES = 10 * 1024 * 1024
@@ -105,7 +106,7 @@ def invitation_create(
     practice: Practice | None,
     actor: Actor,
     site_url: str,
-) -> tuple[Invitation, str]:
+) -> Invitation:
     """`site_url` (scheme and host, no trailing slash) starts the link mailed."""
     if (role in PRACTICE_ROLES) != (practice is not None):
         raise OnboardingError(_("Ce rôle ne correspond pas à ce type d'invitation."))
@@ -113,14 +114,15 @@ def invitation_create(
         raise OnboardingError(
             _("Un compte existe déjà pour cette adresse : affectez-le plutôt au cabinet.")
         )
-    token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
         email=email,
         first_name=first_name,
         last_name=last_name,
         role=role,
         practice=practice,
-        token_digest=_digest(token),
+        # A token nobody holds: invitation_mail makes the one the e-mail carries.
+        token_digest=_digest(secrets.token_urlsafe(32)),
+        link_origin=site_url[:200],
         expires_at=timezone.now() + INVITATION_LIFETIME,
         invited_by=actor.user,
     )
@@ -132,9 +134,26 @@ def invitation_create(
         object_id=invitation.pk,
         detail={"role": role},
     )
-    link = site_url + reverse("invitation_accept", args=[token])
-    transaction.on_commit(lambda: _send_invitation(invitation, link))
-    return invitation, token
+    outbox.enqueue("onboarding.tasks.invitation_mail", invitation_id=invitation.pk)
+    return invitation
+
+
+def invitation_mail(*, invitation_id: int) -> bool:
+    """Make the invitation's token and mail its link (from a task). The token
+    leaves this function in the e-mail only. The mail is sent inside the row's
+    transaction: a failed send changes nothing and the task's retry sends it; a
+    mail whose commit then fails holds a dead link, and the retry sends a live one."""
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().filter(pk=invitation_id).first()
+        if invitation is None or invitation.mailed_at is not None or not invitation.is_pending:
+            return False
+        token = secrets.token_urlsafe(32)
+        invitation.token_digest = _digest(token)
+        invitation.mailed_at = timezone.now()
+        invitation.save(update_fields=["token_digest", "mailed_at"])
+        link = invitation.link_origin + reverse("invitation_accept", args=[token])
+        _send_invitation(invitation, link)
+    return True
 
 
 def _send_invitation(invitation: Invitation, link: str) -> None:
@@ -250,8 +269,26 @@ def device_reset(*, user: User, method: str, reference: str, actor: Actor) -> De
         detail={"operation": "totp_device_reset", "method": method, "sessions_ended": ended},
     )
     if user.email:
-        transaction.on_commit(lambda: _notify_device_reset(user))
+        outbox.enqueue("onboarding.tasks.device_reset_notify", reset_id=reset.pk)
     return reset
+
+
+def device_reset_notify(*, reset_id: int) -> bool:
+    """Tell the user their device was reset (from a task), once; sent inside the
+    row's transaction, so a failed send is retried and a sent one is not."""
+    with transaction.atomic():
+        reset = (
+            DeviceReset.objects.select_for_update()
+            .select_related("user")
+            .filter(pk=reset_id, notified_at__isnull=True)
+            .first()
+        )
+        if reset is None or not reset.user.email:
+            return False
+        reset.notified_at = timezone.now()
+        reset.save(update_fields=["notified_at"])
+        _notify_device_reset(reset.user)
+    return True
 
 
 def _notify_device_reset(user: User) -> None:

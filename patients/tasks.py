@@ -2,18 +2,12 @@
 arguments or results."""
 
 from celery import shared_task
-from django.db import OperationalError
 
 from accounts.models import Practice
 from patients import rotation
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=5,
-)
+@shared_task
 def rotate_practice_key_task(practice_id: int) -> dict:
     """Rotation is resumable, so a retry or a second delivery simply resumes."""
     practice = Practice.objects.get(pk=practice_id)

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "compliance",
     "calendarfeed",
     "demo",
+    "outbox",
 ]
 
 MIDDLEWARE = [
@@ -244,13 +245,25 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A broker gone without closing its connections must not hold a publish (the
+# outbox relay, after a request's commit) for ever: bounded connect and socket waits.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": 5,
+    "socket_timeout": 10,
+}
 # Periodic tasks, times in UTC.
 CELERY_TIMEZONE = "UTC"
 # django-celery-beat: the schedule below is written into the database when beat
 # starts, where an admin can change or pause an entry without a deployment.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
+    # The transactional outbox's sweep (outbox/services.py): what the broker could
+    # not take when its transaction committed.
+    "outbox-relay": {
+        "task": "outbox.tasks.relay_pending",
+        "schedule": 60,
+    },
     "appointment-reminders": {
         "task": "appointments.tasks.send_reminders_task",
         "schedule": 15 * 60,
@@ -360,6 +373,10 @@ CELERY_BEAT_SCHEDULE |= {
     },
     "compliance-alerts-notify-pending": {
         "task": "compliance.tasks.alerts_notify_pending",
+        "schedule": 15 * 60,
+    },
+    "compliance-stuck-reminders": {
+        "task": "compliance.tasks.detect_stuck_reminders",
         "schedule": 15 * 60,
     },
 }

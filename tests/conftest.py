@@ -29,6 +29,23 @@ def _audit_digest_export_dir(settings, tmp_path_factory):
     settings.AUDIT_DIGEST_EXPORT_DIR = tmp_path_factory.mktemp("audit-digests")
 
 
+@pytest.fixture(autouse=True)
+def eager_tasks(request):
+    """Tasks handed over by the outbox run in process here (the real worker on
+    Redis is exercised by the tests marked `real_worker`, which set up their own)."""
+    from secretariat.celery import app
+
+    if request.node.get_closest_marker("real_worker"):
+        yield
+        return
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = previous
+
+
 @pytest.fixture
 def world(db) -> World:
     return build_world()

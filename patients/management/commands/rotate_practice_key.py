@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
+from outbox import services as outbox
 from patients import rotation
 from patients.management.commands._practice import practice_by_slug
 
@@ -22,10 +23,8 @@ class Command(BaseCommand):
     def handle(self, *args, practice: str, batch_size: int, run_async: bool, **options):
         found = practice_by_slug(practice)
         if run_async:
-            from patients.tasks import rotate_practice_key_task
-
-            result = rotate_practice_key_task.delay(found.pk)
-            self.stdout.write(f"Rotation confiée à Celery (tâche {result.id}).")
+            queued = outbox.enqueue("patients.tasks.rotate_practice_key_task", practice_id=found.pk)
+            self.stdout.write(f"Rotation confiée à Celery (envoi n° {queued.pk}).")
             return
         report = rotation.rotate_practice_key(practice=found, batch_size=batch_size)
         verb = "démarrée" if report.started else "reprise"
