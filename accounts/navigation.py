@@ -9,6 +9,7 @@ PRACTICE_ACTIONS: list[tuple[str, str, str]] = [
     ("view_clinical_notes", "patients:break_glass_list", _("Revue des accès d'urgence")),
     ("book_appointment", "appointments:book", _("Prendre un rendez-vous")),
     ("book_appointment", "appointments:waiting_list", _("Liste d'attente")),
+    ("book_appointment", "appointments:reminders_to_check", _("Rappels à vérifier")),
     ("view_own_agenda", "appointments:my_day", _("Mon agenda du jour")),
     ("view_own_agenda", "appointments:my_week", _("Mon agenda de la semaine")),
     ("view_own_agenda", "calendarfeed:subscription", _("Mon agenda sur mon téléphone")),

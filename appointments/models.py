@@ -7,9 +7,12 @@ working hours are wall-clock times in the practice's time zone
 (UTC in the database).
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
@@ -336,12 +339,22 @@ class CallMessage(SealedModel):
 
 class Reminder(models.Model):
     """One reminder of one appointment, recorded under its unique key before it
-    is sent, so that a retried or duplicated task never sends it twice."""
+    is sent, so that a retried or duplicated task never sends it twice.
+
+    `pending` means claimed and being sent; one still pending long after its
+    claim was lost mid-send (a worker killed, a gateway that never answered): it
+    is never sent again by itself, a person resends or dismisses it
+    (appointments/reminders.py)."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", _("À envoyer")
+        PENDING = "pending", _("En cours d'envoi")
+        RESEND = "resend", _("Renvoi demandé")
         SENT = "sent", _("Envoyé")
         SKIPPED = "skipped", _("Non envoyé")
+        DISMISSED = "dismissed", _("Écarté")
+
+    # A send takes seconds; a claim this old without a confirmation was lost.
+    STUCK_AFTER = timedelta(minutes=15)
 
     practice = models.ForeignKey("accounts.Practice", on_delete=models.CASCADE, related_name="+")
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="reminders")
@@ -349,7 +362,14 @@ class Reminder(models.Model):
     channel = models.CharField(max_length=16)
     status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the last attempt was claimed (the first one, or a resend).
+    claimed_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The person who resent or dismissed it, last.
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
 
     objects = ScopedManager(practice="practice")
 
@@ -357,6 +377,13 @@ class Reminder(models.Model):
         verbose_name = _("rappel")
         constraints = [
             models.UniqueConstraint(fields=["appointment", "kind"], name="reminder_once_per_kind")
+        ]
+        indexes = [
+            models.Index(
+                fields=["practice", "claimed_at"],
+                condition=Q(status="pending"),
+                name="reminder_pending",
+            )
         ]
 
     def __str__(self) -> str:

@@ -5,7 +5,11 @@ committed *before* anything is sent: a retried, duplicated or concurrent run
 finds the key taken and sends nothing (SECURITY.md: "recorded under a unique key
 before it is sent, so it is sent once"). A run that dies between the record
 and the sending leaves a `pending` row for a person to look at, rather than
-risk a second message. Appointments are examined in bounded batches.
+risk a second message: once older than `Reminder.STUCK_AFTER` it raises a
+compliance alert (compliance/detectors.py) and is listed for the practice's
+telesecretaries (and practitioners), who resend it (`reminder_resend`, claimed
+again before the new attempt) or dismiss it. Appointments are examined in
+bounded batches.
 
 The message says when and where, never why (no reason for visit, no type, no
 specialty: no practice setting allows it yet). E-mail goes through Django's
@@ -34,8 +38,9 @@ from appointments import sms
 from appointments.models import Appointment, Reminder
 from appointments.selectors import practice_zone
 from audit.context import Actor
-from audit.models import Action
+from audit.models import Action, ObjectType
 from audit.services import record_event
+from outbox import services as outbox
 from patients import normalise
 from patients.models import Consent, Patient
 
@@ -186,17 +191,119 @@ def reminder_send(*, practice_id: int, appointment_id: str) -> str:
     if reminder is None:
         return "already"
     if sendable:
-        SENDERS[channel](appointment, address)
-        reminder.status = Reminder.Status.SENT
-        reminder.sent_at = timezone.now()
-        reminder.save(update_fields=["status", "sent_at"])
+        _send(reminder, appointment, address)
     record_event(
         actor=Actor.system("reminders"),
         action=Action.CREATE,
         practice=practice_id,
-        object_type="reminder",
+        object_type=ObjectType.REMINDER,
         object_id=reminder.pk,
         detail={"appointment": appointment_id, "channel": channel, "status": reminder.status},
+    )
+    return reminder.status
+
+
+def _send(reminder: Reminder, appointment: Appointment, address: str) -> None:
+    """Send a claimed reminder and record it sent. An exception leaves it pending."""
+    SENDERS[reminder.channel](appointment, address)
+    reminder.status = Reminder.Status.SENT
+    reminder.sent_at = timezone.now()
+    reminder.save(update_fields=["status", "sent_at"])
+
+
+class ReminderRefused(Exception):
+    """A resend or dismissal that no longer applies, with a message for the person."""
+
+
+def _lock_stuck(reminder: Reminder, now: datetime) -> Reminder:
+    locked = (
+        Reminder.objects.select_for_update(of=("self",))
+        .select_related("appointment")
+        .get(practice_id=reminder.practice_id, pk=reminder.pk)
+    )
+    if locked.status != Reminder.Status.PENDING or now - locked.claimed_at < Reminder.STUCK_AFTER:
+        raise ReminderRefused(_("Ce rappel n'est plus à vérifier : il a déjà été traité."))
+    return locked
+
+
+def _handled(reminder: Reminder, status: str, actor: Actor, now: datetime) -> None:
+    reminder.status = status
+    reminder.handled_by = actor.user
+    reminder.handled_at = now
+    reminder.save(update_fields=["status", "handled_by", "handled_at"])
+    record_event(
+        actor=actor,
+        action=Action.UPDATE,
+        practice=reminder.practice_id,
+        object_type=ObjectType.REMINDER,
+        object_id=reminder.pk,
+        detail={"appointment": str(reminder.appointment_id), "status": status},
+    )
+
+
+@transaction.atomic
+def reminder_resend(*, reminder: Reminder, actor: Actor) -> Reminder:
+    """A person asks for another attempt at a stuck reminder, knowing the first
+    may have reached the patient. The attempt is a task (through the outbox)."""
+    now = timezone.now()
+    locked = _lock_stuck(reminder, now)
+    appointment = locked.appointment
+    if appointment.status != Appointment.Status.BOOKED or appointment.start <= now:
+        raise ReminderRefused(
+            _("Ce rendez-vous est annulé ou passé : le rappel n'a plus lieu d'être.")
+        )
+    _handled(locked, Reminder.Status.RESEND, actor, now)
+    outbox.enqueue(
+        "appointments.tasks.reminder_deliver", practice_id=locked.practice_id, reminder_id=locked.pk
+    )
+    return locked
+
+
+@transaction.atomic
+def reminder_dismiss(*, reminder: Reminder, actor: Actor) -> Reminder:
+    """A person decides a stuck reminder is not sent again (the patient was
+    called, or the first attempt is known to have arrived)."""
+    now = timezone.now()
+    locked = _lock_stuck(reminder, now)
+    _handled(locked, Reminder.Status.DISMISSED, actor, now)
+    return locked
+
+
+def reminder_deliver(*, reminder_id: int) -> str:
+    """The attempt a person asked for (a task, in the practice's scope): claimed
+    again and committed before sending, like the first, so a worker lost now
+    leaves it pending (and listed) again, never sent twice by a retry. Consent
+    and the appointment are checked anew."""
+    with transaction.atomic():
+        reminder = (
+            Reminder.objects.select_for_update(of=("self",))
+            .select_related("appointment__practice", "appointment__patient")
+            .filter(pk=reminder_id, status=Reminder.Status.RESEND)
+            .first()
+        )
+        if reminder is None:
+            return "already"
+        appointment = reminder.appointment
+        reminder.channel, address = _channel(appointment)
+        bookable = appointment.status == Appointment.Status.BOOKED
+        sendable = bool(address) and bookable
+        reminder.status = Reminder.Status.PENDING if sendable else Reminder.Status.SKIPPED
+        reminder.claimed_at = timezone.now()
+        reminder.save(update_fields=["channel", "status", "claimed_at"])
+    if sendable:
+        _send(reminder, appointment, address)
+    record_event(
+        actor=Actor.system("reminders"),
+        action=Action.UPDATE,
+        practice=reminder.practice_id,
+        object_type=ObjectType.REMINDER,
+        object_id=reminder.pk,
+        detail={
+            "appointment": str(appointment.pk),
+            "channel": reminder.channel,
+            "status": reminder.status,
+            "resent": True,
+        },
     )
     return reminder.status
 

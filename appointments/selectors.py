@@ -4,11 +4,17 @@ scoped managers are the tripwire, not the filter)."""
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from accounts.models import Membership, Practice, User
 from accounts.roles import Role
-from appointments.models import Appointment, AppointmentType, CallMessage, WaitingListEntry
+from appointments.models import (
+    Appointment,
+    AppointmentType,
+    CallMessage,
+    Reminder,
+    WaitingListEntry,
+)
 
 # What a listing or a detail page shows, joined in the same query.
 LISTING_RELATED = ("appointment_type", "practitioner", "patient")
@@ -103,6 +109,25 @@ def waiting_list(practice: Practice, appointment_type_id: int | None = None) -> 
             "created_at"
         )[:WAITING_LIMIT]
     )
+
+
+REMINDERS_TO_CHECK_LIMIT = 200
+
+
+def reminders_to_check(practice: Practice, now: datetime) -> list[Reminder]:
+    """Reminders claimed but never confirmed sent (stuck), and those a person
+    asked to resend, soonest appointment first, with what the page shows."""
+    stuck = Q(status=Reminder.Status.PENDING, claimed_at__lte=now - Reminder.STUCK_AFTER)
+    return list(
+        Reminder.objects.filter(practice=practice)
+        .filter(stuck | Q(status=Reminder.Status.RESEND))
+        .select_related("appointment__patient", "appointment__practitioner", "handled_by")
+        .order_by("appointment__start", "pk")[:REMINDERS_TO_CHECK_LIMIT]
+    )
+
+
+def reminder_in_practice(practice: Practice, reminder_id: int) -> Reminder | None:
+    return Reminder.objects.filter(practice=practice, pk=reminder_id).first()
 
 
 def patient_upcoming(practice: Practice, patient, now: datetime, limit: int = 10) -> list:

@@ -2,18 +2,20 @@
 results."""
 
 from celery import shared_task
-from django.db import OperationalError
 
+from accounts.scoping import practice_scope
 from appointments import reminders
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(OperationalError, OSError),  # OSError: SMTP and network
-    retry_backoff=True,
-    max_retries=5,
-)
+@shared_task
 def send_reminders_task() -> dict:
     """Run by beat every 15 minutes; each run handles one bounded batch, and a
     second delivery of the same run sends nothing twice (unique key)."""
     return reminders.send_due_reminders().as_dict()
+
+
+@shared_task
+def reminder_deliver(practice_id: int, reminder_id: int) -> str:
+    """A reminder a person asked to resend (appointments/reminders.py)."""
+    with practice_scope(practice_id):
+        return reminders.reminder_deliver(reminder_id=reminder_id)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from appointments import views
+from appointments import reminder_views, views
 
 app_name = "appointments"
 
@@ -47,6 +47,21 @@ urlpatterns = [
     path(_ONE + "deplacer/", views.move_view, name="move"),
     path(_ONE + "annuler/", views.cancel_view, name="cancel"),
     path(_ONE + "statut/", views.status_view, name="status"),
+    path(
+        "p/<slug:practice>/rappels/a-verifier/",
+        reminder_views.reminders_to_check_view,
+        name="reminders_to_check",
+    ),
+    path(
+        "p/<slug:practice>/rappels/<int:reminder>/renvoyer/",
+        reminder_views.reminder_resend_view,
+        name="reminder_resend",
+    ),
+    path(
+        "p/<slug:practice>/rappels/<int:reminder>/ecarter/",
+        reminder_views.reminder_dismiss_view,
+        name="reminder_dismiss",
+    ),
     path("p/<slug:practice>/messages/", views.inbox_view, name="inbox"),
     path("p/<slug:practice>/messages/nouveau/", views.message_new_view, name="message_new"),
     path(

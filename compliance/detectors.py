@@ -15,6 +15,9 @@ Detectors:
 - lockout: an account locked out (once per user or IP and hour);
 - new IP: a login from an address the user has not logged in from in the last
   SUSPICIOUS_NEW_IP_DAYS days (the account's very first login excepted).
+
+Not over the audit trail: `detect_stuck_reminders` finds the day-before
+reminders claimed but never confirmed sent (appointments/reminders.py).
 """
 
 from collections import Counter, defaultdict, deque
@@ -24,10 +27,12 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Max
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from accounts.models import Practice
+from appointments.models import Reminder
 from audit.models import Action, AuditEvent
 from compliance.models import Alert, DetectorCursor
 from compliance.services import alert_raise
@@ -321,3 +326,28 @@ def detect_suspicious_activity(*, now: datetime | None = None) -> dict:
             cursor.last_event_id = events[-1].pk
             cursor.save(update_fields=["last_event_id", "updated_at"])
             totals["events"] += len(events)
+
+
+def detect_stuck_reminders(now: datetime | None = None) -> int:
+    """One alert per practice with reminders claimed more than
+    Reminder.STUCK_AFTER ago and never confirmed sent, raised again when a newer
+    one gets stuck. Counts only: the practice's telesecretaries see which in
+    "Rappels à vérifier" and resend or dismiss them. Returns the practices."""
+    now = now or timezone.now()
+    with scopes_disabled():
+        stuck = (
+            Reminder.objects.filter(
+                status=Reminder.Status.PENDING, claimed_at__lte=now - Reminder.STUCK_AFTER
+            )
+            .values("practice_id")
+            .annotate(count=Count("id"), newest=Max("claimed_at"))
+            .order_by("practice_id")
+        )
+        for row in stuck:
+            alert_raise(
+                kind=Alert.Kind.REMINDER_STUCK,
+                fingerprint=f"reminder_stuck:{row['practice_id']}:{row['newest'].isoformat()}",
+                practice=row["practice_id"],
+                detail={"count": row["count"]},
+            )
+    return len(stuck)

@@ -25,6 +25,7 @@ class Alert(models.Model):
         NEW_IP = "new_ip", _("Connexion depuis une nouvelle adresse")
         TASK_FAILURE = "task_failure", _("Échec d'une tâche de fond")
         BREAK_GLASS = "break_glass", _("Accès d'urgence")
+        REMINDER_STUCK = "reminder_stuck", _("Rappels de rendez-vous non confirmés")
 
     class Severity(models.TextChoices):
         INFO = "info", _("Information")
@@ -91,6 +92,7 @@ DEFAULT_SEVERITY = {
     Alert.Kind.NEW_IP: Alert.Severity.INFO,
     Alert.Kind.TASK_FAILURE: Alert.Severity.WARNING,
     Alert.Kind.BREAK_GLASS: Alert.Severity.WARNING,
+    Alert.Kind.REMINDER_STUCK: Alert.Severity.WARNING,
 }
 
 

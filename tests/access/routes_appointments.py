@@ -1,6 +1,6 @@
 from accounts.scoping import practice_scope
 from tests.access.routes import Route, practice_a
-from tests.appointments.helpers import at, booked, booking_world
+from tests.appointments.helpers import at, booked, booking_world, stuck_reminder
 from tests.factories import as_actor
 from tests.patients.helpers import make_patient
 
@@ -65,6 +65,23 @@ def _appointment_today(world) -> dict:
 
 def _foreign_appointment(world) -> dict:
     return {**practice_a(world), "appointment": booking_world(world).foreign.pk}
+
+
+def _stuck_reminder(world) -> dict:
+    if "stuck_reminder" not in world.objects:
+        world.objects["stuck_reminder"] = stuck_reminder(booked(world, hour=11))
+    return {**practice_a(world), "reminder": world.objects["stuck_reminder"].pk}
+
+
+def _practice_with_a_stuck_reminder(world) -> dict:
+    _stuck_reminder(world)
+    return practice_a(world)
+
+
+def _foreign_stuck_reminder(world) -> dict:
+    if "foreign_stuck_reminder" not in world.objects:
+        world.objects["foreign_stuck_reminder"] = stuck_reminder(booking_world(world).foreign)
+    return {**practice_a(world), "reminder": world.objects["foreign_stuck_reminder"].pk}
 
 
 ROUTES = [
@@ -279,6 +296,30 @@ ROUTES += [
         ok_status=302,
         audit_action="update",
         foreign=_foreign_waiting_entry,
+    ),
+    Route(
+        "appointments:reminders_to_check",
+        kwargs=_practice_with_a_stuck_reminder,
+        allowed=BOOKERS,
+        audit_action="list",
+    ),
+    Route(
+        "appointments:reminder_resend",
+        kwargs=_stuck_reminder,
+        method="post",
+        allowed=BOOKERS,
+        ok_status=302,
+        audit_action="update",
+        foreign=_foreign_stuck_reminder,
+    ),
+    Route(
+        "appointments:reminder_dismiss",
+        kwargs=_stuck_reminder,
+        method="post",
+        allowed=BOOKERS,
+        ok_status=302,
+        audit_action="update",
+        foreign=_foreign_stuck_reminder,
     ),
 ]
 

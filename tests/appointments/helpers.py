@@ -160,3 +160,20 @@ def booked(world, hour: int = 10, **kwargs) -> Appointment:
             reason=kwargs.pop("reason", "Renouvellement d'ordonnance"),
             **kwargs,
         )
+
+
+def stuck_reminder(appointment: Appointment, minutes_ago: int = 60, channel: str = "email"):
+    """A reminder claimed `minutes_ago` and never confirmed sent, as a worker
+    killed mid-send leaves it."""
+    from django.utils import timezone
+
+    from appointments.models import Reminder
+
+    with practice_scope(appointment.practice):
+        return Reminder.objects.create(
+            practice=appointment.practice,
+            appointment=appointment,
+            channel=channel,
+            status=Reminder.Status.PENDING,
+            claimed_at=timezone.now() - timedelta(minutes=minutes_ago),
+        )
