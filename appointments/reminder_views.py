@@ -33,6 +33,10 @@ def _row(request: HttpRequest, reminder: Reminder) -> dict:
         "practitioner": appointment.practitioner.get_full_name()
         or appointment.practitioner.username,
         "actionable": reminder.status == Reminder.Status.PENDING,
+        # Every pending one listed here is stuck, not "being sent".
+        "state": _("Envoi non confirmé")
+        if reminder.status == Reminder.Status.PENDING
+        else reminder.get_status_display(),
     }
 
 
