@@ -4,7 +4,8 @@
 what they decide and why the order matters (`tests/test_pipeline.py` checks it):
 
 1. `RequestIdMiddleware` gives the request its reference (error pages, audit).
-2. Django's session, authentication and django-otp's verification.
+2. The session (Django's, but a failed save after the view never replaces its
+   answer: accounts/sessions.py), authentication and django-otp's verification.
 3. `ActorMiddleware` builds `request.actor`.
 4. `SessionPolicyMiddleware` ends a session that is idle, too old, ended
    elsewhere, or logged in without its TOTP step (accounts/sessions.py).

@@ -26,3 +26,13 @@ def test_a_disabled_entry_stays_disabled_for_the_scheduler():
     task.save()
     scheduler = DatabaseScheduler(app=app)
     assert "verify-audit-chains" not in scheduler.all_as_schedule()
+
+
+def test_every_scheduled_task_is_a_task():
+    app.loader.import_default_modules()  # autodiscovery, as a worker starts
+    missing = {
+        name
+        for name, entry in settings.CELERY_BEAT_SCHEDULE.items()
+        if entry["task"] not in app.tasks
+    }
+    assert missing == set()

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 PIPELINE = [
     "secretariat.middleware.RequestIdMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "accounts.sessions.SessionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.ActorMiddleware",
