@@ -19,7 +19,7 @@ from appointments.models import Reminder
 from appointments.views import patient_label
 from audit.models import Action, ObjectType
 from audit.services import record_event
-from patients.views import sealed_data
+from patients.decorators import sealed_data
 
 
 def _row(request: HttpRequest, reminder: Reminder) -> dict:
