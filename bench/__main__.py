@@ -5,7 +5,7 @@ measured in the same run. `python -m bench NAME [ARGS]` runs one."""
 import subprocess
 import sys
 
-BENCHMARKS = ["patients", "audit", "appointments", "booking", "backup_memory", "purge"]
+BENCHMARKS = ["patients", "audit", "appointments", "booking", "backup_memory", "purge", "outbox"]
 
 
 def main() -> int:

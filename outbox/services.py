@@ -84,6 +84,9 @@ def relay(*, row_id: int, connection: Connection | None = None) -> Relayed:
         if not eager:
             try:
                 with _connection(connection) as broker:
+                    # One immediate retry, then the sweep's turn: kombu would otherwise keep
+                    # the request waiting seconds on a broker that refuses connections.
+                    broker.ensure_connection(max_retries=1, interval_start=0, interval_step=0)
                     _task(row.task).apply_async(kwargs=row.kwargs, connection=broker, retry=False)
             except Exception as error:  # noqa: BLE001 - any broker fault: the sweep retries
                 _postpone(row, error)
