@@ -18,7 +18,7 @@ from appointments import reminders, selectors
 from appointments.models import Reminder
 from appointments.views import patient_label
 from audit.models import Action, ObjectType
-from audit.services import record_event
+from audit.services import patients_shown, record_event
 from patients.decorators import sealed_data
 
 
@@ -46,10 +46,8 @@ def _render_list(request: HttpRequest, status: int = 200) -> HttpResponse:
         actor=request.actor,
         action=Action.LIST,
         object_type=ObjectType.REMINDER,
-        detail={
-            "count": len(found),
-            "patient_ids": [str(reminder.appointment.patient_id) for reminder in found],
-        },
+        detail={"count": len(found)}
+        | patients_shown(reminder.appointment.patient_id for reminder in found),
     )
     rows = [_row(request, reminder) for reminder in found]
     return render(request, "appointments/reminders_to_check.html", {"rows": rows}, status=status)

@@ -74,6 +74,7 @@ DETAIL_LABELS = {
     "refused": _("Refus (code HTTP)"),
     "removed": _("Supprimés"),
     "restricted": _("Restreint"),
+    "resent": _("Renvoi demandé"),
     "results": _("Résultats"),
     "retired_versions": _("Versions détruites"),
     "review": _("Revue"),
