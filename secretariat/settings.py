@@ -1,8 +1,9 @@
 """Settings, all from the environment (12-factor).
 
-Required everywhere: SECRET_KEY and SECRETARIAT_KEYRING. `make run` / `make test`
-write a local `.env` with generated values on first use; production provides its
-own and refuses to start without them (no insecure default lives in this file).
+Required everywhere: SECRET_KEY, SECRETARIAT_KEYRING and AUDIT_SIGNING_KEY.
+`make run` / `make test` write a local `.env` with generated values on first use;
+production provides its own and refuses to start without them (no insecure
+default lives in this file). Every variable read here is in the README's table.
 """
 
 import os
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
@@ -19,7 +21,33 @@ from secretariat.ratelimit import Rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+_kind_names = {int: "a whole number", float: "a number", date.fromisoformat: "a date (YYYY-MM-DD)"}
+
+
+class _Env(environ.Env):
+    """django-environ, refusing every missing or malformed value with an
+    ImproperlyConfigured that names the variable (never its value: it may be a
+    secret)."""
+
+    def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):
+        try:
+            return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+        except ImproperlyConfigured as missing:
+            raise ImproperlyConfigured(
+                f"{missing} (production provides it; `make run` and `make test` write a"
+                " local .env with generated values)."
+            ) from None
+        except ValueError:
+            kind = _kind_names.get(cast if callable(cast) else None, "a valid value")
+            raise ImproperlyConfigured(f"{var} must be {kind}.") from None
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ImproperlyConfigured(message)
+
+
+env = _Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 # "dev" (embedded default), "test" or "production".
@@ -41,12 +69,10 @@ Keyring.parse(SECRETARIAT_KEYRING, SECRETARIAT_KEYRING_CURRENT)
 # Signs the daily audit chain digests (HMAC-SHA256); kept out of the database so
 # that a rewrite of the audit table cannot be re-signed. See audit/verification.py.
 AUDIT_SIGNING_KEY = env.str("AUDIT_SIGNING_KEY")
-if len(AUDIT_SIGNING_KEY) < 32:
-    raise ValueError("AUDIT_SIGNING_KEY must be at least 32 characters long.")
+_require(len(AUDIT_SIGNING_KEY) >= 32, "AUDIT_SIGNING_KEY must be at least 32 characters long.")
 # Chains verified at once by audit_verify (one database connection each).
 AUDIT_VERIFY_WORKERS = env.int("AUDIT_VERIFY_WORKERS", default=min(4, os.cpu_count() or 1))
-if AUDIT_VERIFY_WORKERS < 1:
-    raise ValueError("AUDIT_VERIFY_WORKERS must be at least 1.")
+_require(AUDIT_VERIFY_WORKERS >= 1, "AUDIT_VERIFY_WORKERS must be at least 1.")
 # The signed chain heads are also written there daily (audit.services.digest_export):
 # a copy the database cannot reach, so deleting the digest rows along with a rewrite
 # is still detected. Production names it (storage the database administrator cannot
@@ -55,8 +81,10 @@ AUDIT_DIGEST_EXPORT_DIR = env.str(
     "AUDIT_DIGEST_EXPORT_DIR",
     default=environ.Env.NOTSET if PRODUCTION else str(BASE_DIR / "var" / "audit-digests"),
 )
-if not AUDIT_DIGEST_EXPORT_DIR:
-    raise ValueError("AUDIT_DIGEST_EXPORT_DIR must name the audit digest export directory.")
+_require(
+    bool(AUDIT_DIGEST_EXPORT_DIR),
+    "AUDIT_DIGEST_EXPORT_DIR must name the audit digest export directory.",
+)
 AUDIT_DIGEST_EXPORT_DIR = Path(AUDIT_DIGEST_EXPORT_DIR)
 # Optional: the daily export is also mailed to these addresses (hashes only).
 AUDIT_DIGEST_EMAILS = env.list("AUDIT_DIGEST_EMAILS", default=[])
@@ -165,8 +193,10 @@ LOGIN_REDIRECT_URL = "accounts:home"
 # accounts.sessions.SessionPolicyMiddleware.
 SESSION_IDLE_TIMEOUT = timedelta(minutes=env.int("SESSION_IDLE_MINUTES", default=15))
 SESSION_ABSOLUTE_LIFETIME = timedelta(hours=env.int("SESSION_ABSOLUTE_HOURS", default=10))
-if SESSION_IDLE_TIMEOUT > timedelta(minutes=15) or SESSION_ABSOLUTE_LIFETIME > timedelta(hours=12):
-    raise ValueError("SESSION_IDLE_MINUTES <= 15 and SESSION_ABSOLUTE_HOURS <= 12 are required.")
+_require(SESSION_IDLE_TIMEOUT <= timedelta(minutes=15), "SESSION_IDLE_MINUTES must be at most 15.")
+_require(
+    SESSION_ABSOLUTE_LIFETIME <= timedelta(hours=12), "SESSION_ABSOLUTE_HOURS must be at most 12."
+)
 SESSION_COOKIE_AGE = int(SESSION_ABSOLUTE_LIFETIME.total_seconds())
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
@@ -252,22 +282,24 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 5,
     "socket_timeout": 10,
 }
-# Periodic tasks, times in UTC.
 CELERY_TIMEZONE = "UTC"
-# django-celery-beat: the schedule below is written into the database when beat
-# starts, where an admin can change or pause an entry without a deployment.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Periodic tasks, times in UTC. django-celery-beat writes this schedule into the
+# database when beat starts, where an admin can change or pause an entry without
+# a deployment. Every periodic task of every app is listed here, and only here.
 CELERY_BEAT_SCHEDULE = {
-    # The transactional outbox's sweep (outbox/services.py): what the broker could
+    # outbox: the transactional outbox's sweep (outbox/services.py): what the broker could
     # not take when its transaction committed.
     "outbox-relay": {
         "task": "outbox.tasks.relay_pending",
         "schedule": 60,
     },
+    # appointments
     "appointment-reminders": {
         "task": "appointments.tasks.send_reminders_task",
         "schedule": 15 * 60,
     },
+    # audit
     "write-audit-digests": {
         "task": "audit.tasks.write_audit_digests",
         "schedule": crontab(hour=1, minute=30),
@@ -279,6 +311,57 @@ CELERY_BEAT_SCHEDULE = {
     "ensure-audit-partitions": {
         "task": "audit.tasks.ensure_audit_partitions",
         "schedule": crontab(hour=1, minute=0),
+    },
+    # continuity
+    "continuity-daily-backup": {
+        "task": "continuity.tasks.backup_daily",
+        "schedule": crontab(hour=2, minute=0),
+    },
+    "continuity-prune-backups": {
+        "task": "continuity.tasks.backups_prune",
+        "schedule": crontab(hour=4, minute=0),
+    },
+    "continuity-backup-freshness": {
+        "task": "continuity.tasks.backup_freshness_check",
+        "schedule": crontab(minute=30),
+    },
+    "continuity-monthly-drill": {
+        "task": "continuity.tasks.drill_monthly",
+        "schedule": crontab(day_of_month=1, hour=5, minute=0),
+    },
+    "continuity-training-reminders": {
+        "task": "continuity.tasks.training_reminders",
+        "schedule": crontab(day_of_week=1, hour=8, minute=0),
+    },
+    # onboarding: crypto-shredding of closed practices (PRACTICE_SHRED_AFTER_DAYS)
+    "onboarding-shred-closed-practices": {
+        "task": "onboarding.tasks.shred_closed_practices",
+        "schedule": crontab(hour=3, minute=30),
+    },
+    # compliance
+    "compliance-detect-suspicious-activity": {
+        "task": "compliance.tasks.detect_suspicious_activity",
+        "schedule": 15 * 60,
+    },
+    "compliance-alerts-notify-pending": {
+        "task": "compliance.tasks.alerts_notify_pending",
+        "schedule": 15 * 60,
+    },
+    "compliance-stuck-reminders": {
+        "task": "compliance.tasks.detect_stuck_reminders",
+        "schedule": 15 * 60,
+    },
+    "compliance-purge-expired": {
+        "task": "compliance.tasks.purge_expired",
+        "schedule": crontab(hour=3, minute=15),
+    },
+    "compliance-breach-deadline-reminders": {
+        "task": "compliance.tasks.breach_deadline_reminders",
+        "schedule": 15 * 60,
+    },
+    "compliance-account-hygiene": {
+        "task": "compliance.tasks.account_hygiene",
+        "schedule": crontab(hour=3, minute=45),
     },
 }
 
@@ -303,38 +386,13 @@ BACKUP_MAX_AGE_HOURS = env.int("BACKUP_MAX_AGE_HOURS", default=26)
 TRAINING_VALIDITY_DAYS = env.int("TRAINING_VALIDITY_DAYS", default=365)
 TRAINING_GRACE_DAYS = env.int("TRAINING_GRACE_DAYS", default=30)
 # Accounts created before this date (YYYY-MM-DD) and never trained are due from it.
-_training_start = env.str("TRAINING_TRACKING_START", default="")
-TRAINING_TRACKING_START = date.fromisoformat(_training_start) if _training_start else None
-CELERY_BEAT_SCHEDULE |= {
-    "continuity-daily-backup": {
-        "task": "continuity.tasks.backup_daily",
-        "schedule": crontab(hour=2, minute=0),
-    },
-    "continuity-prune-backups": {
-        "task": "continuity.tasks.backups_prune",
-        "schedule": crontab(hour=4, minute=0),
-    },
-    "continuity-backup-freshness": {
-        "task": "continuity.tasks.backup_freshness_check",
-        "schedule": crontab(minute=30),
-    },
-    "continuity-monthly-drill": {
-        "task": "continuity.tasks.drill_monthly",
-        "schedule": crontab(day_of_month=1, hour=5, minute=0),
-    },
-    "continuity-training-reminders": {
-        "task": "continuity.tasks.training_reminders",
-        "schedule": crontab(day_of_week=1, hour=8, minute=0),
-    },
-}
+TRAINING_TRACKING_START = env.get_value(
+    "TRAINING_TRACKING_START", cast=date.fromisoformat, default=None
+)
 
 # Offboarding: a closed practice's data key is destroyed (crypto-shredding) this
 # many days after closure, the time to hand its export over and settle disputes.
 PRACTICE_SHRED_AFTER_DAYS = env.int("PRACTICE_SHRED_AFTER_DAYS", default=90)
-CELERY_BEAT_SCHEDULE["onboarding-shred-closed-practices"] = {
-    "task": "onboarding.tasks.shred_closed_practices",
-    "schedule": crontab(hour=3, minute=30),
-}
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
@@ -366,36 +424,9 @@ SUSPICIOUS_NIGHT_END_HOUR = env.int("SUSPICIOUS_NIGHT_END_HOUR", default=7)
 SUSPICIOUS_WORKING_HOURS_MARGIN_MINUTES = env.int(
     "SUSPICIOUS_WORKING_HOURS_MARGIN_MINUTES", default=60
 )
-CELERY_BEAT_SCHEDULE |= {
-    "compliance-detect-suspicious-activity": {
-        "task": "compliance.tasks.detect_suspicious_activity",
-        "schedule": 15 * 60,
-    },
-    "compliance-alerts-notify-pending": {
-        "task": "compliance.tasks.alerts_notify_pending",
-        "schedule": 15 * 60,
-    },
-    "compliance-stuck-reminders": {
-        "task": "compliance.tasks.detect_stuck_reminders",
-        "schedule": 15 * 60,
-    },
-}
-CELERY_BEAT_SCHEDULE["compliance-purge-expired"] = {
-    "task": "compliance.tasks.purge_expired",
-    "schedule": crontab(hour=3, minute=15),
-}
-CELERY_BEAT_SCHEDULE["compliance-breach-deadline-reminders"] = {
-    "task": "compliance.tasks.breach_deadline_reminders",
-    "schedule": 15 * 60,
-}
 # Account hygiene: unused accounts are deactivated, the charter re-accepted yearly.
 ACCOUNT_STALE_DAYS = env.int("ACCOUNT_STALE_DAYS", default=90)
 AGREEMENT_VALIDITY_DAYS = env.int("AGREEMENT_VALIDITY_DAYS", default=365)
-CELERY_BEAT_SCHEDULE["compliance-account-hygiene"] = {
-    "task": "compliance.tasks.account_hygiene",
-    "schedule": crontab(hour=3, minute=45),
-}
-
 # Interoperability: the practitioners' calendar feeds (calendarfeed/).
 # Rates are "<count>/<s|m|h|d>", counted in RATELIMIT_CACHE (set CACHE_URL to
 # Redis in production so that every web process counts together).
@@ -403,4 +434,9 @@ RATELIMIT_CACHE = "default"
 CALENDAR_FEED_DAYS_BACK = env.int("CALENDAR_FEED_DAYS_BACK", default=30)
 CALENDAR_FEED_DAYS_AHEAD = env.int("CALENDAR_FEED_DAYS_AHEAD", default=180)
 CALENDAR_FEED_RATE = env.str("CALENDAR_FEED_RATE", default="120/h")
-Rate.parse(CALENDAR_FEED_RATE)
+try:
+    Rate.parse(CALENDAR_FEED_RATE)
+except ValueError:
+    raise ImproperlyConfigured(
+        "CALENDAR_FEED_RATE must read <count>/<s|m|h|d>, e.g. 120/h."
+    ) from None

@@ -1,14 +1,17 @@
+import importlib.util
 import os
+import re
 import secrets
 import subprocess
 import sys
 from contextlib import closing
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.urls import reverse
 
 from secretariat.crypto import new_keyring_value
@@ -54,7 +57,72 @@ def test_production_refuses_to_start_without_keyring():
     env["SECRETARIAT_KEYRING"] = ""
     result = _run(env, "manage.py", "check")
     assert result.returncode != 0
-    assert "AUDIT_DIGEST_EXPORT_DIR" not in result.stderr
+    assert "ImproperlyConfigured: SECRETARIAT_KEYRING holds no key." in result.stderr
+
+
+def _load_settings(monkeypatch, **env: str | None):
+    """secretariat/settings.py executed afresh in this process, with env applied
+    (None: unset): start-up refusals without the cost of a subprocess."""
+    for name, value in env.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    spec = importlib.util.spec_from_file_location(
+        "settings_under_test", ROOT / "secretariat" / "settings.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("AUDIT_SIGNING_KEY", "short-signing-key", "AUDIT_SIGNING_KEY must be at least 32 "),
+        ("AUDIT_VERIFY_WORKERS", "0", "AUDIT_VERIFY_WORKERS must be at least 1."),
+        ("AUDIT_VERIFY_WORKERS", "four", "AUDIT_VERIFY_WORKERS must be a whole number."),
+        ("SESSION_IDLE_MINUTES", "16", "SESSION_IDLE_MINUTES must be at most 15."),
+        ("SESSION_ABSOLUTE_HOURS", "13", "SESSION_ABSOLUTE_HOURS must be at most 12."),
+        ("AXES_FAILURE_LIMIT", "5.5", "AXES_FAILURE_LIMIT must be a whole number."),
+        ("TRAINING_TRACKING_START", "2026-13-01", "TRAINING_TRACKING_START must be a date"),
+        ("SECRETARIAT_KEYRING", "", "SECRETARIAT_KEYRING holds no key."),
+        ("SECRETARIAT_KEYRING", "1:not*base64", "SECRETARIAT_KEYRING must read '1:<base64>"),
+    ],
+)
+def test_a_bad_value_is_refused_naming_its_variable(monkeypatch, name, value, message):
+    with pytest.raises(ImproperlyConfigured, match=re.escape(message)) as refused:
+        _load_settings(monkeypatch, **{name: value})
+    if value:
+        assert value not in str(refused.value)  # a bad value may be a secret
+
+
+def test_an_empty_audit_digest_export_dir_is_refused(monkeypatch):
+    with pytest.raises(ImproperlyConfigured, match="AUDIT_DIGEST_EXPORT_DIR must name"):
+        _load_settings(monkeypatch, AUDIT_DIGEST_EXPORT_DIR="")
+
+
+def test_a_missing_required_variable_is_named_with_where_it_comes_from(monkeypatch):
+    monkeypatch.setenv("SECRETARIAT_ENV", "production")
+    with pytest.raises(ImproperlyConfigured) as refused:
+        _load_settings(monkeypatch, AUDIT_DIGEST_EXPORT_DIR=None)
+    assert str(refused.value).startswith("Set the AUDIT_DIGEST_EXPORT_DIR environment variable")
+    assert "make run" in str(refused.value)
+
+
+def test_good_values_are_read_as_before(monkeypatch):
+    loaded = _load_settings(
+        monkeypatch,
+        SESSION_IDLE_MINUTES="15",
+        SESSION_ABSOLUTE_HOURS="12",
+        TRAINING_TRACKING_START="2026-01-05",
+        AUDIT_VERIFY_WORKERS="3",
+    )
+    assert loaded.SESSION_IDLE_TIMEOUT == timedelta(minutes=15)
+    assert loaded.SESSION_ABSOLUTE_LIFETIME == timedelta(hours=12)
+    assert loaded.TRAINING_TRACKING_START == date(2026, 1, 5)
+    assert loaded.AUDIT_VERIFY_WORKERS == 3
+    assert _load_settings(monkeypatch, TRAINING_TRACKING_START="").TRAINING_TRACKING_START is None
 
 
 def _production_env() -> dict:
