@@ -6,16 +6,34 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/secretariat
 REDIS_URL ?= redis://127.0.0.1:6379/15
 PORT ?= 8000
 
-.PHONY: run test lint format services browser messages bench check-python
+.PHONY: run test lint format services browser messages bench check-python lock
 
 check-python:
 	@./scripts/find-python.sh >/dev/null
 
-$(VENV)/.installed: pyproject.toml | check-python
+# The virtualenv is brought to the lock whenever the lock changes: exactly its versions
+# (runtime and test extras), every file checked against its hash. It is updated in place,
+# not rebuilt, because worktrees may share one; `rm -rf .venv` drops what the lock no
+# longer lists.
+$(VENV)/.installed: requirements/test.txt | check-python
 	@test -x $(PY) || "$$(./scripts/find-python.sh)" -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet ".[test]"
+	$(PY) -m pip install --quiet --require-hashes -r requirements/test.txt
 	@touch $@
+
+# The locks: requirements/test.txt (runtime + test extras: make run, make test, CI) and
+# requirements/runtime.txt (the Docker image), resolved by uv from pyproject.toml for every
+# Python >= 3.12 and platform, with hashes. `make lock` after editing pyproject.toml keeps
+# every other pin; `make lock UPGRADE=--upgrade` moves everything to the newest allowed,
+# `make lock UPGRADE="--upgrade-package django"` one package. It needs no working .venv
+# (a lock left conflicted by a rebase is regenerated the same way).
+UV_VERSION := 0.13.9
+LOCK_FLAGS := --universal --python-version 3.12 --generate-hashes --quiet \
+	--custom-compile-command "make lock"
+lock: | check-python
+	@test -x $(PY) || "$$(./scripts/find-python.sh)" -m venv $(VENV)
+	$(PY) -m pip install --quiet "uv==$(UV_VERSION)"
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test $(LOCK_FLAGS) $(UPGRADE) -o requirements/test.txt
+	$(VENV)/bin/uv pip compile pyproject.toml $(LOCK_FLAGS) -c requirements/test.txt -o requirements/runtime.txt
 
 .env:
 	$(PY) scripts/dev_env.py .env
