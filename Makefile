@@ -38,8 +38,12 @@ lock: | check-python
 .env:
 	$(PY) scripts/dev_env.py .env
 
+# System packages are installed only when missing, and never silently: a line says what
+# and why before apt-get runs.
 messages: $(VENV)/.installed
-	@command -v msgfmt >/dev/null || (apt-get update -qq && apt-get install -y -qq gettext)
+	@command -v msgfmt >/dev/null || { \
+	  echo "make: installing Debian's gettext (msgfmt compiles the translations): apt-get install gettext"; \
+	  apt-get update -qq && apt-get install -y -qq gettext; }
 	$(PY) manage.py compilemessages --ignore=.venv -v 0
 
 run: $(VENV)/.installed .env messages
@@ -47,18 +51,28 @@ run: $(VENV)/.installed .env messages
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
-# PostgreSQL and Redis, started if installed and down.
+# PostgreSQL and Redis, started if installed and down (never installed here).
 services:
-	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start \
+	@pg_isready -q -h 127.0.0.1 -p 5432 || { echo "make: starting PostgreSQL on 127.0.0.1:5432"; \
+	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; } \
 	  || { echo "PostgreSQL is needed for the tests: install it (apt-get install postgresql)." >&2; exit 1; }
-	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || { echo "make: starting Redis on 127.0.0.1:6379"; \
+	  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no; } \
 	  || { echo "Redis is needed for the tests: install it (apt-get install redis-server)." >&2; exit 1; }
 	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && exit 0; sleep 1; done; \
 	  echo "PostgreSQL or Redis did not come up." >&2; exit 1
 
-# Browser tests drive Debian's chromium (Playwright cannot download browsers here).
+# Browser tests drive a chromium through Playwright, which cannot download browsers here:
+# CHROMIUM_PATH=… names one; otherwise Debian's chromium, installed when missing.
+CHROMIUM_PATH ?=
 browser:
-	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+ifdef CHROMIUM_PATH
+	@test -x "$(CHROMIUM_PATH)" || { echo "CHROMIUM_PATH=$(CHROMIUM_PATH) is not an executable." >&2; exit 1; }
+else
+	@command -v chromium >/dev/null || { \
+	  echo "make: installing Debian's chromium for the browser tests (or set CHROMIUM_PATH=…): apt-get install chromium"; \
+	  apt-get update -qq && apt-get install -y -qq chromium; }
+endif
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
@@ -69,8 +83,10 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# The environment the suite needs; tests/conftest.py stops a pytest run without it.
 test: $(VENV)/.installed .env services browser messages lint
 	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) SECRETARIAT_ENV=test \
+	  CHROMIUM_PATH="$(or $(CHROMIUM_PATH),$$(command -v chromium))" \
 	  $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed .env services

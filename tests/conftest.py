@@ -1,7 +1,39 @@
+import os
+
 import pytest
 from django.db.backends.signals import connection_created
 
 from tests.personas import World, build_world
+
+# What `make test` sets (Makefile): without it the suite would run on SQLite with
+# tasks in process and fail in misleading ways, so it stops before collecting.
+MAKE_TEST_ENVIRONMENT = {
+    "SECRETARIAT_ENV": "test",
+    "DATABASE_URL": "postgres://",
+    "CELERY_BROKER_URL": "redis://",
+}
+
+
+def missing_test_environment(environ=os.environ) -> list[str]:
+    return [
+        name
+        for name, prefix in MAKE_TEST_ENVIRONMENT.items()
+        if not environ.get(name, "").startswith(prefix)
+    ]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    missing = missing_test_environment()
+    if missing:
+        raise pytest.UsageError(
+            "run the suite with `make test` (pytest's arguments in PYTEST_ARGS=…, your own"
+            " database and Redis in PG_URL=… and REDIS_URL=…): it starts PostgreSQL and Redis,"
+            " compiles the translations, finds chromium and sets SECRETARIAT_ENV=test,"
+            " DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL (Redis). Missing or wrong here: "
+            + ", ".join(missing)
+            + "."
+        )
 
 
 def _allow_test_flush(sender, connection, **kwargs):

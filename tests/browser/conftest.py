@@ -1,26 +1,34 @@
 """Browser journeys: Playwright's Python package driving Debian's chromium
-(`make test` installs it with apt; Playwright cannot download browsers here)."""
+(CHROMIUM_PATH, else the one on the PATH, which `make test` installs with apt
+when missing; Playwright cannot download browsers here)."""
 
 import os
 import shutil
 
 import pytest
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+
+def chromium_path() -> str:
+    """CHROMIUM_PATH (make test passes it), else the chromium on the PATH."""
+    return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright
 
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"chromium not found at {CHROMIUM}: `make browser` installs it with apt")
+    chromium = chromium_path()
+    if not os.path.exists(chromium):
+        pytest.fail(
+            f"chromium not found at {chromium}: set CHROMIUM_PATH, or `make browser` installs"
+            " Debian's chromium"
+        )
     # Playwright's sync API runs an event loop in this thread; the ORM calls
     # made by the test itself are synchronous and safe.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
+            executable_path=chromium,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         yield browser
