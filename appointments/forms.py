@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from appointments.models import Absence, Appointment, AppointmentType, Weekday
-from appointments.services import REASON_MAX_LENGTH
+from appointments.services.booking import REASON_MAX_LENGTH
 
 
 def slot_value(practitioner_id: int, start: datetime) -> str:

@@ -9,11 +9,16 @@ from django.db.models import F, Q, QuerySet
 from accounts.models import Membership, Practice, User
 from accounts.roles import Role
 from appointments.models import (
+    Absence,
     Appointment,
+    AppointmentEvent,
+    AppointmentSeries,
     AppointmentType,
     CallMessage,
+    PractitionerSettings,
     Reminder,
     WaitingListEntry,
+    WorkingHours,
 )
 
 # What a listing or a detail page shows, joined in the same query.
@@ -139,3 +144,55 @@ def patient_upcoming(practice: Practice, patient, now: datetime, limit: int = 10
         .select_related("appointment_type", "practitioner")
         .order_by("start")[:limit]
     )
+
+
+def appointment_history(appointment: Appointment) -> list[AppointmentEvent]:
+    return list(appointment.events.filter(practice_id=appointment.practice_id).select_related("by"))
+
+
+def series_first(series: AppointmentSeries) -> Appointment | None:
+    return series.appointments.filter(practice_id=series.practice_id).order_by("start").first()
+
+
+def appointment_type_in_practice(
+    practice: Practice, type_id: int, *, active_only: bool = False
+) -> AppointmentType | None:
+    types = appointment_types(practice) if active_only else all_appointment_types(practice)
+    return types.filter(pk=type_id).first()
+
+
+def all_appointment_types(practice: Practice) -> QuerySet[AppointmentType]:
+    """Every type of the practice, inactive ones included (its settings page)."""
+    return AppointmentType.objects.filter(practice=practice).order_by("name")
+
+
+def working_hours(practice: Practice, practitioner_ids: list[int]) -> QuerySet[WorkingHours]:
+    return WorkingHours.objects.filter(
+        practice=practice, practitioner_id__in=practitioner_ids
+    ).order_by("weekday", "start_time")
+
+
+def working_hours_in_practice(practice: Practice, hours_id: int) -> WorkingHours | None:
+    return WorkingHours.objects.filter(practice=practice, pk=hours_id).first()
+
+
+def practitioner_settings(practice: Practice, practitioner: User) -> PractitionerSettings | None:
+    return PractitionerSettings.objects.filter(practice=practice, practitioner=practitioner).first()
+
+
+def upcoming_absences(
+    practice: Practice, practitioner: User, now: datetime, limit: int = 50
+) -> list[Absence]:
+    return list(
+        Absence.objects.filter(practice=practice, practitioner=practitioner, end__gte=now).order_by(
+            "start"
+        )[:limit]
+    )
+
+
+def absence_in_practice(practice: Practice, absence_id: int) -> Absence | None:
+    return Absence.objects.filter(practice=practice, pk=absence_id).first()
+
+
+def waiting_entry_in_practice(practice: Practice, entry_id: int) -> WaitingListEntry | None:
+    return WaitingListEntry.objects.filter(practice=practice, pk=entry_id).first()

@@ -120,8 +120,8 @@ def _fill(practice, doctors, kind, patient, start_day, days: int) -> int:
 
 def run(practitioners: int, repeat: int) -> None:
     from accounts.scoping import practice_scope
-    from appointments import services
     from appointments.selectors import practice_zone
+    from appointments.services.booking import appointment_book
     from appointments.slots import find_free_slots
 
     empty, empty_doctors, empty_kind, _patient = _world(practitioners)
@@ -183,7 +183,7 @@ def run(practitioners: int, repeat: int) -> None:
     def service():
         slot = next(free)
         with practice_scope(empty):
-            services.appointment_book(
+            appointment_book(
                 practice=empty,
                 practitioner=next(d for d in empty_doctors if d.pk == slot.practitioner_id),
                 patient=_patient,

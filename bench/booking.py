@@ -194,8 +194,8 @@ def _practice_with_desks(label: str, clients: int) -> list[Desk]:
     from accounts.models import ConfidentialityAgreement, User
     from accounts.roles import Role
     from accounts.scoping import practice_scope
-    from appointments import services as appointment_services
     from appointments.models import AppointmentType
+    from appointments.services.schedule import agenda_starter_apply
     from patients import services as patient_services
     from patients.services import Identity
 
@@ -210,7 +210,7 @@ def _practice_with_desks(label: str, clients: int) -> list[Desk]:
         user=doctor, role=Role.PRACTITIONER, practice=practice, actor=Actor.system("bench")
     )
     with practice_scope(practice):
-        appointment_services.agenda_starter_apply(practice=practice, actor=Actor.system("bench"))
+        agenda_starter_apply(practice=practice, actor=Actor.system("bench"))
         kind = AppointmentType.objects.filter(practice=practice, name="Consultation").get()
         patients = [
             patient_services.patient_create(

@@ -10,8 +10,10 @@ from django.utils import timezone
 
 from accounts.models import Practice
 from accounts.scoping import practice_scope
-from appointments import selectors, services
+from appointments import selectors
 from appointments.models import Appointment, AppointmentType
+from appointments.services.booking import appointment_book
+from appointments.services.schedule import agenda_starter_apply
 from appointments.slots import find_free_slots
 from appointments.starter import STARTER_TYPES
 from demo.people import SEED
@@ -34,7 +36,7 @@ PER_DAY = 5
 
 def demo_agenda(practice: Practice) -> None:
     with practice_scope(practice):
-        services.agenda_starter_apply(practice=practice, actor=SEED)
+        agenda_starter_apply(practice=practice, actor=SEED)
         names = [spec[0] for spec in STARTER_TYPES]
         found = {kind.name: kind for kind in AppointmentType.objects.filter(name__in=names)}
         types = [found[name] for name in names]
@@ -72,7 +74,7 @@ def _book_day(practice, doctor, day, zone, types, weights, patients, rng) -> Non
         if not free:
             return
         slot = rng.choice(free)
-        services.appointment_book(
+        appointment_book(
             practice=practice,
             practitioner=doctor,
             patient=rng.choice(patients),

@@ -352,7 +352,7 @@ def _agenda_ready(practice: Practice) -> bool:
 
 @transaction.atomic
 def agenda_starter(*, practice: Practice, actor: Actor) -> dict[str, int]:
-    from appointments.services import agenda_starter_apply
+    from appointments.services.schedule import agenda_starter_apply
 
     with practice_scope(practice):
         return agenda_starter_apply(practice=practice, actor=actor)

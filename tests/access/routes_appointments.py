@@ -183,13 +183,13 @@ TELESECRETARIES = frozenset({"telesecretary_a", "telesecretary_ab"})
 
 
 def _message(world) -> dict:
-    from appointments import services
+    from appointments.services.call_messages import call_message_leave
     from tests.appointments.helpers import booking_world
 
     if "message" not in world.objects:
         setup = booking_world(world)
         with practice_scope(world.practice_a):
-            world.objects["message"] = services.call_message_leave(
+            world.objects["message"] = call_message_leave(
                 actor=as_actor(world.users["telesecretary_a"]),
                 practice=setup.practice,
                 practitioner=setup.practitioner,
@@ -200,11 +200,11 @@ def _message(world) -> dict:
 
 
 def _foreign_message(world) -> dict:
-    from appointments import services
+    from appointments.services.call_messages import call_message_leave
 
     setup = booking_world(world)
     with practice_scope(world.practice_b):
-        message = services.call_message_leave(
+        message = call_message_leave(
             actor=as_actor(world.users["telesecretary_ab"]),
             practice=world.practice_b,
             practitioner=world.users["practitioner_b"],
@@ -248,12 +248,12 @@ ROUTES += [
 
 
 def _waiting_entry(world) -> dict:
-    from appointments import services
+    from appointments.services.waiting import waiting_list_add
 
     if "waiting" not in world.objects:
         setup = booking_world(world)
         with practice_scope(world.practice_a):
-            world.objects["waiting"] = services.waiting_list_add(
+            world.objects["waiting"] = waiting_list_add(
                 actor=as_actor(),
                 practice=setup.practice,
                 patient=setup.patient,
@@ -263,12 +263,12 @@ def _waiting_entry(world) -> dict:
 
 
 def _foreign_waiting_entry(world) -> dict:
-    from appointments import services
+    from appointments.services.waiting import waiting_list_add
 
     setup = booking_world(world)
     foreign = setup.foreign
     with practice_scope(world.practice_b):
-        entry = services.waiting_list_add(
+        entry = waiting_list_add(
             actor=as_actor(),
             practice=world.practice_b,
             patient=foreign.patient,

@@ -146,11 +146,11 @@ def booking_world(world) -> Booking:
 
 def booked(world, hour: int = 10, **kwargs) -> Appointment:
     """An appointment of practice A made through the service."""
-    from appointments import services
+    from appointments.services.booking import appointment_book
 
     setup = booking_world(world)
     with practice_scope(world.practice_a):
-        return services.appointment_book(
+        return appointment_book(
             actor=as_actor(world.users["telesecretary_a"], "telesecretary"),
             practice=setup.practice,
             practitioner=setup.practitioner,

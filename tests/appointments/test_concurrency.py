@@ -9,8 +9,9 @@ import pytest
 from django.db import IntegrityError, connection, connections, transaction
 
 from accounts.scoping import practice_scope
-from appointments import services
 from appointments.models import Appointment, PractitionerSettings
+from appointments.services.base import SlotTaken
+from appointments.services.booking import appointment_book
 from tests.appointments.helpers import at, booked, booking_world
 from tests.factories import as_actor
 from tests.patients.helpers import make_patient
@@ -35,7 +36,7 @@ def test_concurrent_bookings_of_one_slot_give_exactly_one_success(world):
             with practice_scope(world.practice_a):
                 barrier.wait(timeout=10)
                 try:
-                    services.appointment_book(
+                    appointment_book(
                         actor=as_actor(world.users["telesecretary_a"], "telesecretary"),
                         practice=setup.practice,
                         practitioner=setup.practitioner,
@@ -45,7 +46,7 @@ def test_concurrent_bookings_of_one_slot_give_exactly_one_success(world):
                         reason="Même créneau",
                     )
                     outcome = "booked"
-                except services.SlotTaken:
+                except SlotTaken:
                     outcome = "taken"
                 except Exception as error:  # reported to the test
                     outcome = f"error: {type(error).__name__}: {error}"
@@ -80,7 +81,7 @@ def test_concurrent_bookings_of_overlapping_slots_give_one_success(world):
             with practice_scope(world.practice_a):
                 barrier.wait(timeout=10)
                 try:
-                    services.appointment_book(
+                    appointment_book(
                         actor=as_actor(None, "telesecretary"),
                         practice=setup.practice,
                         practitioner=setup.practitioner,
@@ -90,7 +91,7 @@ def test_concurrent_bookings_of_overlapping_slots_give_one_success(world):
                         reason="",
                     )
                     outcomes.append("booked")
-                except services.SlotTaken:
+                except SlotTaken:
                     outcomes.append("taken")
         finally:
             connections.close_all()

@@ -6,8 +6,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.scoping import practice_scope
-from appointments import services
 from appointments.models import CallMessage
+from appointments.services.call_messages import call_message_leave
 from audit.models import AuditEvent
 from tests.appointments.helpers import booking_world
 from tests.factories import UserFactory, as_actor, grant
@@ -25,7 +25,7 @@ def _url(name: str, world, **kwargs) -> str:
 
 def _leave(world, setup, text="Rappeler pour les résultats de prise de sang", practitioner=None):
     with practice_scope(world.practice_a):
-        return services.call_message_leave(
+        return call_message_leave(
             actor=as_actor(world.users["telesecretary_a"]),
             practice=world.practice_a,
             practitioner=practitioner or setup.practitioner,

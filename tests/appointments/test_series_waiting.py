@@ -6,9 +6,11 @@ import pytest
 from django.urls import reverse
 
 from accounts.scoping import practice_scope
-from appointments import services
 from appointments.forms import slot_value
 from appointments.models import Appointment, WaitingListEntry
+from appointments.services.base import BookingError, TypeNotBookable
+from appointments.services.series import appointment_series_book, appointment_series_cancel
+from appointments.services.waiting import waiting_list_add
 from tests.appointments.helpers import (
     PARIS,
     absence,
@@ -30,7 +32,7 @@ def setup(world):
 
 
 def _series(world, setup, start, every_weeks=1, count=4, **kwargs):
-    return services.appointment_series_book(
+    return appointment_series_book(
         actor=as_actor(world.users["telesecretary_a"], "telesecretary"),
         practice=setup.practice,
         practitioner=setup.practitioner,
@@ -66,28 +68,23 @@ def test_series_keeps_local_time_across_dst(world, setup):
 def test_series_is_all_or_nothing_and_names_failing_dates(world, setup):
     week3 = setup.monday + timedelta(weeks=2)
     absence(setup.practice, setup.practitioner, at(week3, 0), at(week3, 23))
-    with pytest.raises(services.BookingError) as refused:
+    with pytest.raises(BookingError) as refused:
         _series(world, setup, at(setup.monday, 10), count=4)
     assert week3.strftime("%d/%m/%Y") in refused.value.message
     assert not Appointment.objects.filter(practice=setup.practice).exists()
 
 
 def test_series_bounds_and_private_types(world, setup):
-    with pytest.raises(services.BookingError):
+    with pytest.raises(BookingError):
         _series(world, setup, at(setup.monday, 10), count=60)
-    with pytest.raises(services.TypeNotBookable):
+    with pytest.raises(TypeNotBookable):
         _series(world, setup, at(setup.monday, 10), kind=setup.private_kind)
 
 
 def test_series_cancel_from_one_occurrence_onwards(world, setup):
     series = _series(world, setup, at(setup.monday, 10), count=4)
     rows = list(Appointment.objects.filter(series=series).order_by("start"))
-    assert (
-        services.appointment_series_cancel(
-            actor=as_actor(), appointment=rows[1], category="patient"
-        )
-        == 3
-    )
+    assert appointment_series_cancel(actor=as_actor(), appointment=rows[1], category="patient") == 3
     statuses = list(
         Appointment.objects.filter(series=series).order_by("start").values_list("status", flat=True)
     )
@@ -113,13 +110,13 @@ def test_series_through_the_booking_page(world, setup):
 
 
 def test_waiting_list_add_is_idempotent_and_resolved_by_booking(world, setup):
-    first = services.waiting_list_add(
+    first = waiting_list_add(
         actor=as_actor(),
         practice=setup.practice,
         patient=setup.patient,
         appointment_type=setup.kind,
     )
-    again = services.waiting_list_add(
+    again = waiting_list_add(
         actor=as_actor(),
         practice=setup.practice,
         patient=setup.patient,
@@ -132,8 +129,8 @@ def test_waiting_list_add_is_idempotent_and_resolved_by_booking(world, setup):
 
 
 def test_waiting_list_refuses_private_type_to_telesecretary(world, setup):
-    with pytest.raises(services.TypeNotBookable):
-        services.waiting_list_add(
+    with pytest.raises(TypeNotBookable):
+        waiting_list_add(
             actor=as_actor(None, "telesecretary"),
             practice=setup.practice,
             patient=setup.patient,
@@ -142,7 +139,7 @@ def test_waiting_list_refuses_private_type_to_telesecretary(world, setup):
 
 
 def test_waiting_list_page_and_cancel_hint(world, setup):
-    services.waiting_list_add(
+    waiting_list_add(
         actor=as_actor(),
         practice=setup.practice,
         patient=setup.patient,

@@ -6,8 +6,14 @@ import pytest
 from django.db import IntegrityError, connection
 
 from accounts.scoping import practice_scope
-from appointments import services
 from appointments.models import Appointment, AppointmentEvent
+from appointments.services.base import BookingError, SlotTaken, TypeNotBookable, save_or_slot_taken
+from appointments.services.booking import (
+    appointment_book,
+    appointment_cancel,
+    appointment_move,
+    appointment_set_status,
+)
 from appointments.slots import find_free_slots
 from audit.models import AuditEvent
 from secretariat.crypto import DecryptionError
@@ -48,7 +54,7 @@ def test_book_reason_does_not_open_on_another_row(world, setup):
 
 def test_book_overlapping_slot_is_refused(world, setup):
     booked(world, hour=10)
-    with pytest.raises(services.SlotTaken) as refused:
+    with pytest.raises(SlotTaken) as refused:
         booked(world, start=at(setup.monday, 10, 15))
     assert "tout juste" in refused.value.message
     assert Appointment.objects.filter(practice=setup.practice).count() == 1
@@ -62,11 +68,11 @@ def test_book_adjacent_slots_are_accepted(world, setup):
 
 
 def test_book_outside_hours_or_in_the_past_is_refused(world, setup):
-    with pytest.raises(services.BookingError, match="horaires"):
+    with pytest.raises(BookingError, match="horaires"):
         booked(world, start=at(setup.monday, 12, 45))
-    with pytest.raises(services.BookingError, match="horaires"):
+    with pytest.raises(BookingError, match="horaires"):
         booked(world, start=at(setup.monday, 11, 45))  # would end at 12:15
-    with pytest.raises(services.BookingError, match="passé"):
+    with pytest.raises(BookingError, match="passé"):
         booked(world, start=at(setup.monday - timedelta(days=28), 10))
     assert not Appointment.objects.filter(practice=setup.practice).exists()
 
@@ -75,14 +81,14 @@ def test_book_during_absence_is_refused(world, setup):
     from tests.appointments.helpers import absence
 
     absence(setup.practice, setup.practitioner, at(setup.monday, 0), at(setup.monday, 23))
-    with pytest.raises(services.SlotTaken):
+    with pytest.raises(SlotTaken):
         booked(world, hour=10)
 
 
 def test_book_type_kept_for_practice_refused_to_telesecretary(world, setup):
-    with pytest.raises(services.TypeNotBookable):
+    with pytest.raises(TypeNotBookable):
         booked(world, kind=setup.private_kind)
-    appointment = services.appointment_book(
+    appointment = appointment_book(
         actor=as_actor(setup.practitioner, "practitioner"),
         practice=setup.practice,
         practitioner=setup.practitioner,
@@ -96,10 +102,10 @@ def test_book_type_kept_for_practice_refused_to_telesecretary(world, setup):
 
 def test_book_refuses_other_practices_patient_practitioner_and_type(world, setup):
     other_patient = make_patient(world.practice_b)
-    with pytest.raises(services.BookingError, match="patient"):
+    with pytest.raises(BookingError, match="patient"):
         booked(world, patient=other_patient)
-    with pytest.raises(services.BookingError, match="praticien"):
-        services.appointment_book(
+    with pytest.raises(BookingError, match="praticien"):
+        appointment_book(
             actor=as_actor(None, "telesecretary"),
             practice=setup.practice,
             practitioner=world.users["practitioner_b"],
@@ -108,12 +114,12 @@ def test_book_refuses_other_practices_patient_practitioner_and_type(world, setup
             start=at(setup.monday, 10),
             reason="",
         )
-    with pytest.raises(services.BookingError, match="type"):
+    with pytest.raises(BookingError, match="type"):
         booked(world, kind=setup.foreign.appointment_type)
 
 
 def test_book_reason_too_long_is_refused(world, setup):
-    with pytest.raises(services.BookingError, match="long"):
+    with pytest.raises(BookingError, match="long"):
         booked(world, reason="x" * 501)
 
 
@@ -136,7 +142,7 @@ def test_practitioner_of_two_practices_is_busy_in_both(world, setup):
     )
     # 09:45 would end at 10:15, inside the appointment in practice B.
     assert [slot.start for slot in slots] == [at(setup.monday, 10, 30), at(setup.monday, 10, 45)]
-    with pytest.raises(services.SlotTaken):
+    with pytest.raises(SlotTaken):
         booked(world, hour=10)
     assert not AppointmentEvent.objects.filter(practice=setup.practice).exists()
 
@@ -157,18 +163,16 @@ def test_constraint_violation_becomes_slot_taken_other_errors_do_not(world, setu
             reason_sealed=b"-",
         )
 
-    with pytest.raises(services.SlotTaken):
-        services._save_or_slot_taken(row(existing.start, existing.end), force_insert=True)
+    with pytest.raises(SlotTaken):
+        save_or_slot_taken(row(existing.start, existing.end), force_insert=True)
     with pytest.raises(IntegrityError):  # not a double booking: not disguised as one
-        services._save_or_slot_taken(
-            row(at(setup.monday, 15), at(setup.monday, 14)), force_insert=True
-        )
+        save_or_slot_taken(row(at(setup.monday, 15), at(setup.monday, 14)), force_insert=True)
     assert Appointment.objects.filter(practice=setup.practice).count() == 1
 
 
 def test_move_changes_times_and_keeps_history(world, setup):
     appointment = booked(world, hour=10)
-    moved = services.appointment_move(
+    moved = appointment_move(
         actor=as_actor(world.users["telesecretary_a"], "telesecretary"),
         appointment=appointment,
         start=at(setup.monday, 15),
@@ -194,34 +198,34 @@ def test_move_changes_times_and_keeps_history(world, setup):
 def test_move_onto_itself_overlapping_is_allowed_onto_other_refused(world, setup):
     first = booked(world, hour=10)
     booked(world, hour=11)
-    services.appointment_move(
+    appointment_move(
         actor=as_actor(None, "practitioner"), appointment=first, start=at(setup.monday, 10, 15)
     )
-    with pytest.raises(services.SlotTaken):
-        services.appointment_move(
+    with pytest.raises(SlotTaken):
+        appointment_move(
             actor=as_actor(None, "practitioner"), appointment=first, start=at(setup.monday, 10, 45)
         )
 
 
 def test_cancel_frees_the_slot_and_records_category(world, setup):
     appointment = booked(world, hour=10)
-    services.appointment_cancel(actor=as_actor(), appointment=appointment, category="patient")
+    appointment_cancel(actor=as_actor(), appointment=appointment, category="patient")
     appointment.refresh_from_db()
     assert appointment.status == Appointment.Status.CANCELLED
     assert appointment.cancellation_category == "patient"
     booked(world, hour=10)  # the slot can be booked again
-    with pytest.raises(services.BookingError):
-        services.appointment_cancel(actor=as_actor(), appointment=appointment, category="patient")
-    with pytest.raises(services.BookingError):
-        services.appointment_move(
+    with pytest.raises(BookingError):
+        appointment_cancel(actor=as_actor(), appointment=appointment, category="patient")
+    with pytest.raises(BookingError):
+        appointment_move(
             actor=as_actor(None, ""), appointment=appointment, start=at(setup.monday, 15)
         )
 
 
 def test_cancel_needs_a_known_category(world, setup):
     appointment = booked(world, hour=10)
-    with pytest.raises(services.BookingError):
-        services.appointment_cancel(actor=as_actor(), appointment=appointment, category="whim")
+    with pytest.raises(BookingError):
+        appointment_cancel(actor=as_actor(), appointment=appointment, category="whim")
 
 
 def _today(setup, minutes_from_now: int = 0) -> Appointment:
@@ -242,14 +246,14 @@ def _today(setup, minutes_from_now: int = 0) -> Appointment:
 
 def test_status_transitions(world, setup):
     appointment = _today(setup)
-    services.appointment_set_status(actor=as_actor(), appointment=appointment, status="arrived")
-    services.appointment_set_status(actor=as_actor(), appointment=appointment, status="done")
-    with pytest.raises(services.BookingError):
-        services.appointment_set_status(actor=as_actor(), appointment=appointment, status="no_show")
+    appointment_set_status(actor=as_actor(), appointment=appointment, status="arrived")
+    appointment_set_status(actor=as_actor(), appointment=appointment, status="done")
+    with pytest.raises(BookingError):
+        appointment_set_status(actor=as_actor(), appointment=appointment, status="no_show")
     other = _today(setup, minutes_from_now=-30)
-    services.appointment_set_status(actor=as_actor(), appointment=other, status="no_show")
-    with pytest.raises(services.BookingError):
-        services.appointment_set_status(actor=as_actor(), appointment=other, status="booked")
+    appointment_set_status(actor=as_actor(), appointment=other, status="no_show")
+    with pytest.raises(BookingError):
+        appointment_set_status(actor=as_actor(), appointment=other, status="booked")
     kinds = list(appointment.events.order_by("id").values_list("kind", "detail"))
     assert kinds == [
         ("status", {"before": "booked", "after": "arrived"}),
@@ -259,8 +263,8 @@ def test_status_transitions(world, setup):
 
 def test_status_refused_before_the_appointments_day(world, setup):
     future = booked(world, hour=10)
-    with pytest.raises(services.BookingError, match="pas encore"):
-        services.appointment_set_status(actor=as_actor(), appointment=future, status="no_show")
+    with pytest.raises(BookingError, match="pas encore"):
+        appointment_set_status(actor=as_actor(), appointment=future, status="no_show")
     future.refresh_from_db()
     assert future.status == "booked"
 

@@ -277,9 +277,9 @@ def test_patient_page_lists_upcoming_appointments_to_move_or_cancel(world, setup
     appointment_row = booked(world, hour=10)
     cancelled = booked(world, hour=11)
     with practice_scope(world.practice_a):
-        from appointments import services
+        from appointments.services.booking import appointment_cancel
 
-        services.appointment_cancel(actor=as_actor(), appointment=cancelled, category="patient")
+        appointment_cancel(actor=as_actor(), appointment=cancelled, category="patient")
     page = (
         world.client("telesecretary_a")
         .get(_url("book_type", world, patient=setup.patient.pk))

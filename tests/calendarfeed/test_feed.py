@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from accounts.models import Membership
 from accounts.scoping import practice_scope
-from appointments import services as appointment_services
 from appointments.models import AppointmentType
+from appointments.services.booking import appointment_cancel
 from audit.models import AuditEvent
 from calendarfeed import services
 from calendarfeed.models import CalendarFeed
@@ -104,7 +104,7 @@ def test_feed_marks_cancelled_appointments(world):
     setup = feed_world(world)
     booked = setup.inside[1]
     with practice_scope(world.practice_a):
-        appointment_services.appointment_cancel(
+        appointment_cancel(
             appointment=booked,
             category="patient",
             actor=as_actor(world.users["telesecretary_a"], "telesecretary"),
@@ -138,9 +138,7 @@ def test_feed_etag_changes_with_the_content(world, change):
     actor = as_actor(world.users["practitioner_a"], "practitioner", world.practice_a)
     with practice_scope(world.practice_a):
         if change == "cancel":
-            appointment_services.appointment_cancel(
-                appointment=setup.inside[2], category="patient", actor=actor
-            )
+            appointment_cancel(appointment=setup.inside[2], category="patient", actor=actor)
         elif change == "rename_type":
             AppointmentType.objects.filter(name="Petite chirurgie").update(name="Chirurgie")
         elif change == "initials":

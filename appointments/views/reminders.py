@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.permissions import practice_permission
 from appointments import reminders, selectors
 from appointments.models import Reminder
-from appointments.views import patient_label
+from appointments.views.common import patient_label
 from audit.models import Action, ObjectType
 from audit.services import patients_shown, record_event
 from patients.decorators import sealed_data
