@@ -213,6 +213,7 @@ def drill_run(*, scheduled_for: date | None = None, directory: Path | None = Non
 def _drill_backup(path: Path) -> dict:
     manifest = backup.backup_verify(path)
     source = backup.DatabaseTarget.default()
+    name = ""
     if manifest["engine"] == "postgresql":
         name = f"secretariat_drill_{secrets.token_hex(6)}"
         scratch = source.with_name(name)
@@ -240,6 +241,9 @@ def _drill_backup(path: Path) -> dict:
         "broken_event_ids": checked["broken_event_ids"],
         "totp_secrets_checked": checked["totp_checked"],
         "totp_failures": checked["totp_failures"],
+        # The scratch database the drill restored into (and dropped), so that
+        # its removal can be checked.
+        "scratch_database": name,
     }
 
 
