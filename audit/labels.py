@@ -70,6 +70,7 @@ DETAIL_LABELS = {
     "problem": _("Problème"),
     "proposals": _("Créneaux proposés"),
     "purpose": _("Finalité"),
+    "read": _("Marquées comme lues"),
     "reason": _("Motif"),
     "refused": _("Refus (code HTTP)"),
     "removed": _("Supprimés"),

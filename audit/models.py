@@ -74,6 +74,7 @@ class ObjectType(models.TextChoices):
     AUDIT_PARTITION = "audit_partition", _("Partition du journal d'audit")
     AUDIT_DIGEST_EXPORT = "audit_digest_export", _("Export des empreintes d'audit")
     COMPLIANCE_ALERT = "compliance_alert", _("Alerte de conformité")
+    NOTICE = "notice", _("Notification")
     BREACH_INCIDENT = "breach_incident", _("Violation de données")
     PATIENT_BREACH_NOTIFICATION = (
         "patient_breach_notification",

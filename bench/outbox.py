@@ -29,7 +29,7 @@ from outbox import services  # noqa: E402
 from outbox.models import OutboxTask  # noqa: E402
 from secretariat.celery import app  # noqa: E402
 
-TASK = "compliance.tasks.alert_notify"
+TASK = "compliance.tasks.notice_mail"
 
 
 def _closed_port() -> int:
@@ -59,11 +59,11 @@ def main() -> None:
     app.conf.task_always_eager = False
     try:
         baseline = _time(rounds, lambda: OutboxTask.objects.create(task=TASK, kwargs={}))
-        up = _time(rounds, lambda: services.enqueue(TASK, alert_id=0))
-        published = rounds - OutboxTask.objects.filter(kwargs={"alert_id": 0}).count()
+        up = _time(rounds, lambda: services.enqueue(TASK, notice_id=0))
+        published = rounds - OutboxTask.objects.filter(kwargs={"notice_id": 0}).count()
         app.conf.broker_write_url = f"redis://127.0.0.1:{_closed_port()}/0"
-        down = _time(rounds, lambda: services.enqueue(TASK, alert_id=1))
-        kept = OutboxTask.objects.filter(kwargs={"alert_id": 1}).count()
+        down = _time(rounds, lambda: services.enqueue(TASK, notice_id=1))
+        kept = OutboxTask.objects.filter(kwargs={"notice_id": 1}).count()
         app.conf.broker_write_url = None
         app.control.purge()
     finally:

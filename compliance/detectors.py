@@ -32,8 +32,10 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from accounts.models import Practice
+from accounts.roles import Role
 from appointments.models import Reminder
 from audit.models import Action, AuditEvent
+from compliance import notices
 from compliance.models import Alert, DetectorCursor
 from compliance.services import alert_raise
 
@@ -48,6 +50,8 @@ PATIENT_DATA_TYPES = frozenset(
     {"patient", "appointment", "call_message", "agenda", "patient_search", "patient_export"}
 )
 PATIENT_OPEN_ACTIONS = (Action.VIEW, Action.EXPORT, Action.UPDATE)
+# The roles that resend or dismiss a stuck reminder ("Rappels à vérifier").
+STUCK_REMINDER_RECIPIENTS = (Role.TELESECRETARY, Role.PRACTITIONER)
 
 
 def _id_floor(start: datetime) -> int:
@@ -344,10 +348,22 @@ def detect_stuck_reminders(now: datetime | None = None) -> int:
             .order_by("practice_id")
         )
         for row in stuck:
-            alert_raise(
-                kind=Alert.Kind.REMINDER_STUCK,
-                fingerprint=f"reminder_stuck:{row['practice_id']}:{row['newest'].isoformat()}",
-                practice=row["practice_id"],
-                detail={"count": row["count"]},
-            )
+            key = f"reminder_stuck:{row['practice_id']}:{row['newest'].isoformat()}"
+            with transaction.atomic():
+                alert_raise(
+                    kind=Alert.Kind.REMINDER_STUCK,
+                    fingerprint=key,
+                    practice=row["practice_id"],
+                    detail={"count": row["count"]},
+                )
+                # Those who resend or dismiss them (book_appointment) hear it too.
+                notices.notify(
+                    kind=notices.Kind.REMINDERS_STUCK,
+                    key=key,
+                    recipients=notices.practice_staff(
+                        [row["practice_id"]], STUCK_REMINDER_RECIPIENTS
+                    ),
+                    practice=row["practice_id"],
+                    params={"count": row["count"]},
+                )
     return len(stuck)

@@ -1,7 +1,7 @@
 """Account hygiene: stale accounts deactivated, ended memberships revoked, and
 the access review (confirm or revoke each membership, recorded per campaign)."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -9,11 +9,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Membership, User
+from accounts.roles import Role
 from accounts.services import membership_revoke
 from accounts.sessions import sessions_end
 from audit.context import Actor
 from audit.models import Action
 from audit.services import record_event
+from compliance import notices
 from compliance.models import AccessReviewCampaign, AccessReviewDecision
 
 BATCH = 500
@@ -157,4 +159,34 @@ def membership_review(
             object_id=membership.pk,
             detail={"review": campaign.pk, "decision": decision, "user": membership.user_id},
         )
+    # The person concerned learns it, whatever the decision (addressed to them,
+    # not to the role: a revoked role must not hide its own notice).
+    notices.notify(
+        kind=notices.Kind.ROLE_REVIEWED,
+        key=f"access_review:{campaign.pk}:membership:{membership.pk}",
+        recipients=[notices.Recipient(membership.user)],
+        practice=membership.practice_id,
+        params={"role": membership.role, "decision": decision, "review": campaign.pk},
+    )
     return row
+
+
+def access_review_due_notify(*, today: date | None = None) -> int:
+    """Remind the compliance officers, once a week, while no access review has
+    started within ACCESS_REVIEW_INTERVAL_DAYS. Returns the notices made."""
+    today = today or timezone.localdate()
+    interval = settings.ACCESS_REVIEW_INTERVAL_DAYS
+    last = AccessReviewCampaign.objects.order_by("-started_at").first()
+    if last is not None and timezone.localdate(last.started_at) + timedelta(days=interval) > today:
+        return 0
+    with transaction.atomic():
+        made = notices.notify(
+            kind=notices.Kind.ACCESS_REVIEW_DUE,
+            key=f"access_review_due:{notices.iso_week(today)}",
+            recipients=notices.provider_staff(Role.COMPLIANCE_OFFICER),
+            params={
+                "last_started": timezone.localdate(last.started_at).isoformat() if last else None,
+                "interval_days": interval,
+            },
+        )
+    return len(made)

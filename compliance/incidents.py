@@ -1,10 +1,12 @@
-"""Breach incidents (GDPR art. 33/34): declaration, notifications, deadline
-reminders, patient notices. E-mails go out from tasks, handed over through the
-transactional outbox (outbox/services.py) in the transaction that decided them,
-and each is sent through `notify_once`, which records a Notification under a
-unique key first."""
+"""Breach incidents (GDPR art. 33/34): declaration, notices to the practices'
+staff and deadline reminders to the compliance officers (compliance/notices.py:
+in the application, and e-mailed), patient notices. A patient's e-mail goes out
+from a task, handed over through the transactional outbox (outbox/services.py)
+in the transaction that decided it, through `notify_once`, which records a
+Notification under a unique key first."""
 
 import logging
+from collections import Counter
 from datetime import datetime, timedelta
 
 from django.core.mail import send_mail
@@ -13,19 +15,21 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
-from accounts.models import Membership, Practice, User
+from accounts.models import Practice, User
 from accounts.roles import Role
 from audit.context import Actor
 from audit.models import Action
 from audit.services import record_event
+from compliance import notices
 from compliance.models import BreachIncident, Notification, PatientNotification
 from outbox import services as outbox
 
 logger = logging.getLogger(__name__)
 
-NOTIFY_PRACTICES = "compliance.tasks.breach_notify_practices"
 MAIL_PATIENT = "compliance.tasks.patient_notification_mail"
 REMINDER_HOURS = (48, 66)
+# Who hears of a breach in their practice.
+PRACTICE_RECIPIENTS = (Role.PRACTICE_MANAGER, Role.PRACTITIONER)
 INCIDENT_FIELDS = (
     "detected_at",
     "nature",
@@ -94,8 +98,35 @@ def incident_declare(
         object_id=incident.pk,
         detail={"practices": [p.pk for p in practices], "patient_notifications": drafts},
     )
-    outbox.enqueue(NOTIFY_PRACTICES, incident_id=incident.pk)
+    _notify_practices(incident, [p.pk for p in practices])
     return incident
+
+
+def _notify_practices(incident: BreachIncident, practice_ids: list[int]) -> int:
+    """Tell the managers and practitioners of these practices (once each per
+    practice), with the number of patient notices their practice has to send."""
+    with scopes_disabled():
+        drafts = Counter(
+            PatientNotification.objects.filter(
+                incident=incident, practice_id__in=practice_ids
+            ).values_list("practice_id", flat=True)
+        )
+    made = 0
+    for practice_id in practice_ids:
+        made += len(
+            notices.notify(
+                kind=notices.Kind.BREACH_DECLARED,
+                key=f"breach:{incident.pk}:practice:{practice_id}",
+                recipients=notices.practice_staff([practice_id], PRACTICE_RECIPIENTS),
+                practice=practice_id,
+                params={
+                    "incident": incident.pk,
+                    "detected_at": incident.detected_at.isoformat(),
+                    "patient_notices": drafts.get(practice_id, 0),
+                },
+            )
+        )
+    return made
 
 
 def _draft_patient_notifications(incident, practices, patient_ids: list[str]) -> int:
@@ -144,7 +175,7 @@ def incident_update(
         detail={"practices": sorted(p.pk for p in practices)},
     )
     if added:
-        outbox.enqueue(NOTIFY_PRACTICES, incident_id=locked.pk)
+        _notify_practices(locked, sorted(added))
     return locked
 
 
@@ -167,86 +198,35 @@ def incident_mark_authority_notified(
     return locked
 
 
-def practice_recipients(practice_ids) -> list[tuple[User, int]]:
-    memberships = (
-        Membership.objects.active()
-        .filter(practice_id__in=practice_ids, role__in=[Role.PRACTICE_MANAGER, Role.PRACTITIONER])
-        .select_related("user")
-        .order_by("user_id", "practice_id")
-    )
-    return [(m.user, m.practice_id) for m in memberships]
-
-
-def breach_notify_practices(*, incident_id: int) -> int:
-    """Mail the managers and practitioners of the affected practices (once each)."""
-    incident = BreachIncident.objects.filter(pk=incident_id).first()
-    if incident is None:
-        return 0
-    practice_ids = list(incident.practices.values_list("pk", flat=True))
-    sent = 0
-    for user, practice_id in practice_recipients(practice_ids):
-        subject = _("[Secretariat] Violation de données concernant votre cabinet")
-        body = _(
-            "Une violation de données personnelles concernant votre cabinet a été "
-            "déclarée le %(detected)s (incident n° %(id)s).\n\n"
-            "Le délégué à la conformité vous contactera. Les notifications aux patients "
-            "concernés sont à relire et à envoyer depuis la page Incidents de votre cabinet."
-        ) % {"detected": incident.detected_at.strftime("%d/%m/%Y %H:%M UTC"), "id": incident.pk}
-        if notify_once(
-            key=f"breach:{incident.pk}:practice:{practice_id}:user:{user.pk}",
-            address=user.email,
-            recipient=user,
-            subject=subject,
-            body=body,
-            incident=incident,
-        ):
-            sent += 1
-    return sent
-
-
 def breach_deadline_reminders(*, now: datetime | None = None) -> int:
-    """Remind compliance officers at 48 h and 66 h while the authority is not notified."""
+    """Remind the compliance officers at 48 h and 66 h while the authority is not
+    notified: only the latest threshold passed, so an incident declared late
+    (already past 66 h) reminds once, not twice at once. Returns the notices made."""
     now = now or timezone.now()
-    oldest = now - timedelta(days=30)
     pending = BreachIncident.objects.filter(
         authority_notified_at__isnull=True,
         status=BreachIncident.Status.OPEN,
-        detected_at__gte=oldest,
+        detected_at__gte=now - timedelta(days=30),
         detected_at__lte=now - timedelta(hours=min(REMINDER_HOURS)),
     )
-    officers = [
-        m.user
-        for m in Membership.objects.active()
-        .filter(role=Role.COMPLIANCE_OFFICER, practice__isnull=True)
-        .select_related("user")
-    ]
-    sent = 0
+    officers = notices.provider_staff(Role.COMPLIANCE_OFFICER)
+    made = 0
     for incident in pending:
-        for hours in REMINDER_HOURS:
-            if now < incident.detected_at + timedelta(hours=hours):
-                continue
-            remaining = incident.deadline - now
-            left = max(int(remaining.total_seconds() // 3600), 0)
-            for officer in officers:
-                if notify_once(
-                    key=f"breach:{incident.pk}:reminder:{hours}h:user:{officer.pk}",
-                    address=officer.email,
-                    recipient=officer,
-                    subject=_("[Secretariat] Incident n° %(id)s : notifier l'autorité (72 h)")
-                    % {"id": incident.pk},
-                    body=_(
-                        "L'incident n° %(id)s n'a pas encore été notifié à la CNIL. "
-                        "Échéance : %(deadline)s (reste environ %(left)s h)."
-                    )
-                    % {
-                        "id": incident.pk,
-                        "deadline": incident.deadline.strftime("%d/%m/%Y %H:%M UTC"),
-                        "left": left,
+        hours = max(h for h in REMINDER_HOURS if now >= incident.detected_at + timedelta(hours=h))
+        with transaction.atomic():
+            made += len(
+                notices.notify(
+                    kind=notices.Kind.BREACH_DEADLINE,
+                    key=f"breach:{incident.pk}:reminder:{hours}h",
+                    recipients=officers,
+                    params={
+                        "incident": incident.pk,
+                        "hours": hours,
+                        "deadline": incident.deadline.isoformat(),
                     },
-                    incident=incident,
-                ):
-                    sent += 1
-    return sent
+                )
+            )
+    return made
 
 
 def patient_notification_send(

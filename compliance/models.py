@@ -4,6 +4,7 @@ practice is named on them, nullable), not tenant rows."""
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
@@ -291,3 +292,63 @@ class AccessReviewDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id}:{self.membership_id}={self.decision}"
+
+
+class Notice(models.Model):
+    """A notification to one member of staff: shown in the application (the
+    inbox, with its unread count in the header) and e-mailed by a task when they
+    have an address. Recorded under a unique key, so an event notifies each
+    person once however often its job runs. `role` is the role it is addressed
+    to (blank: to the person whatever their roles); the inbox shows it while the
+    recipient holds that role (in `practice` for a practice role). Params hold
+    identifiers, counts and dates only, never health data; the texts are made
+    from them when shown (compliance/notices.py), in the reader's language."""
+
+    class Kind(models.TextChoices):
+        ALERT = "alert", _("Alerte de conformité")
+        BREACH_DECLARED = "breach_declared", _("Violation de données concernant le cabinet")
+        BREACH_DEADLINE = "breach_deadline", _("Échéance de notification à l'autorité")
+        REMINDERS_STUCK = "reminders_stuck", _("Rappels de rendez-vous à vérifier")
+        TRAINING_DUE = "training_due", _("Formation à la confidentialité à renouveler")
+        ACCESS_REVIEW_DUE = "access_review_due", _("Revue des accès à mener")
+        ROLE_REVIEWED = "role_reviewed", _("Rôle revu")
+        ROLE_GRANTED = "role_granted", _("Nouveau rôle")
+        PURGE_PLANNED = "purge_planned", _("Purge de données programmée")
+        ADDRESS_MISSING = "address_missing", _("Destinataire sans adresse e-mail")
+
+    class Mail(models.TextChoices):
+        PENDING = "pending", _("Courriel à envoyer")
+        SENT = "sent", _("Courriel envoyé")
+        NO_ADDRESS = "no_address", _("Pas d'adresse e-mail : dans l'application seulement")
+
+    key = models.CharField(max_length=200, unique=True)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    role = models.CharField(max_length=32, blank=True)
+    practice = models.ForeignKey(
+        "accounts.Practice", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(_("type"), max_length=32, choices=Kind.choices)
+    params = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    mail = models.CharField(max_length=16, choices=Mail.choices, default=Mail.PENDING)
+    mailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["recipient", "-id"], name="notice_inbox"),
+            models.Index(
+                fields=["recipient"],
+                condition=models.Q(read_at__isnull=True),
+                name="notice_unread",
+            ),
+            models.Index(
+                fields=["id"], condition=models.Q(mail="pending"), name="notice_mail_pending"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key

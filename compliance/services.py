@@ -1,28 +1,20 @@
 """State changes of the compliance app (`<entity>_<action>`, keyword-only)."""
 
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
-from accounts.models import Membership, User
+from accounts.models import User
 from accounts.roles import Role
 from audit.context import Actor
 from audit.models import Action
 from audit.services import _clean_detail, record_event
+from compliance import notices
 from compliance.models import DEFAULT_SEVERITY, Alert, DataKind, RetentionPolicy
-from outbox import services as outbox
 
 # ---------------------------------------------------------------- alerts
-
-
-def compliance_officer_emails() -> list[str]:
-    memberships = Membership.objects.active().filter(
-        role=Role.COMPLIANCE_OFFICER, practice__isnull=True
-    )
-    return sorted(set(memberships.exclude(user__email="").values_list("user__email", flat=True)))
 
 
 def alert_raise(
@@ -35,7 +27,7 @@ def alert_raise(
     severity: str | None = None,
 ) -> Alert:
     """Record the alert once per fingerprint (a second call returns the existing
-    row), and have a task mail the active compliance officers once."""
+    row) and notify the active compliance officers, in the alert's transaction."""
     existing = Alert.objects.filter(fingerprint=fingerprint).first()
     if existing is not None:
         return existing
@@ -49,51 +41,24 @@ def alert_raise(
                 detail=_clean_detail(detail),
                 practice_id=getattr(practice, "pk", practice),
                 subject=subject,
+                notified_at=timezone.now(),
+            )
+            notices.notify(
+                kind=notices.Kind.ALERT,
+                key=f"alert:{alert.pk}",
+                recipients=notices.provider_staff(Role.COMPLIANCE_OFFICER),
+                practice=alert.practice_id,
+                params={
+                    "alert": alert.pk,
+                    "alert_kind": alert.kind,
+                    "severity": alert.severity,
+                    "detail": alert.detail,
+                },
             )
     except IntegrityError:
         # Raised meanwhile by a concurrent run.
         return Alert.objects.get(fingerprint=fingerprint)
-    outbox.enqueue("compliance.tasks.alert_notify", alert_id=alert.pk)
     return alert
-
-
-def alert_notify(*, alert_id: int) -> None:
-    """Mail the compliance officers unless already done: under the row lock, so
-    that two runs at once mail once; a failed send rolls back and a later run
-    (the periodic resend) tries again."""
-    with transaction.atomic():
-        alert = Alert.objects.select_for_update().filter(pk=alert_id).first()
-        if alert is None or alert.notified_at is not None:
-            return
-        recipients = compliance_officer_emails()
-        if recipients:
-            subject = _("[Secretariat] Alerte de conformité : %(kind)s") % {
-                "kind": alert.get_kind_display()
-            }
-            lines = [
-                _("Une alerte de conformité a été levée."),
-                "",
-                _("Type : %(kind)s") % {"kind": alert.get_kind_display()},
-                _("Gravité : %(severity)s") % {"severity": alert.get_severity_display()},
-                _("Alerte n° %(id)s") % {"id": alert.pk},
-                *(f"{key} : {value}" for key, value in sorted(alert.detail.items())),
-                "",
-                _("Consultez la boîte des alertes de conformité pour l'examiner et l'acquitter."),
-            ]
-            send_mail(subject, "\n".join(lines), None, recipients)
-        alert.notified_at = timezone.now()
-        alert.save(update_fields=["notified_at"])
-
-
-def alerts_notify_pending() -> int:
-    """Resend what a failed mail left unnotified (periodic)."""
-    count = 0
-    for alert_id in Alert.objects.filter(notified_at__isnull=True).values_list("pk", flat=True)[
-        :100
-    ]:
-        alert_notify(alert_id=alert_id)
-        count += 1
-    return count
 
 
 @transaction.atomic

@@ -2,6 +2,9 @@
 
 from celery.signals import task_failure
 
+# Tasks whose failures raise one alert a day (see below).
+ONCE_A_DAY = frozenset({"compliance.tasks.notice_mail"})
+
 
 @task_failure.connect
 def _alert_on_task_failure(sender=None, task_id=None, exception=None, **kwargs) -> None:
@@ -9,11 +12,18 @@ def _alert_on_task_failure(sender=None, task_id=None, exception=None, **kwargs) 
     from compliance.services import alert_raise
 
     name = getattr(sender, "name", "") or "unknown"
+    fingerprint = f"task_failure:{task_id or name}"
+    if name in ONCE_A_DAY:
+        # The alert's own notices are mailed by that task: while the mail server
+        # is down, one alert a day, not one more for each failed mail.
+        from django.utils import timezone
+
+        fingerprint = f"task_failure:{name}:{timezone.localdate().isoformat()}"
     try:
         # The exception's type only: its message may carry data.
         alert_raise(
             kind=Alert.Kind.TASK_FAILURE,
-            fingerprint=f"task_failure:{task_id or name}",
+            fingerprint=fingerprint,
             detail={"task": name[-80:], "error": type(exception).__name__[:80]},
         )
     except Exception:  # noqa: BLE001 - an alert failure must not hide the task's own

@@ -7,7 +7,7 @@ skip_locked, advisory locks, unique keys)."""
 from celery import shared_task
 
 from accounts.scoping import practice_scope
-from compliance import detectors, services
+from compliance import detectors
 
 
 @shared_task
@@ -21,13 +21,24 @@ def detect_stuck_reminders() -> int:
 
 
 @shared_task
-def alert_notify(alert_id: int) -> None:
-    services.alert_notify(alert_id=alert_id)
+def notice_mail(notice_id: int) -> bool:
+    from compliance import notices
+
+    return notices.notice_mail(notice_id=notice_id)
 
 
 @shared_task
-def alerts_notify_pending() -> int:
-    return services.alerts_notify_pending()
+def notices_mail_pending() -> int:
+    from compliance import notices
+
+    return notices.notices_mail_pending()
+
+
+@shared_task
+def access_review_due() -> int:
+    from compliance import hygiene
+
+    return hygiene.access_review_due_notify()
 
 
 @shared_task
@@ -37,13 +48,6 @@ def purge_expired() -> dict:
 
     results = retention.purge_all()
     return {str(pk): counts for pk, counts in results.items()}
-
-
-@shared_task
-def breach_notify_practices(incident_id: int) -> int:
-    from compliance import incidents
-
-    return incidents.breach_notify_practices(incident_id=incident_id)
 
 
 @shared_task

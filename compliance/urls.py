@@ -5,6 +5,9 @@ from compliance import views
 app_name = "compliance"
 
 urlpatterns = [
+    path("notifications/", views.notice_list_view, name="notice_list"),
+    path("notifications/tout-lu/", views.notice_read_all_view, name="notice_read_all"),
+    path("notifications/<int:notice_id>/ouvrir/", views.notice_open_view, name="notice_open"),
     path("conformite/alertes/", views.alert_list_view, name="alert_list"),
     path(
         "conformite/alertes/<int:alert_id>/acquitter/",

@@ -12,10 +12,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_scopes import scopes_disabled
 
 from accounts.models import Membership, Practice
-from accounts.permissions import practice_permission, provider_permission
-from audit.models import Action
+from accounts.permissions import any_authenticated, practice_permission, provider_permission
+from audit.models import Action, ObjectType
 from audit.services import patients_shown, record_event
-from compliance import hygiene, incidents, retention, selectors, services
+from compliance import hygiene, incidents, notices, retention, selectors, services
 from compliance.forms import AcknowledgeForm, IncidentForm, RetentionForm
 from compliance.models import (
     AccessReviewDecision,
@@ -25,6 +25,8 @@ from compliance.models import (
     PatientNotification,
 )
 from secretariat.spreadsheet import CSVWriter
+
+NOTICE_PAGE = 100
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:
@@ -73,6 +75,57 @@ def alert_acknowledge_view(request: HttpRequest, alert_id: int) -> HttpResponse:
     )
     messages.success(request, _("Alerte acquittée."))
     return redirect("compliance:alert_list")
+
+
+# ---------------------------------------------------------------- notices
+
+
+@any_authenticated
+@require_GET
+def notice_list_view(request: HttpRequest) -> HttpResponse:
+    """The user's own notices, newest first (unread ones are marked as such)."""
+    rows = list(notices.visible_notices(request.user).order_by("-id")[:NOTICE_PAGE])
+    record_event(
+        actor=request.actor,
+        action=Action.LIST,
+        practice=None,
+        object_type=ObjectType.NOTICE,
+        detail={"count": len(rows)},
+    )
+    context = {"rows": [(notice, notices.text_of(notice)) for notice in rows]}
+    return _no_store(render(request, "compliance/notice_list.html", context))
+
+
+@any_authenticated
+@require_POST
+def notice_open_view(request: HttpRequest, notice_id: int) -> HttpResponse:
+    """Mark one notice read and go where it points (or back to the inbox)."""
+    notice = get_object_or_404(notices.visible_notices(request.user), pk=notice_id)
+    if notice.read_at is None:
+        notices.notices_mark_read(user=request.user, ids=[notice.pk])
+        record_event(
+            actor=request.actor,
+            action=Action.UPDATE,
+            practice=None,
+            object_type=ObjectType.NOTICE,
+            object_id=notice.pk,
+            detail={"read": 1},
+        )
+    return redirect(notices.text_of(notice).url or "compliance:notice_list")
+
+
+@any_authenticated
+@require_POST
+def notice_read_all_view(request: HttpRequest) -> HttpResponse:
+    count = notices.notices_mark_read(user=request.user)
+    record_event(
+        actor=request.actor,
+        action=Action.UPDATE,
+        practice=None,
+        object_type=ObjectType.NOTICE,
+        detail={"read": count},
+    )
+    return redirect("compliance:notice_list")
 
 
 # ---------------------------------------------------------------- retention

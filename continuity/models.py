@@ -69,14 +69,3 @@ class TrainingSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.topic}"
-
-
-class TrainingReminder(models.Model):
-    """A reminder sent to an overdue user, keyed by user and ISO week (once a week)."""
-
-    key = models.CharField(max_length=80, unique=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    sent_at = models.DateTimeField(default=timezone.now)
-
-    def __str__(self) -> str:
-        return self.key

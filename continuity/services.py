@@ -13,7 +13,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -27,7 +26,6 @@ from continuity.models import (
     BackupRun,
     DrillResult,
     Outcome,
-    TrainingReminder,
     TrainingSession,
 )
 from continuity.retention import backups_to_keep
@@ -296,32 +294,22 @@ def training_session_record(
 
 
 def training_reminders_send(*, today: date | None = None) -> int:
-    """E-mails each overdue user once per ISO week. Returns the number sent."""
+    """Notify each overdue user once per ISO week (in the application, and by
+    e-mail when they have an address). Returns the notices made. The week's
+    notice is recorded first and its e-mail sent by a task that retries: an SMTP
+    failure no longer costs the week's reminder."""
+    from compliance import notices
+
     today = today or timezone.localdate()
-    year, week, _ = today.isocalendar()
-    sent = 0
+    made = 0
     for status in training.overdue_statuses(today):
-        user = status.user
-        if not user.email:
-            continue
-        try:
-            with transaction.atomic():
-                TrainingReminder.objects.create(
-                    key=f"training:{user.pk}:{year}-W{week:02d}", user=user
+        with transaction.atomic():
+            made += len(
+                notices.notify(
+                    kind=notices.Kind.TRAINING_DUE,
+                    key=f"training:{status.user.pk}:{notices.iso_week(today)}",
+                    recipients=[notices.Recipient(status.user)],
+                    params={"blocked_after": status.blocked_after.isoformat()},
                 )
-        except IntegrityError:
-            continue
-        blocked_after = status.blocked_after.strftime("%d/%m/%Y")
-        send_mail(
-            "[Secretariat] Formation à la sécurité à renouveler",
-            (
-                "Bonjour,\n\nVotre formation annuelle à la sécurité et à la confidentialité "
-                "des données de santé est à renouveler. Sans formation enregistrée, l'accès "
-                f"aux données des patients sera suspendu après le {blocked_after}.\n\n"
-                "Contactez le délégué à la conformité pour vous inscrire à une session."
-            ),
-            None,
-            [user.email],
-        )
-        sent += 1
-    return sent
+            )
+    return made

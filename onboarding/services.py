@@ -22,6 +22,7 @@ from accounts.sessions import sessions_end
 from audit.context import Actor
 from audit.models import Action
 from audit.services import record_event
+from compliance import notices
 from onboarding.models import DeviceReset, Invitation, ProcessingContract
 from outbox import services as outbox
 
@@ -241,7 +242,7 @@ def assignment_add(
 ) -> Membership:
     if ends_on is not None and ends_on < starts_on:
         raise OnboardingError(_("La date de fin précède la date de début."))
-    return account_services.membership_grant(
+    membership = account_services.membership_grant(
         user=user,
         role=Role.TELESECRETARY,
         practice=practice,
@@ -249,6 +250,18 @@ def assignment_add(
         starts_on=starts_on,
         ends_on=ends_on,
     )
+    notices.notify(
+        kind=notices.Kind.ROLE_GRANTED,
+        key=f"role_granted:{membership.pk}:{starts_on.isoformat()}",
+        recipients=[notices.Recipient(user)],
+        practice=practice,
+        params={
+            "role": membership.role,
+            "starts_on": starts_on.isoformat(),
+            "ends_on": ends_on.isoformat() if ends_on else None,
+        },
+    )
+    return membership
 
 
 @transaction.atomic

@@ -154,6 +154,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "compliance.context_processors.notices",
             ],
         },
     },
@@ -343,8 +344,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "compliance.tasks.detect_suspicious_activity",
         "schedule": 15 * 60,
     },
-    "compliance-alerts-notify-pending": {
-        "task": "compliance.tasks.alerts_notify_pending",
+    # Notices whose e-mail a failed task left unsent (compliance/notices.py).
+    "compliance-notices-mail-pending": {
+        "task": "compliance.tasks.notices_mail_pending",
         "schedule": 15 * 60,
     },
     "compliance-stuck-reminders": {
@@ -362,6 +364,10 @@ CELERY_BEAT_SCHEDULE = {
     "compliance-account-hygiene": {
         "task": "compliance.tasks.account_hygiene",
         "schedule": crontab(hour=3, minute=45),
+    },
+    "compliance-access-review-due": {
+        "task": "compliance.tasks.access_review_due",
+        "schedule": crontab(day_of_week=1, hour=8, minute=15),
     },
 }
 
@@ -427,6 +433,10 @@ SUSPICIOUS_WORKING_HOURS_MARGIN_MINUTES = env.int(
 # Account hygiene: unused accounts are deactivated, the charter re-accepted yearly.
 ACCOUNT_STALE_DAYS = env.int("ACCOUNT_STALE_DAYS", default=90)
 AGREEMENT_VALIDITY_DAYS = env.int("AGREEMENT_VALIDITY_DAYS", default=365)
+# Compliance officers are reminded weekly once this long has passed since the last
+# access review started (ANSSI hygiene guide: review rights at least yearly; the
+# default asks twice a year, for health data).
+ACCESS_REVIEW_INTERVAL_DAYS = env.int("ACCESS_REVIEW_INTERVAL_DAYS", default=182)
 # Interoperability: the practitioners' calendar feeds (calendarfeed/).
 # Rates are "<count>/<s|m|h|d>", counted in RATELIMIT_CACHE (set CACHE_URL to
 # Redis in production so that every web process counts together).

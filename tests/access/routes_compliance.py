@@ -1,4 +1,5 @@
 from tests.access.routes import Route, practice_a
+from tests.access.routes_accounts import EVERY_USER
 
 COMPLIANCE = frozenset({"compliance_officer"})
 MANAGERS = frozenset({"manager_a"})
@@ -86,6 +87,15 @@ def _latest_alert_comment(world) -> dict:
 
 
 ROUTES = [
+    Route("compliance:notice_list", allowed=EVERY_USER, practice_scoped=False, audit_action="list"),
+    Route(
+        "compliance:notice_read_all",
+        method="post",
+        allowed=EVERY_USER,
+        practice_scoped=False,
+        ok_status=302,
+        audit_action="update",
+    ),
     Route("compliance:alert_list", allowed=COMPLIANCE, practice_scoped=False, audit_action="list"),
     Route(
         "compliance:alert_acknowledge",

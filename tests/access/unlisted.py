@@ -6,6 +6,7 @@ UNLISTED = {
     "accounts:enrol",  # tests/accounts/test_enrolment.py
     "accounts:logout",  # tests/accounts/test_login.py
     "accounts:session_end",  # tests/accounts/test_sessions.py (ids are per user)
+    "compliance:notice_open",  # tests/compliance/test_notices.py (ids are per user)
     "invitation_accept",  # tests/onboarding/test_invitations.py (public, token-bound)
     "set_language",  # tests/test_i18n.py
     "calendarfeed:feed",  # tests/calendarfeed/test_feed.py (public, secret-bound)

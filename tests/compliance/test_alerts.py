@@ -1,5 +1,6 @@
-"""The one alert inbox: raising is idempotent, mails once after commit,
-acknowledging needs a comment and is audited; break-glass and task failures raise."""
+"""The one alert inbox: raising is idempotent, notifies the compliance officers
+once (in the application, and mailed after commit), acknowledging needs a
+comment and is audited; break-glass and task failures raise."""
 
 import pytest
 from celery import shared_task
@@ -8,8 +9,8 @@ from django.urls import reverse
 
 from accounts.scoping import practice_scope
 from audit.models import AuditEvent
-from compliance import services
-from compliance.models import Alert
+from compliance import notices, services
+from compliance.models import Alert, Notice
 from patients import services as patient_services
 from tests.factories import as_actor
 from tests.patients.helpers import make_patient
@@ -35,7 +36,7 @@ def _raise(fingerprint="f1", **kwargs) -> Alert:
 
 
 def test_alert_raise_twice_records_one_alert_and_mails_once(
-    officer, mailoutbox, django_capture_on_commit_callbacks
+    officer, world, mailoutbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         first = _raise()
@@ -45,6 +46,13 @@ def test_alert_raise_twice_records_one_alert_and_mails_once(
     assert first.pk == second.pk
     assert Alert.objects.count() == 1
     assert [m.to for m in mailoutbox] == [["dpo@example.org"]]
+    assert "Aucune sauvegarde récente" in mailoutbox[0].subject
+    [notice] = Notice.objects.all()
+    assert (notice.recipient, notice.kind, notice.mail) == (
+        world.users["compliance_officer"],
+        Notice.Kind.ALERT,
+        Notice.Mail.SENT,
+    )
     first.refresh_from_db()
     assert first.notified_at is not None
     assert first.severity == Alert.Severity.CRITICAL
@@ -61,15 +69,16 @@ def test_alert_raise_mails_nothing_when_the_transaction_rolls_back(
         except RuntimeError:
             pass
     assert not Alert.objects.exists()
+    assert not Notice.objects.exists()
     assert mailoutbox == []
 
 
-def test_alert_notify_twice_mails_once(officer, mailoutbox):
-    alert = _raise()  # on_commit not run: not yet notified
-    services.alert_notify(alert_id=alert.pk)
-    services.alert_notify(alert_id=alert.pk)
+def test_alert_mail_task_twice_mails_once(officer, mailoutbox):
+    _raise()  # on_commit not run: recorded, not yet mailed
+    notice = Notice.objects.get()
+    assert notices.notice_mail(notice_id=notice.pk) is True
+    assert notices.notice_mail(notice_id=notice.pk) is False
     assert len(mailoutbox) == 1
-    assert services.alerts_notify_pending() == 0
 
 
 def test_alert_raise_refuses_free_text_in_detail(world):
@@ -78,12 +87,15 @@ def test_alert_raise_refuses_free_text_in_detail(world):
     assert not Alert.objects.exists()
 
 
-def test_inactive_compliance_officer_is_not_mailed(officer, world, mailoutbox):
+def test_inactive_compliance_officer_is_not_notified(
+    officer, world, mailoutbox, django_capture_on_commit_callbacks
+):
     world.users["compliance_officer"].is_active = False
     world.users["compliance_officer"].save(update_fields=["is_active"])
-    alert = _raise()
-    services.alert_notify(alert_id=alert.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        _raise()
     assert mailoutbox == []
+    assert not Notice.objects.exists()
 
 
 def test_inbox_lists_open_alerts_first_and_records_the_read(officer, world):

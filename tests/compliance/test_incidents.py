@@ -11,7 +11,7 @@ from django_scopes import scopes_disabled
 
 from audit.models import AuditEvent
 from compliance import incidents
-from compliance.models import BreachIncident, Notification, PatientNotification
+from compliance.models import BreachIncident, Notice, PatientNotification
 from tests.factories import as_actor
 from tests.patients.helpers import make_patient
 
@@ -58,16 +58,28 @@ def _form(world, **overrides):
 def test_declaring_notifies_managers_and_practitioners_once(
     mailed, mailoutbox, django_capture_on_commit_callbacks
 ):
+    patient = make_patient(mailed.practice_a)
     client = mailed.client("compliance_officer")
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/conformite/incidents/nouveau/", _form(mailed))
+        response = client.post(
+            "/conformite/incidents/nouveau/", _form(mailed, patient_ids_text=str(patient.pk))
+        )
     assert response.status_code == 302
     incident = BreachIncident.objects.get()
     assert sorted(m.to[0] for m in mailoutbox) == ["dr_a@example.org", "manager_a@example.org"]
-    assert Notification.objects.filter(incident=incident, sent_at__isnull=False).count() == 2
-    # Running the job again (a redelivery) sends nothing more.
-    assert incidents.breach_notify_practices(incident_id=incident.pk) == 0
-    assert len(mailoutbox) == 2
+    notices = Notice.objects.filter(kind=Notice.Kind.BREACH_DECLARED)
+    assert sorted((n.recipient.username, n.role) for n in notices) == [
+        ("dr_a", "practitioner"),
+        ("manager_a", "practice_manager"),
+    ]
+    # The practitioner is told there is a patient notice to send, and where.
+    doctor = mailed.client("practitioner_a").get("/notifications/").content.decode()
+    assert f"incident n° {incident.pk}" in doctor
+    assert "1 information à un patient concerné est à relire" in doctor
+    # Saving the incident again (no practice added) notifies nobody twice.
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/conformite/incidents/{incident.pk}/", _form(mailed))
+    assert notices.count() == 2 and len(mailoutbox) == 2
     assert AuditEvent.objects.filter(object_type="breach_incident", action="create").exists()
 
 
@@ -102,20 +114,43 @@ def test_countdown_is_rendered_by_the_server(mailed):
     assert incident.status == "authority_notified" and incident.authority_notified_at
 
 
-def test_reminders_at_48_and_66_hours_once_each(mailed, mailoutbox):
+def _reminders(incident) -> list[int]:
+    rows = Notice.objects.filter(kind=Notice.Kind.BREACH_DEADLINE, params__incident=incident.pk)
+    return sorted(rows.values_list("params__hours", flat=True))
+
+
+def test_reminders_at_48_and_66_hours_once_each(
+    mailed, mailoutbox, django_capture_on_commit_callbacks
+):
     incident = _declare(mailed, hours_ago=47)
     mailoutbox.clear()
     now = timezone.now()
-    assert incidents.breach_deadline_reminders(now=now) == 0
-    assert incidents.breach_deadline_reminders(now=now + timedelta(hours=2)) == 1
-    assert incidents.breach_deadline_reminders(now=now + timedelta(hours=3)) == 0
-    assert incidents.breach_deadline_reminders(now=now + timedelta(hours=20)) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert incidents.breach_deadline_reminders(now=now) == 0
+        assert incidents.breach_deadline_reminders(now=now + timedelta(hours=2)) == 1
+        assert incidents.breach_deadline_reminders(now=now + timedelta(hours=3)) == 0
+        assert incidents.breach_deadline_reminders(now=now + timedelta(hours=20)) == 1
     assert [m.to for m in mailoutbox] == [["dpo@example.org"], ["dpo@example.org"]]
-    assert "72 h" in mailoutbox[0].subject
+    assert "notifier l'autorité" in mailoutbox[0].subject
+    assert _reminders(incident) == [48, 66]
     other = _declare(mailed, hours_ago=60)
     incidents.incident_mark_authority_notified(actor=as_actor(), incident=other)
     assert incidents.breach_deadline_reminders(now=now + timedelta(hours=20)) == 0
-    assert incident.notifications.count() >= 2
+
+
+def test_an_incident_declared_late_reminds_once_not_twice_at_once(mailed):
+    """Declared 67 h after its discovery: the 48 h and 66 h thresholds are both
+    past; only the latest reminds."""
+    incident = _declare(mailed, hours_ago=67)
+    assert incidents.breach_deadline_reminders() == 1
+    assert incidents.breach_deadline_reminders() == 0
+    assert _reminders(incident) == [66]
+    # Declared at 50 h: the 48 h reminder now, the 66 h one when its time comes.
+    later = _declare(mailed, hours_ago=50)
+    assert incidents.breach_deadline_reminders() == 1
+    assert _reminders(later) == [48]
+    assert incidents.breach_deadline_reminders(now=timezone.now() + timedelta(hours=17)) == 1
+    assert _reminders(later) == [48, 66]
 
 
 def test_patient_notices_are_drafted_for_known_patients_of_affected_practices(mailed):

@@ -1,6 +1,6 @@
 """Tasks on a real Celery worker over Redis (CELERY_BROKER_URL, e.g.
 redis://127.0.0.1:6379/6): the purge removes exactly what has expired, and
-practice notifications are sent exactly once when the task runs twice at once."""
+a notice is mailed exactly once when its task runs several times at once."""
 
 import threading
 import time
@@ -16,7 +16,7 @@ from django_scopes import scopes_disabled
 from appointments.models import Appointment, CallMessage, Reminder
 from audit.models import AuditEvent
 from compliance import incidents, retention, tasks
-from compliance.models import Notification
+from compliance.models import Notice
 from secretariat.celery import app
 from tests.compliance.helpers import aged_rows
 from tests.factories import as_actor
@@ -89,14 +89,14 @@ def test_purge_on_a_real_worker_removes_exactly_what_has_expired(worker):
     assert sum(event.detail["count"] for event in purged) == expected == 8
 
 
-def test_practice_notifications_sent_once_when_the_task_runs_twice_at_once(
+def test_practice_notices_mailed_once_when_the_mail_task_runs_twice_at_once(
     worker, settings, mailoutbox
 ):
     world = build_world()
     for user in world.users.values():
         user.email = f"{user.username}@example.org"
         user.save(update_fields=["email"])
-    incident = incidents.incident_declare(
+    incidents.incident_declare(
         actor=as_actor(world.users["compliance_officer"]),
         practices=[world.practice_a, world.practice_b],
         detected_at=timezone.now(),
@@ -107,13 +107,16 @@ def test_practice_notifications_sent_once_when_the_task_runs_twice_at_once(
         approx_records=1,
         likely_consequences="c",
         measures_taken="m",
-    )  # its own enqueue (after commit) is a third run
-    runs = [tasks.breach_notify_practices.delay(incident.pk) for _ in range(2)]
+    )  # its own hand-over (after commit) is a third run of each
+    runs = [
+        tasks.notice_mail.delay(notice_id)
+        for notice_id in Notice.objects.values_list("pk", flat=True)
+        for _ in range(2)
+    ]
     worker.wait([run.id for run in runs])
     deadline = time.monotonic() + 30
-    while Notification.objects.filter(sent_at__isnull=True).exists() or len(mailoutbox) < 3:
+    while Notice.objects.filter(mail=Notice.Mail.PENDING).exists() or len(mailoutbox) < 3:
         assert time.monotonic() < deadline
         time.sleep(0.05)
     recipients = sorted(m.to[0] for m in mailoutbox)
     assert recipients == ["dr_a@example.org", "dr_b@example.org", "manager_a@example.org"]
-    assert Notification.objects.filter(incident=incident).count() == 3

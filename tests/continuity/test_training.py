@@ -8,9 +8,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from compliance import notices
+from compliance.models import Notice
 from continuity import services, training
 from continuity.models import TrainingSession
 from tests.factories import as_actor
+from tests.faults.helpers import closed_port
 
 PRACTICE_HOME = "/p/cabinet-a/"
 
@@ -129,15 +132,44 @@ def test_record_session_audited_with_attendee_ids(world):
 
 
 @pytest.mark.django_db
-def test_reminders_sent_to_overdue_users_once_a_week(world, settings):
+def test_reminders_sent_to_overdue_users_once_a_week(
+    world, settings, django_capture_on_commit_callbacks
+):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     user = _joined_long_ago(world.users["telesecretary_a"])
     user.email = "tele@example.org"
     user.save(update_fields=["email"])
-    assert services.training_reminders_send() == 1
-    assert services.training_reminders_send() == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.training_reminders_send() == 1
+        assert services.training_reminders_send() == 0
     assert [m.to for m in mail.outbox] == [["tele@example.org"]]
     assert "formation" in mail.outbox[0].body.lower()
+    # And in the application, where it waits unread.
+    [notice] = Notice.objects.filter(recipient=user)
+    assert (notice.kind, notice.read_at) == (Notice.Kind.TRAINING_DUE, None)
+
+
+@pytest.mark.django_db
+def test_a_refused_mail_does_not_lose_the_weeks_reminder(
+    world, settings, django_capture_on_commit_callbacks
+):
+    """Before, the week was claimed and then the mail sent: an SMTP failure left
+    the claim, and the week's reminder was never sent."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", closed_port()
+    user = _joined_long_ago(world.users["telesecretary_a"])
+    user.email = "tele@example.org"
+    user.save(update_fields=["email"])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.training_reminders_send() == 1  # the mail task fails in process
+    notice = Notice.objects.get(recipient=user)
+    assert notice.mail == Notice.Mail.PENDING
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    later = timezone.now() + timedelta(minutes=10)
+    assert notices.notices_mail_pending(now=later) == 1
+    assert [m.to for m in mail.outbox] == [["tele@example.org"]]
+    notice.refresh_from_db()
+    assert notice.mail == Notice.Mail.SENT
 
 
 @pytest.mark.django_db

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from compliance.models import BreachIncident, Notification
+from compliance.models import BreachIncident, Notice
 from outbox.models import OutboxTask
 from outbox.services import relay_due
 from tests.faults.helpers import Signalled, broker_down, closed_port, wait_for
@@ -50,7 +50,7 @@ def _declare(world):
 
 
 def _sent() -> list[str]:
-    sent = Notification.objects.filter(sent_at__isnull=False)
+    sent = Notice.objects.filter(mail=Notice.Mail.SENT)
     return sorted(sent.values_list("recipient__email", flat=True))
 
 
@@ -62,18 +62,21 @@ def test_breach_declared_while_the_broker_is_down_is_answered_and_notified_later
     incident = BreachIncident.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("compliance:incident_detail", args=[incident.pk])
-    [pending] = OutboxTask.objects.all()
-    assert (pending.task, pending.kwargs) == (
-        "compliance.tasks.breach_notify_practices",
-        {"incident_id": incident.pk},
-    )
-    assert (pending.attempts, pending.last_error) == (1, "OperationalError")
+    # The practices are told in the application at once; their mails wait.
+    notices = Notice.objects.filter(kind=Notice.Kind.BREACH_DECLARED)
+    assert sorted(notices.values_list("recipient__email", flat=True)) == RECIPIENTS
+    pending = list(OutboxTask.objects.order_by("id"))
+    assert [(row.task, row.kwargs) for row in pending] == [
+        ("compliance.tasks.notice_mail", {"notice_id": notice.pk})
+        for notice in notices.order_by("id")
+    ]
+    assert {(row.attempts, row.last_error) for row in pending} == {(1, "OperationalError")}
     assert mailoutbox == []
 
     # The broker is back; a minute later beat's sweep hands the task to a worker.
     OutboxTask.objects.update(available_at=timezone.now())
     with real_worker():
-        assert relay_due() == 1
+        assert relay_due() == len(RECIPIENTS)
         wait_for(lambda: len(_sent()) == len(RECIPIENTS), what="the practices' notifications")
     assert sorted(message.to[0] for message in mailoutbox) == RECIPIENTS
     assert not OutboxTask.objects.exists()
@@ -92,5 +95,5 @@ def test_breach_notification_while_the_mail_server_is_down_is_sent_once_it_is_ba
         settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
         wait_for(lambda: len(_sent()) == len(RECIPIENTS), what="the retried notifications")
     assert sorted(message.to[0] for message in mailoutbox) == RECIPIENTS
-    assert Notification.objects.count() == len(RECIPIENTS)
+    assert Notice.objects.count() == len(RECIPIENTS)
     assert not OutboxTask.objects.exists()
