@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from audit.models import GENESIS_HASH, AuditChain, AuditEvent
 
@@ -147,8 +148,16 @@ def _append_postgresql(chain_id: int, content: dict) -> Appended:
     return Appended(*row)
 
 
+class AuditClockError(ValueError):
+    """An event dated too far from now (PostgreSQL refuses it in the database)."""
+
+
 @transaction.atomic
 def _append_portable(chain_id: int, content: dict) -> Appended:
+    # PostgreSQL's guard (migration 0012) compares with the database's clock;
+    # SQLite, the embedded demo, has only this process's.
+    if abs(content["occurred_at"] - timezone.now()) > CLOCK_TOLERANCE:
+        raise AuditClockError("audit event refused: occurred_at is too far from now")
     head = AuditChain.objects.select_for_update().get(pk=chain_id)
     if head.last_occurred_at:
         behind = head.last_occurred_at - content["occurred_at"]
@@ -211,6 +220,9 @@ def _verify_chain_python(
         computed = link_hash(prev_hash, seq, _canonical_digest(content))
         if computed != stored_hash:
             return count, BrokenLink(chain.key, event_id, seq, "hash", computed, stored_hash)
+        broken = _check_practice(chain, event_id, seq, content["practice_id"])
+        if broken:
+            return count, broken
         prev_hash, expected_seq, count = stored_hash, seq + 1, count + 1
     return count, _check_head(chain, expected_seq, prev_hash)
 
@@ -235,18 +247,18 @@ def _check_head(chain: AuditChain, expected_seq: int, prev_hash: str) -> BrokenL
 # One statement, so one snapshot even outside a transaction. The only formatted
 # part is the constant list of column names.
 _PG_VERIFY = """
-SELECT n, id, seq, prev_hash, hash, expected_seq, expected_prev, computed
+SELECT n, id, seq, prev_hash, hash, expected_seq, expected_prev, computed, practice_id
 FROM (
     SELECT *, encode(sha256(convert_to(
         expected_prev || ':' || seq::text || ':' || digest, 'UTF8')), 'hex') AS computed
     FROM (
-        SELECT id, seq, prev_hash, hash, digest,
+        SELECT id, seq, prev_hash, hash, digest, practice_id,
                row_number() OVER w AS n,
                coalesce(lag(seq) OVER w, %(start_seq)s::bigint) + 1 AS expected_seq,
                coalesce(lag(hash) OVER w, %(start_hash)s::text) AS expected_prev,
                lead(seq) OVER w IS NULL AS is_last
         FROM (
-            SELECT id, seq, prev_hash::text, hash::text,
+            SELECT id, seq, prev_hash::text, hash::text, practice_id,
                    audit_payload_digest({columns}) AS digest
             FROM audit_auditevent
             WHERE chain_id = %(chain_id)s AND seq > %(start_seq)s::bigint
@@ -263,6 +275,7 @@ FROM (
 -- superuser) makes the digest NULL, which must count as broken, not be skipped.
 WHERE seq IS DISTINCT FROM expected_seq OR prev_hash IS DISTINCT FROM expected_prev
    OR hash IS DISTINCT FROM computed OR is_last
+   OR practice_id IS DISTINCT FROM %(practice_id)s::bigint
 ORDER BY seq
 LIMIT 1
 """.format(columns=", ".join(CONTENT_FIELDS))  # noqa: S608
@@ -273,12 +286,18 @@ def _verify_chain_postgresql(
 ) -> tuple[int, BrokenLink | None]:
     with connection.cursor() as cursor:
         cursor.execute(
-            _PG_VERIFY, {"chain_id": chain.pk, "start_seq": start[0], "start_hash": start[1]}
+            _PG_VERIFY,
+            {
+                "chain_id": chain.pk,
+                "start_seq": start[0],
+                "start_hash": start[1],
+                "practice_id": chain.practice_id,
+            },
         )
         row = cursor.fetchone()
     if row is None:  # no event after the start
         return 0, _check_head(chain, start[0] + 1, start[1])
-    n, event_id, seq, stored_prev, stored_hash, expected_seq, expected_prev, computed = row
+    n, event_id, seq, stored_prev, stored_hash, expected_seq, expected_prev, computed = row[:8]
     # The same checks, in the same order, as the Python path.
     broken = _check_link(chain.key, event_id, seq, expected_seq, expected_prev, stored_prev)
     if broken:
@@ -286,7 +305,21 @@ def _verify_chain_postgresql(
     if computed != stored_hash:
         expected = computed or "unrenderable content"
         return n - 1, BrokenLink(chain.key, event_id, seq, "hash", expected, stored_hash)
+    broken = _check_practice(chain, event_id, seq, row[8])
+    if broken:
+        return n - 1, broken
     return n, _check_head(chain, seq + 1, stored_hash)
+
+
+def _check_practice(chain: AuditChain, event_id, seq, practice_id) -> BrokenLink | None:
+    # Each event sits in its practice's chain (the platform's when it names none):
+    # an event filed in another chain would show in that practice's reports
+    # while the chain that vouches for it is not the practice's.
+    if practice_id != chain.practice_id:
+        return BrokenLink(
+            chain.key, event_id, seq, "practice", str(chain.practice_id), str(practice_id)
+        )
+    return None
 
 
 def _check_link(key, event_id, seq, expected_seq, prev_hash, stored_prev) -> BrokenLink | None:

@@ -15,7 +15,6 @@ from pathlib import Path
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import connection, transaction
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -103,23 +102,13 @@ def digest_write(*, chain: AuditChain) -> AuditDigest | None:
     """Sign the chain's current head, after checking the events since the last
     digest (a signature must never launder a rewrite). Idempotent: one digest per
     (chain, seq); nothing new when the head has not moved."""
-    from audit.verification import chain_start, digest_signature, signature_broken, snapshot
+    from audit.verification import digest_signature, snapshot, verify_since_anchor
 
     with snapshot():
         chain.refresh_from_db()
         if chain.last_seq == 0:
             return None
-        start, broken = chain_start(chain)
-        last = (
-            AuditDigest.objects.filter(chain=chain, kind=AuditDigest.Kind.DAILY)
-            .order_by("-seq")
-            .first()
-        )
-        if broken is None and last is not None and last.seq > start[0]:
-            broken = signature_broken(chain, last)
-            start = (last.seq, last.hash)
-        if broken is None:
-            _count, broken = chain_module.verify_chain(chain, start=start)
+        _count, broken = verify_since_anchor(chain)
     if broken is not None:
         alert_raise(chain=chain, broken=broken)
         return None
@@ -179,33 +168,88 @@ def alert_raise(*, chain: AuditChain | None, broken: "chain_module.BrokenLink"):
     )
 
 
-# --- Daily export of the signed digests, off the database ------------------------
+# --- Signed chain heads exported off the database (the seal) -------------------
 
 
-def _export_entries(day: date) -> list[dict]:
-    """Every chain's newest daily digest written on or before `day` (local time).
-    Checkpoints (retention) are left out: they sign old events, not the head."""
-    newest = (
-        AuditDigest.objects.filter(
-            chain=OuterRef("chain"), kind=AuditDigest.Kind.DAILY, created_at__date__lte=day
+def heads_seal() -> Path:
+    """Every AUDIT_SEAL_MINUTES (beat): check each chain from its head in the
+    newest export to its current head, sign every head and write them to today's
+    `audit-digests-YYYY-MM-DD.json` in AUDIT_DIGEST_EXPORT_DIR (0600, replaced
+    atomically; the day's last version stays as the day's record). Outside the
+    database, the file pins each chain's past: a rewrite or truncation of events
+    up to a sealed head shows at the next seal (and in `audit_verify --against`),
+    so only the events of the last few minutes are ever without a signature
+    outside the database. A break is alerted and the chain keeps its last sound
+    seal. Events no head covers are alerted too. Writes no audit event (one every
+    few minutes would be noise; the daily export records one)."""
+    from audit.verification import EXPORT_FORMAT, export_load, export_signature, latest_export
+
+    previous_path = latest_export()
+    previous: dict[str, dict] = {}
+    if previous_path is not None:
+        document, broken = export_load(previous_path)
+        if broken is not None:
+            export_alert_raise(path=previous_path, broken=broken)
+        else:
+            previous = {entry["chain"]: entry for entry in document["entries"]}
+    entries = []
+    for chain in AuditChain.objects.order_by("id"):
+        entry = _chain_seal(chain, previous.pop(chain.key, None))
+        if entry is not None:
+            entries.append(entry)
+    for key, entry in previous.items():
+        # Sealed before, no head now: kept in the file, so that it shows again.
+        gone = chain_module.BrokenLink(
+            key, None, entry["seq"], "export_chain", str(entry["chain_id"]), "-"
         )
-        .order_by("-seq")
-        .values("pk")[:1]
-    )
-    digests = (
-        AuditDigest.objects.filter(pk=Subquery(newest)).select_related("chain").order_by("chain_id")
-    )
-    return [
-        {
-            "chain": digest.chain.key,
-            "chain_id": digest.chain_id,
-            "seq": digest.seq,
-            "hash": digest.hash,
-            "signature": digest.signature,
-            "created_at": chain_module.canonical_time(digest.created_at),
-        }
-        for digest in digests
-    ]
+        export_alert_raise(path=previous_path, broken=gone)
+        entries.append(entry)
+    _orphans_alert()
+    entries.sort(key=lambda entry: entry["chain_id"])
+    day = timezone.localdate()
+    path = Path(settings.AUDIT_DIGEST_EXPORT_DIR) / f"audit-digests-{day.isoformat()}.json"
+    document = {
+        "format": EXPORT_FORMAT,
+        "day": day.isoformat(),
+        "generated_at": _export_generated_at(path, entries),
+        "entries": entries,
+    }
+    document["signature"] = export_signature(document)
+    content = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    _write_atomically(path, content.encode())
+    return path
+
+
+def _chain_seal(chain: AuditChain, entry: dict | None) -> dict | None:
+    """The chain's signed head once the events since its last seal are checked;
+    its last seal (or nothing) when they break."""
+    from audit.verification import digest_signature, snapshot, verify_since_anchor
+
+    with snapshot():
+        chain.refresh_from_db()
+        if chain.last_seq == 0:
+            return entry
+        _count, broken = verify_since_anchor(chain, entry)
+    if broken is not None:
+        alert_raise(chain=chain, broken=broken)
+        return entry
+    if entry is not None and (entry["seq"], entry["hash"]) == (chain.last_seq, chain.last_hash):
+        return entry  # the head has not moved: the file stays the same
+    return {
+        "chain": chain.key,
+        "chain_id": chain.pk,
+        "seq": chain.last_seq,
+        "hash": chain.last_hash,
+        "signature": digest_signature(chain.key, chain.last_seq, chain.last_hash),
+        "created_at": chain_module.canonical_time(timezone.now()),
+    }
+
+
+def _orphans_alert() -> None:
+    from audit.verification import orphan_chain_ids, orphan_report
+
+    for chain_id in orphan_chain_ids():
+        alert_raise(chain=None, broken=orphan_report(chain_id).broken)
 
 
 def _export_generated_at(path: Path, entries: list[dict]) -> str:
@@ -269,29 +313,15 @@ def _export_mail(path: Path, day: date, chains: int) -> None:
 
 
 @transaction.atomic
-def digest_export(*, day: date | None = None) -> Path:
-    """Write `audit-digests-YYYY-MM-DD.json` in AUDIT_DIGEST_EXPORT_DIR (0600):
-    every chain's newest signed digest, the whole signed with AUDIT_SIGNING_KEY,
-    mail it to AUDIT_DIGEST_EMAILS if set, and record the export. A copy outside
-    the database: deleting the digest rows along with a rewrite of the trail no
-    longer hides it (audit_verify --against). Failures raise (the daily task
-    retries); the event is recorded only once the file is written and mailed."""
-    from audit.verification import EXPORT_FORMAT, export_signature
-
-    day = day or timezone.localdate()
-    path = Path(settings.AUDIT_DIGEST_EXPORT_DIR) / f"audit-digests-{day.isoformat()}.json"
-    entries = _export_entries(day)
-    document = {
-        "format": EXPORT_FORMAT,
-        "day": day.isoformat(),
-        "generated_at": _export_generated_at(path, entries),
-        "entries": entries,
-    }
-    document["signature"] = export_signature(document)
-    content = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    _write_atomically(path, content.encode())
+def digest_export() -> Path:
+    """The daily export: seal the heads (heads_seal) and mail the day's file to
+    AUDIT_DIGEST_EMAILS if set, then record the export. Failures raise (the daily
+    task retries); the event is recorded only once the file is written and mailed."""
+    path = heads_seal()
+    day = timezone.localdate()
+    chains = len(json.loads(path.read_bytes())["entries"])
     if settings.AUDIT_DIGEST_EMAILS:
-        _export_mail(path, day, len(entries))
+        _export_mail(path, day, chains)
     record_event(
         actor=Actor.system("audit_digest_export"),
         action=Action.EXPORT,
@@ -299,7 +329,7 @@ def digest_export(*, day: date | None = None) -> Path:
         object_id=day.isoformat(),
         detail={
             "day": day.isoformat(),
-            "chains": len(entries),
+            "chains": chains,
             "mailed": len(settings.AUDIT_DIGEST_EMAILS),
         },
     )

@@ -1,4 +1,5 @@
-"""Daily audit jobs: thin, idempotent, no arguments (they cover every chain).
+"""Audit jobs: thin, idempotent, no arguments (they cover every chain). The seal
+runs every AUDIT_SEAL_MINUTES, the others daily.
 
 Like every task (secretariat.celery.Task), they are acknowledged late (a worker
 lost mid-run means the task runs again) and retried; all are safe to repeat:
@@ -22,12 +23,16 @@ def verify_audit_chains() -> dict:
     for report in reports:
         if not report.ok:
             broken += 1
-            chain = AuditChain.objects.get(pk=report.chain_id)
+            # None for events under a chain id with no head (orphans).
+            chain = AuditChain.objects.filter(pk=report.chain_id).first()
             services.alert_raise(chain=chain, broken=report.broken)
     export = verification.latest_export()
     export_broken = []
     if export is not None:
         export_broken = verification.export_check(export).broken
+        stale = verification.export_stale(export)
+        if stale is not None:
+            export_broken.append(stale)
         for link in export_broken:
             services.export_alert_raise(path=export, broken=link)
     # Counts only: the result may be stored by a result backend.
@@ -45,6 +50,15 @@ def write_audit_digests() -> dict:
             written += 1
     services.digest_export()
     return {"digests": written}
+
+
+@shared_task
+def seal_audit_chains() -> dict:
+    """Check every chain since its last sealed head, sign the heads and export
+    them off the database: a rewrite of anything older than a few minutes then
+    shows (audit.services.heads_seal)."""
+    path = services.heads_seal()
+    return {"file": path.name}
 
 
 @shared_task

@@ -162,7 +162,8 @@ def verify_one(chain: AuditChain) -> ChainReport:
 
 
 def verify_all(practice_id: int | None = None) -> list[ChainReport]:
-    """Every chain (or one practice's), in chain id order. On PostgreSQL outside a
+    """Every chain (or one practice's), in chain id order, then the events that
+    no chain head covers (see orphan_chain_ids). On PostgreSQL outside a
     transaction, AUDIT_VERIFY_WORKERS threads verify chains at once: the work is
     in the server (one statement per chain) and psycopg releases the GIL while it
     waits. Inside a transaction (tests, callers) other connections would not see
@@ -173,8 +174,56 @@ def verify_all(practice_id: int | None = None) -> list[ChainReport]:
     chains = list(chains)
     workers = min(settings.AUDIT_VERIFY_WORKERS, len(chains))
     if workers <= 1 or connection.vendor != "postgresql" or connection.in_atomic_block:
-        return [verify_one(chain) for chain in chains]
-    return _verify_concurrently(chains, workers)
+        reports = [verify_one(chain) for chain in chains]
+    else:
+        reports = _verify_concurrently(chains, workers)
+    return reports + [orphan_report(chain_id) for chain_id in orphan_chain_ids(practice_id)]
+
+
+# Every chain id the events name, without reading the events: a loose index scan
+# on (chain_id, seq), one probe per chain and month partition.
+_PG_CHAIN_IDS = """
+WITH RECURSIVE found AS (
+    (SELECT chain_id FROM audit_auditevent ORDER BY chain_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT e.chain_id FROM audit_auditevent AS e
+            WHERE e.chain_id > found.chain_id ORDER BY e.chain_id LIMIT 1)
+    FROM found WHERE found.chain_id IS NOT NULL
+)
+SELECT chain_id FROM found WHERE chain_id IS NOT NULL
+"""
+
+
+def orphan_chain_ids(practice_id: int | None = None) -> list[int]:
+    """Chain ids named by events but with no chain head: events that checking the
+    heads one by one never reaches (a head deleted, or events inserted under a
+    made-up chain), yet which show in a practice's reports. With a practice,
+    only those holding one of its events."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_PG_CHAIN_IDS)
+            named = {chain_id for (chain_id,) in cursor.fetchall()}
+    else:
+        named = set(AuditEvent.objects.values_list("chain_id", flat=True).distinct())
+    known = set(AuditChain.objects.filter(pk__in=named).values_list("pk", flat=True))
+    orphans = sorted(named - known)
+    if practice_id is not None:
+        orphans = [
+            chain_id
+            for chain_id in orphans
+            if AuditEvent.objects.filter(chain_id=chain_id, practice_id=practice_id).exists()
+        ]
+    return orphans
+
+
+def orphan_report(chain_id: int) -> ChainReport:
+    """A break for events under a chain id with no head, naming the newest one."""
+    key = f"chain:{chain_id}"
+    newest = (
+        AuditEvent.objects.filter(chain_id=chain_id).order_by("-seq").values("id", "seq").first()
+    ) or {"id": None, "seq": 0}
+    broken = BrokenLink(key, newest["id"], newest["seq"], "unknown_chain", "tête de chaîne", "-")
+    return ChainReport(chain_id, key, 0, 0, broken)
 
 
 def _verify_concurrently(chains: list[AuditChain], workers: int) -> list[ChainReport]:
@@ -213,6 +262,23 @@ def latest_export() -> Path | None:
     if not directory.is_dir():
         return None
     return max(directory.glob("audit-digests-*.json"), default=None)
+
+
+def export_stale(path: Path) -> BrokenLink | None:
+    """A break when the export was last written more than three seal intervals
+    ago: the seal has stopped, and with it the short detection window."""
+    from datetime import datetime, timedelta
+
+    from django.utils import timezone
+
+    document, broken = _export_load(path)
+    if broken is not None:
+        return None  # export_check reports the file itself
+    written = datetime.fromisoformat(document["generated_at"].replace("Z", "+00:00"))
+    limit = timedelta(minutes=3 * settings.AUDIT_SEAL_MINUTES)
+    if timezone.now() - written <= limit:
+        return None
+    return BrokenLink(path.name, None, 0, "export_stale", str(limit), document["generated_at"])
 
 
 def export_check(path: Path, practice_id: int | None = None) -> ExportReport:
@@ -262,25 +328,79 @@ def _export_well_formed(document) -> bool:
 
 
 def _export_entry_broken(entry: dict) -> BrokenLink | None:
-    key, seq, signed_hash = entry["chain"], entry["seq"], entry["hash"]
-    expected = digest_signature(key, seq, signed_hash)
-    if not hmac.compare_digest(expected, entry["signature"]):
-        found = entry["signature"]
-        return BrokenLink(key, None, seq, "export_signature", "HMAC(AUDIT_SIGNING_KEY)", found)
+    broken = entry_signature_broken(entry)
+    if broken is not None:
+        return broken
     with snapshot():
-        chain = AuditChain.objects.filter(key=key).first()
-        if chain is None or chain.pk != entry["chain_id"]:
-            found = str(chain.pk) if chain else "-"
-            return BrokenLink(key, None, seq, "export_chain", str(entry["chain_id"]), found)
-        if seq > chain.last_seq:
-            return BrokenLink(key, None, seq, "export_beyond_head", str(seq), str(chain.last_seq))
-        (start_seq, _start_hash), _broken = chain_start(chain)
-        if seq <= start_seq:
-            # Dropped by retention: the signed checkpoint vouches for it, and the
-            # chain's own verification reports a start without one.
-            return None
-        event = AuditEvent.objects.filter(chain=chain, seq=seq).values_list("id", "hash").first()
+        chain = AuditChain.objects.filter(key=entry["chain"]).first()
+        if chain is None:
+            return BrokenLink(
+                entry["chain"], None, entry["seq"], "export_chain", str(entry["chain_id"]), "-"
+            )
+        return entry_against_chain(chain, entry)
+
+
+def entry_signature_broken(entry: dict) -> BrokenLink | None:
+    key, seq = entry["chain"], entry["seq"]
+    expected = digest_signature(key, seq, entry["hash"])
+    if hmac.compare_digest(expected, entry["signature"]):
+        return None
+    found = entry["signature"]
+    return BrokenLink(key, None, seq, "export_signature", "HMAC(AUDIT_SIGNING_KEY)", found)
+
+
+def entry_against_chain(chain: AuditChain, entry: dict) -> BrokenLink | None:
+    """An exported head (signature already checked) against the chain, inside the
+    caller's snapshot: same chain, a head at or beyond it, its event still there
+    with the signed hash (unless retention dropped it)."""
+    key, seq, signed_hash = entry["chain"], entry["seq"], entry["hash"]
+    if chain.pk != entry["chain_id"]:
+        return BrokenLink(key, None, seq, "export_chain", str(entry["chain_id"]), str(chain.pk))
+    if seq > chain.last_seq:
+        return BrokenLink(key, None, seq, "export_beyond_head", str(seq), str(chain.last_seq))
+    (start_seq, _start_hash), _broken = chain_start(chain)
+    if seq <= start_seq:
+        # Dropped by retention: the signed checkpoint vouches for it, and the
+        # chain's own verification reports a start without one.
+        return None
+    event = AuditEvent.objects.filter(chain=chain, seq=seq).values_list("id", "hash").first()
     event_id, found = event or (None, "")
     if found != signed_hash:
         return BrokenLink(key, event_id, seq, "export_hash", signed_hash, found)
     return None
+
+
+def export_load(path: Path) -> tuple[dict, BrokenLink | None]:
+    """The export's document once its format and signature are checked."""
+    return _export_load(path)
+
+
+def verify_since_anchor(
+    chain: AuditChain, entry: dict | None = None
+) -> tuple[int, BrokenLink | None]:
+    """The chain from its last signed head to its current head, inside the
+    caller's snapshot (chain refreshed in it): from `entry` (its head in the
+    newest export) once that is checked against the chain, else from its newest
+    signed daily digest, else from its start. Events before the anchor were
+    checked when it was signed (and again by the nightly full verification)."""
+    start, broken = chain_start(chain)
+    if broken is not None:
+        return 0, broken
+    if entry is not None:
+        broken = entry_signature_broken(entry) or entry_against_chain(chain, entry)
+        if broken is not None:
+            return 0, broken
+        if entry["seq"] > start[0]:
+            start = (entry["seq"], entry["hash"])
+    else:
+        last = (
+            AuditDigest.objects.filter(chain=chain, kind=AuditDigest.Kind.DAILY)
+            .order_by("-seq")
+            .first()
+        )
+        if last is not None and last.seq > start[0]:
+            broken = signature_broken(chain, last)
+            if broken is not None:
+                return 0, broken
+            start = (last.seq, last.hash)
+    return verify_chain(chain, start=start)

@@ -86,6 +86,12 @@ _require(
     "AUDIT_DIGEST_EXPORT_DIR must name the audit digest export directory.",
 )
 AUDIT_DIGEST_EXPORT_DIR = Path(AUDIT_DIGEST_EXPORT_DIR)
+# Every this many minutes the chain heads are checked, signed and exported to
+# AUDIT_DIGEST_EXPORT_DIR (audit.tasks.seal_audit_chains): the newest events a
+# superuser could rewrite unseen are those of the last interval.
+AUDIT_SEAL_MINUTES = env.int("AUDIT_SEAL_MINUTES", default=5)
+if not 1 <= AUDIT_SEAL_MINUTES <= 15:
+    raise ValueError("AUDIT_SEAL_MINUTES must be between 1 and 15.")
 # Optional: the daily export is also mailed to these addresses (hashes only).
 AUDIT_DIGEST_EMAILS = env.list("AUDIT_DIGEST_EMAILS", default=[])
 
@@ -304,6 +310,10 @@ CELERY_BEAT_SCHEDULE = {
     "write-audit-digests": {
         "task": "audit.tasks.write_audit_digests",
         "schedule": crontab(hour=1, minute=30),
+    },
+    "seal-audit-chains": {
+        "task": "audit.tasks.seal_audit_chains",
+        "schedule": AUDIT_SEAL_MINUTES * 60,
     },
     "verify-audit-chains": {
         "task": "audit.tasks.verify_audit_chains",

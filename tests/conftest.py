@@ -79,6 +79,21 @@ def eager_tasks(request):
 
 
 @pytest.fixture
+def audit_clock_unchecked(db):
+    """For tests that freeze the application's clock (freezegun) and write audit
+    events: the database refuses an event dated more than an hour from its own
+    clock (audit/migrations/0012), which freezegun cannot move. A superuser
+    session may say so; the application's role cannot."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET secretariat.audit_clock = 'unchecked'")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("RESET secretariat.audit_clock")
+
+
+@pytest.fixture
 def world(db) -> World:
     return build_world()
 

@@ -1,5 +1,6 @@
 """Tampering with the audit table the way an attacker with the superuser role
-could: triggers off, change the rows, triggers back on."""
+could: triggers off, change the rows, triggers back on. The chain heads are
+guarded too (audit/migrations/0012): their triggers go off with the others."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,7 +14,7 @@ from tests.factories import as_actor
 
 @contextmanager
 def triggers_disabled(*tables: str) -> Iterator[None]:
-    tables = tables or ("audit_auditevent",)
+    tables = (*(tables or ("audit_auditevent",)), "audit_auditchain")
     with connection.cursor() as cursor:
         # ALTER TABLE is refused while deferred foreign-key checks of rows
         # written in this transaction are pending (digests): run them now.
@@ -25,6 +26,15 @@ def triggers_disabled(*tables: str) -> Iterator[None]:
         finally:
             for table in tables:
                 cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
+
+
+def head_reset(chain: AuditChain, seq: int, event_hash: str) -> None:
+    """Point a chain head anywhere, as only a superuser (triggers off) can."""
+    with triggers_disabled():
+        raw(
+            "UPDATE audit_auditchain SET last_seq = %s, last_hash = %s WHERE id = %s",
+            [seq, event_hash, chain.pk],
+        )
 
 
 def raw(sql: str, params: list | tuple = ()) -> None:

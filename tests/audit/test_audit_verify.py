@@ -13,7 +13,7 @@ from audit.models import AuditChain, AuditDigest, AuditEvent
 from audit.tasks import verify_audit_chains, write_audit_digests
 from audit.verification import digest_signature, verify_all
 from compliance.models import Alert
-from tests.audit.helpers import fill_chain, raw, triggers_disabled
+from tests.audit.helpers import fill_chain, head_reset, raw, triggers_disabled
 
 # Alerts are mailed after commit: run the on-commit callbacks.
 committed = TestCase.captureOnCommitCallbacks
@@ -144,10 +144,7 @@ def _truncate_newest(chain: AuditChain, keep: int) -> None:
     kept = _event(chain, keep)
     with triggers_disabled():
         raw("DELETE FROM audit_auditevent WHERE chain_id = %s AND seq > %s", [chain.pk, keep])
-    raw(
-        "UPDATE audit_auditchain SET last_seq = %s, last_hash = %s WHERE id = %s",
-        [keep, kept.hash, chain.pk],
-    )
+    head_reset(chain, keep, kept.hash)
 
 
 def test_digest_detects_a_truncation_of_the_newest_events(chain, mailoutbox):
@@ -182,7 +179,7 @@ def test_digest_detects_a_rewritten_and_rechained_newest_event(chain):
             "UPDATE audit_auditevent SET object_id = '999999', hash = %s WHERE id = %s",
             [new_hash, last.pk],
         )
-    raw("UPDATE audit_auditchain SET last_hash = %s WHERE id = %s", [new_hash, chain.pk])
+    head_reset(chain, last.seq, new_hash)
 
     report = next(r for r in verify_all() if r.chain_id == chain.pk)
 

@@ -20,7 +20,7 @@ from audit.chain import (
 )
 from audit.models import AuditChain, AuditEvent
 from audit.services import _clean_detail
-from tests.audit.helpers import raw, triggers_disabled
+from tests.audit.helpers import head_reset, raw, triggers_disabled
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the SQL canonical form is PostgreSQL only"
@@ -96,7 +96,6 @@ def _python_canonical(content: dict) -> str:
 @pytest.fixture
 def generated(db) -> tuple[AuditChain, list[tuple[int, dict]]]:
     rng = random.Random(20261123)
-    chain = AuditChain.objects.create(key="test:canonical")
     contents = [_content(rng, number) for number in range(300)]
     # Shapes _clean_detail refuses but a tampered row could hold: nested objects
     # and arrays, which the SQL renderer must still sort and render like Python.
@@ -107,7 +106,13 @@ def generated(db) -> tuple[AuditChain, list[tuple[int, dict]]]:
     # A chain's times never go back (append raises an earlier one to the last
     # event's): in time order, every extreme time is stored as generated.
     contents.sort(key=lambda content: content["occurred_at"])
-    events = [(chain_module.append(chain.pk, content).id, content) for content in contents]
+    # One practice's chain (verification checks that each event names it).
+    contents = [dict(content, practice_id=7) for content in contents]
+    # Dates over 34 years: the chain guard (migration 0012) would refuse them;
+    # the rendering is what is tested here.
+    with triggers_disabled():
+        chain = AuditChain.objects.create(key="practice:7", practice_id=7)
+        events = [(chain_module.append(chain.pk, content).id, content) for content in contents]
     chain.refresh_from_db()
     return chain, events
 
@@ -179,10 +184,7 @@ def test_verify_chain_fast_path_reports_tampering_exactly_like_the_reference(
 
 def test_verify_chain_fast_path_detects_a_head_reset_like_the_reference(generated):
     chain, _events = generated
-    raw(
-        "UPDATE audit_auditchain SET last_seq = 5, last_hash = %s WHERE id = %s",
-        ["0" * 64, chain.pk],
-    )
+    head_reset(chain, 5, "0" * 64)
     chain.refresh_from_db()
     assert verify_chain(chain) == _verify_chain_python(chain)
     assert verify_chain(chain)[1].problem == "head"

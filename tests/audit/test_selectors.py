@@ -130,7 +130,9 @@ def test_patient_access_events_uses_the_patient_ids_index(world, events):
         ("2026-07-15T22:00:00Z", date(2026, 7, 16)),
     ],
 )
-def test_filtered_events_dates_are_local_calendar_days_both_ends_included(world, moment, local_day):
+def test_filtered_events_dates_are_local_calendar_days_both_ends_included(
+    world, moment, local_day, audit_clock_unchecked
+):
     with freeze_time(moment):
         # A practice of that time: its chain's events do not go back in time.
         practice = PracticeFactory()

@@ -4,7 +4,7 @@ import pytest
 
 from audit.chain import verify_chain
 from audit.models import AuditChain, AuditEvent
-from tests.audit.helpers import fill_chain, raw, triggers_disabled
+from tests.audit.helpers import fill_chain, head_reset, raw, triggers_disabled
 from tests.factories import PracticeFactory
 
 
@@ -25,7 +25,7 @@ def test_verify_chain_passes_on_a_clean_log(chain):
 
 
 def test_verify_chain_passes_on_an_empty_chain(db):
-    empty = AuditChain.objects.create(key="practice:999")
+    empty = AuditChain.objects.create(key="practice:999", practice_id=999)
     assert verify_chain(empty) == (0, None)
 
 
@@ -102,10 +102,7 @@ def test_verify_chain_accepts_the_triggers_back_on_after_tampering(chain):
 
 
 def test_verify_chain_detects_events_beyond_a_head_reset_to_genesis(chain):
-    raw(
-        "UPDATE audit_auditchain SET last_seq = 0, last_hash = %s WHERE id = %s",
-        ["0" * 64, chain.pk],
-    )
+    head_reset(chain, 0, "0" * 64)
     chain.refresh_from_db()
     _count, broken = verify_chain(chain)
     assert broken.problem == "head"

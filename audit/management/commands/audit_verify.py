@@ -81,7 +81,8 @@ class Command(BaseCommand):
                 + _describe(report.broken)
             )
             if not no_alert:
-                chain = AuditChain.objects.get(pk=report.chain_id)
+                # None for events under a chain id with no head (orphans).
+                chain = AuditChain.objects.filter(pk=report.chain_id).first()
                 services.alert_raise(chain=chain, broken=report.broken)
         return failed, len(reports)
 
