@@ -34,6 +34,7 @@ from audit.tasks import seal_audit_chains, verify_audit_chains, write_audit_dige
 from audit.verification import verify_all
 from compliance.models import Alert
 from tests.audit.helpers import fill_chain, head_reset, raw, triggers_disabled
+from tests.factories import as_actor
 
 PATIENT = "4242"
 
@@ -340,7 +341,13 @@ def sealed(world, chain) -> AuditChain:
     chain.refresh_from_db()
     chain.digested = chain.last_seq
     for _number in range(3):
-        record_event(action="view", practice=world.practice_a, object_type="patient", object_id=77)
+        record_event(
+            actor=as_actor(),
+            action="view",
+            practice=world.practice_a,
+            object_type="patient",
+            object_id=77,
+        )
     seal_audit_chains.apply().get()
     chain.refresh_from_db()
     assert chain.last_seq == chain.digested + 3
@@ -383,7 +390,13 @@ def test_truncation_after_the_daily_digest_is_detected_by_the_next_seal(sealed):
 def test_seal_keeps_the_last_sound_head_of_a_broken_chain(sealed):
     document = json.loads(_latest_export().read_text())
     _rewrite_and_rechain(sealed, sealed.digested + 2)
-    record_event(action="view", practice=sealed.practice, object_type="patient", object_id=1)
+    record_event(
+        actor=as_actor(),
+        action="view",
+        practice=sealed.practice,
+        object_type="patient",
+        object_id=1,
+    )
 
     seal_audit_chains.apply().get()
     seal_audit_chains.apply().get()
@@ -437,7 +450,9 @@ def test_event_dated_away_from_the_database_clock_is_refused(world, chain, offse
 def test_event_back_dated_by_the_application_clock_is_refused(world, chain):
     back = freeze_time(timezone.now() - timedelta(days=40))
     with back, pytest.raises(DatabaseError, match="too far"), transaction.atomic():
-        record_event(action="view", practice=world.practice_a, object_type="patient")
+        record_event(
+            actor=as_actor(), action="view", practice=world.practice_a, object_type="patient"
+        )
 
 
 def test_clock_escape_is_a_superusers_only(world, chain):
@@ -464,9 +479,13 @@ def test_database_clock_tolerance_is_the_applications(db):
 
 def test_application_role_appends_and_seals(world, chain):
     with application_role():
-        appended = record_event(action="view", practice=world.practice_a, object_type="patient")
-        record_event(action="login")  # the platform chain
-        fresh = record_event(action="view", practice=world.practice_b, object_type="patient")
+        appended = record_event(
+            actor=as_actor(), action="view", practice=world.practice_a, object_type="patient"
+        )
+        record_event(actor=as_actor(), action="login")  # the platform chain
+        fresh = record_event(
+            actor=as_actor(), action="view", practice=world.practice_b, object_type="patient"
+        )
     assert appended.seq == chain.last_seq + 1
     assert fresh.seq >= 1
     services.heads_seal()
