@@ -8,6 +8,7 @@ from django.contrib.auth import login
 from django.http import HttpRequest
 from django_otp import login as otp_login
 
+from accounts import lockout
 from accounts.models import TOTPDevice, User
 from accounts.sessions import session_register, start_session_clock
 from audit.models import Action
@@ -39,6 +40,8 @@ def start_pending_login(request: HttpRequest, user: User) -> None:
 
 
 def complete_login(request: HttpRequest, user: User, device: TOTPDevice) -> None:
+    lockout.attempt_passed(request, user.username)
+    lockout.login_completed(request, user.username)
     # login() rotates the session id a second time (the first was after the password).
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     otp_login(request, device)

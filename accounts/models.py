@@ -183,3 +183,21 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"session of {self.user_id}"
+
+
+class LoginThrottle(models.Model):
+    """Login attempts counted before each password or code is checked (see
+    accounts.lockout): one row per username and address, one per username. The
+    count is taken and tested in one statement, so parallel attempts cannot all
+    pass a check that read the count before any of them was recorded."""
+
+    key = models.CharField(max_length=255, unique=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("compteur de tentatives de connexion")
+        verbose_name_plural = _("compteurs de tentatives de connexion")
+
+    def __str__(self) -> str:
+        return self.key

@@ -38,7 +38,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         username = form.cleaned_data["username"]
-        if lockout.is_locked_out(request, username):
+        if not lockout.attempt_begin(request, username):
             return lockout.lockout_response(request, credentials={"username": username})
         user = authenticate(request, username=username, password=form.cleaned_data["password"])
         if user is None:
@@ -49,10 +49,13 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 outcome=Outcome.DENIED,
                 detail={"step": "password", "known_user": known is not None},
             )
-            if getattr(request, "axes_locked_out", False):
+            if getattr(request, "axes_locked_out", False) or lockout.is_locked_out(
+                request, username
+            ):
                 return lockout.lockout_response(request, credentials={"username": username})
             form.add_error(None, _("Identifiant ou mot de passe incorrect."))
         else:
+            lockout.attempt_passed(request, username)
             start_pending_login(request, user)
             if confirmed_device(user) is None:
                 return redirect("accounts:enrol")
@@ -88,6 +91,8 @@ def otp_view(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:enrol")
     form = OTPForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        if not lockout.attempt_begin(request, user.username):
+            return lockout.lockout_response(request, credentials={"username": user.username})
         code = form.cleaned_data["code"]
         if len(code.replace(" ", "")) > 6:
             accepted = otp.recovery_code_use(user=user, code=code)
@@ -125,6 +130,8 @@ def enrol_view(request: HttpRequest) -> HttpResponse:
         request.session[ENROL_DEVICE] = device.pk
     form = EnrolForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        if not lockout.attempt_begin(request, user.username):
+            return lockout.lockout_response(request, credentials={"username": user.username})
         if device.verify_token(form.cleaned_data["code"]):
             codes = services.device_confirm(device=device, actor=request.actor)
             complete_login(request, user, device)

@@ -128,7 +128,7 @@ def test_lockout_after_five_wrong_codes(member):
     assert AccessAttempt.objects.filter(username="julie").exists()
 
 
-def test_lockout_ends_after_cooloff(member):
+def test_lockout_ends_after_cooloff(member, audit_clock_unchecked):
     with freeze_time("2026-11-23 10:00:00"):
         client = Client()
         for _ in range(5):
@@ -201,7 +201,7 @@ def test_logout_refuses_get(member):
     assert Client().get(reverse("accounts:logout")).status_code == 405
 
 
-def test_idle_timeout_ends_the_session(member):
+def test_idle_timeout_ends_the_session(member, audit_clock_unchecked):
     with freeze_time("2026-11-23 09:00:00") as clock:
         client = Client()
         password_step(client, "julie")
@@ -214,7 +214,7 @@ def test_idle_timeout_ends_the_session(member):
         assert AuditEvent.objects.filter(action="session_expired").exists()
 
 
-def test_absolute_lifetime_ends_an_active_session(member):
+def test_absolute_lifetime_ends_an_active_session(member, audit_clock_unchecked):
     with freeze_time("2026-11-23 07:00:00") as clock:
         client = Client()
         password_step(client, "julie")

@@ -15,6 +15,9 @@ from compliance.models import Alert, DetectorCursor
 # Monday 23 November 2026; Paris is UTC+1 in November.
 MONDAY_10_PARIS = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
+# Events are written at past moments (freezegun): see the fixture.
+pytestmark = pytest.mark.usefixtures("audit_clock_unchecked")
+
 
 def _event(
     world,

@@ -59,7 +59,9 @@ def test_freshness_check_alerts_once_when_no_recent_backup(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_freshness_check_quiet_after_a_backup_and_alerts_27h_later(backup_settings, officer):
+def test_freshness_check_quiet_after_a_backup_and_alerts_27h_later(
+    backup_settings, officer, audit_clock_unchecked
+):
     tasks.backup_daily.apply().get()
     assert tasks.backup_freshness_check.apply().get() is None
     with freeze_time(datetime.now(UTC) + timedelta(hours=27)):

@@ -65,7 +65,7 @@ def test_invitation_link_is_single_use(world, invite):
     assert not User.objects.filter(username="someone.else").exists()
 
 
-def test_invitation_link_expires_after_72_hours(world, invite):
+def test_invitation_link_expires_after_72_hours(world, invite, audit_clock_unchecked):
     with freeze_time("2026-11-23 09:00:00") as clock:
         link = invite()
         clock.tick(72 * 3600 + 1)

@@ -214,7 +214,9 @@ def test_duplicate_slug_is_refused_with_a_message(world):
     assert Practice.objects.filter(slug=world.practice_a.slug).count() == 1
 
 
-def test_closing_needs_suspension_then_keys_are_shredded_after_grace(world, settings, tmp_path):
+def test_closing_needs_suspension_then_keys_are_shredded_after_grace(
+    world, settings, tmp_path, audit_clock_unchecked
+):
     import json
 
     from django.core.management import call_command
