@@ -16,6 +16,7 @@ from audit.services import record_event
 
 PENDING_USER = "login_pending_user"
 PENDING_SINCE = "login_pending_since"
+PENDING_NEXT = "login_pending_next"
 ENROL_DEVICE = "login_enrol_device"
 
 
@@ -45,7 +46,7 @@ def complete_login(request: HttpRequest, user: User, device: TOTPDevice) -> None
     # login() rotates the session id a second time (the first was after the password).
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     otp_login(request, device)
-    for key in (PENDING_USER, PENDING_SINCE, ENROL_DEVICE):
+    for key in (PENDING_USER, PENDING_SINCE, PENDING_NEXT, ENROL_DEVICE):
         request.session.pop(key, None)
     start_session_clock(request)
     session_register(request, user)

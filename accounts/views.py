@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -14,6 +15,7 @@ from accounts import lockout, otp, selectors, services
 from accounts.forms import AgreementForm, EnrolForm, LoginForm, OTPForm
 from accounts.login import (
     ENROL_DEVICE,
+    PENDING_NEXT,
     complete_login,
     confirmed_device,
     pending_user,
@@ -57,10 +59,20 @@ def login_view(request: HttpRequest) -> HttpResponse:
         else:
             lockout.attempt_passed(request, username)
             start_pending_login(request, user)
+            _remember_next(request)
             if confirmed_device(user) is None:
                 return redirect("accounts:enrol")
             return redirect("accounts:otp")
     return render(request, "accounts/login.html", {"form": form})
+
+
+def _remember_next(request: HttpRequest) -> None:
+    """Where the login was asked from (?next=, e.g. the admin), if it is ours."""
+    target = request.GET.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        request.session[PENDING_NEXT] = target
 
 
 def _otp_failure(request: HttpRequest, user: User, step: str) -> HttpResponse | None:
@@ -101,8 +113,9 @@ def otp_view(request: HttpRequest) -> HttpResponse:
         else:
             accepted = device.verify_token(code)
         if accepted:
+            target = request.session.get(PENDING_NEXT) or "accounts:home"
             complete_login(request, user, device)
-            return redirect("accounts:home")
+            return redirect(target)
         locked = _otp_failure(request, user, "totp")
         if locked:
             return locked

@@ -88,6 +88,7 @@ class ObjectType(models.TextChoices):
     BACKUP = "backup", _("Sauvegarde")
     RESTORE_DRILL = "restore_drill", _("Exercice de restauration")
     CALENDAR_FEED = "calendar_feed", _("Abonnement d'agenda")
+    ADMIN = "admin", _("Console technique (admin Django)")
 
     @classmethod
     def label_of(cls, value: str) -> str:

@@ -96,7 +96,8 @@ if not 1 <= AUDIT_SEAL_MINUTES <= 15:
 AUDIT_DIGEST_EMAILS = env.list("AUDIT_DIGEST_EMAILS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The Django admin with our site: secretariat/admin.py.
+    "secretariat.apps.SecretariatAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -7,6 +7,7 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from tests.access import (
     routes_accounts,
+    routes_admin,
     routes_appointments,
     routes_audit,
     routes_calendarfeed,
@@ -19,6 +20,7 @@ from tests.personas import PERSONAS
 
 ALL_ROUTES = [
     *routes_accounts.ROUTES,
+    *routes_admin.ROUTES,
     *routes_appointments.ROUTES,
     *routes_audit.ROUTES,
     *routes_calendarfeed.ROUTES,
@@ -98,8 +100,6 @@ def _all_url_names(resolver, namespace=""):
 
     for pattern in resolver.url_patterns:
         if isinstance(pattern, URLResolver):
-            if pattern.namespace == "admin":
-                continue
             inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
             yield from _all_url_names(pattern, inner)
         elif isinstance(pattern, URLPattern) and pattern.name:

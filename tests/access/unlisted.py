@@ -10,4 +10,6 @@ UNLISTED = {
     "invitation_accept",  # tests/onboarding/test_invitations.py (public, token-bound)
     "set_language",  # tests/test_i18n.py
     "calendarfeed:feed",  # tests/calendarfeed/test_feed.py (public, secret-bound)
+    "admin:login",  # tests/test_admin.py (sends to ours)
+    "admin:logout",  # tests/test_admin.py (ours)
 }
