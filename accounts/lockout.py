@@ -69,9 +69,7 @@ def attempt_begin(request: HttpRequest, username: str) -> bool:
 def attempt_passed(request: HttpRequest, username: str) -> None:
     """The check passed: its slot was not a failure."""
     keys = [_pair_key(username, client_ip(request)), _user_key(username)]
-    LoginThrottle.objects.filter(key__in=keys, attempts__gt=0).update(
-        attempts=F("attempts") - 1
-    )
+    LoginThrottle.objects.filter(key__in=keys, attempts__gt=0).update(attempts=F("attempts") - 1)
 
 
 def login_completed(request: HttpRequest, username: str) -> None:

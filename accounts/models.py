@@ -54,13 +54,23 @@ class Practice(models.Model):
 
 
 class MembershipQuerySet(models.QuerySet):
-    def active(self, on=None):
+    def granted(self, on=None):
+        """In force on the day for an active account, confirmed or not."""
         today = on or timezone.localdate()
         return self.filter(
             Q(ends_on__isnull=True) | Q(ends_on__gte=today),
             starts_on__lte=today,
             user__is_active=True,
         )
+
+    def active(self, on=None):
+        """Granted and, for a practice role, confirmed by the practice: the only
+        memberships that open anything (accounts.services.membership_confirm)."""
+        return self.granted(on).filter(Q(practice__isnull=True) | Q(confirmed_at__isnull=False))
+
+    def pending(self):
+        """Practice roles waiting for the practice's confirmation."""
+        return self.filter(practice__isnull=False, confirmed_at__isnull=True)
 
 
 class Membership(models.Model):
@@ -74,6 +84,15 @@ class Membership(models.Model):
     starts_on = models.DateField(_("début"), default=timezone.localdate)
     ends_on = models.DateField(_("fin"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Who granted it (None: a system task), and for a practice role who in the
+    # practice confirmed it: until then it opens nothing.
+    granted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(_("confirmé le"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = MembershipQuerySet.as_manager()
 

@@ -14,6 +14,7 @@ PRACTICE_ACTIONS: list[tuple[str, str, str]] = [
     ("view_own_agenda", "appointments:my_week", _("Mon agenda de la semaine")),
     ("view_own_agenda", "calendarfeed:subscription", _("Mon agenda sur mon téléphone")),
     ("view_practice_agenda", "appointments:practice_day", _("Agenda du cabinet")),
+    ("manage_practice_settings", "accounts:team", _("Équipe : rôles à confirmer")),
     ("manage_practice_settings", "appointments:settings", _("Agendas : types et horaires")),
     ("manage_practice_settings", "compliance:practice_retention", _("Durées de conservation")),
     (

@@ -68,3 +68,24 @@ def has_accepted(user: User, agreement: ConfidentialityAgreement) -> bool:
 
     fresh = timezone.now() - timedelta(days=settings.AGREEMENT_VALIDITY_DAYS)
     return user.acceptances.filter(agreement=agreement, accepted_at__gte=fresh).exists()
+
+
+def pending_roles(user: User) -> list[Membership]:
+    """The user's practice roles still waiting for the practice's confirmation."""
+    return list(
+        Membership.objects.granted()
+        .pending()
+        .filter(user=user)
+        .select_related("practice")
+        .order_by("practice__name", "role")
+    )
+
+
+def practice_team(practice: Practice) -> list[Membership]:
+    """Everyone granted a role in the practice, pending ones first."""
+    return list(
+        Membership.objects.granted()
+        .filter(practice=practice)
+        .select_related("user", "granted_by")
+        .order_by("-confirmed_at", "role", "user__last_name", "user__first_name")
+    )

@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from guardian.models import GroupObjectPermission
 
 from accounts import otp
@@ -22,6 +23,7 @@ from accounts.roles import (
     PRACTICE_ROLES,
     PROVIDER_ROLES,
     ROLE_PERMISSIONS,
+    Role,
     practice_group_name,
     provider_group_name,
 )
@@ -97,6 +99,10 @@ def practice_create(
     return practice
 
 
+class MembershipError(Exception):
+    """A refused change of a role, with a message (French) for the person."""
+
+
 @transaction.atomic
 def membership_grant(
     *,
@@ -106,23 +112,119 @@ def membership_grant(
     actor: Actor,
     starts_on: date | None = None,
     ends_on: date | None = None,
+    confirmed: bool = False,
 ) -> Membership:
-    membership, _ = Membership.objects.update_or_create(
+    """Grant a role. A provider role takes effect at once. A practice role granted
+    by the provider opens nothing until the practice confirms it
+    (membership_confirm), and compliance is alerted. `confirmed=True` is for a
+    system task only (demo data, a test world): no person is confirming."""
+    if confirmed and not actor.system_name:
+        raise MembershipError("Only a system task grants a practice role already confirmed.")
+    membership, created = Membership.objects.update_or_create(
         user=user,
         practice=practice,
         role=role,
         defaults={"starts_on": starts_on or timezone.localdate(), "ends_on": ends_on},
     )
-    _group_for(membership).user_set.add(user)
+    pending = practice is not None and membership.confirmed_at is None and not confirmed
+    if created:
+        membership.granted_by = actor.user
+        if practice is not None and confirmed:
+            membership.confirmed_at = timezone.now()
+        membership.save(update_fields=["granted_by", "confirmed_at"])
+    if not pending:
+        _group_for(membership).user_set.add(user)
     record_event(
         actor=actor,
         action=Action.ROLE_CHANGE,
         practice=practice,
         object_type="user",
         object_id=user.pk,
-        detail={"role": role, "change": "grant"},
+        detail={"role": role, "change": "grant", "membership": membership.pk, "pending": pending},
     )
+    if pending and created:
+        _role_grant_alert(membership, actor, "granted")
     return membership
+
+
+@transaction.atomic
+def membership_confirm(*, membership: Membership, actor: Actor) -> Membership:
+    """The practice confirms a role the provider granted: a practice manager of
+    that practice, neither the person concerned nor the one who granted it.
+    A practice with no manager yet cannot: its first manager is confirmed by a
+    second platform admin (not the one who granted it), which alerts compliance
+    (docs/decisions.md, "Practice roles confirmed by the practice")."""
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    confirmer = actor.user
+    if membership.practice_id is None or membership.confirmed_at is not None:
+        raise MembershipError(_("Ce rôle n'attend pas de confirmation."))
+    if confirmer is None or confirmer.pk in (membership.user_id, membership.granted_by_id):
+        raise MembershipError(
+            _(
+                "Ce rôle doit être confirmé par une autre personne que son bénéficiaire "
+                "et que son auteur."
+            )
+        )
+    by_manager = _is_practice_manager(confirmer, membership.practice)
+    if not by_manager and not _may_confirm_first_manager(confirmer, membership):
+        raise MembershipError(_("Seul un responsable du cabinet peut confirmer ce rôle."))
+    membership.confirmed_at = timezone.now()
+    membership.confirmed_by = confirmer
+    membership.save(update_fields=["confirmed_at", "confirmed_by"])
+    _group_for(membership).user_set.add(membership.user)
+    record_event(
+        actor=actor,
+        action=Action.ROLE_CHANGE,
+        practice=membership.practice,
+        object_type="user",
+        object_id=membership.user_id,
+        detail={"role": membership.role, "change": "confirm", "membership": membership.pk},
+    )
+    if not by_manager:
+        _role_grant_alert(membership, actor, "confirmed_by_platform")
+    return membership
+
+
+def _is_practice_manager(user: User, practice: Practice) -> bool:
+    return (
+        Membership.objects.active()
+        .filter(user=user, practice=practice, role=Role.PRACTICE_MANAGER)
+        .exists()
+    )
+
+
+def practice_has_manager(practice: Practice) -> bool:
+    return (
+        Membership.objects.active().filter(practice=practice, role=Role.PRACTICE_MANAGER).exists()
+    )
+
+
+def _may_confirm_first_manager(confirmer: User, membership: Membership) -> bool:
+    from accounts.selectors import provider_roles
+
+    return (
+        membership.role == Role.PRACTICE_MANAGER
+        and not practice_has_manager(membership.practice)
+        and Role.PLATFORM_ADMIN in provider_roles(confirmer)
+    )
+
+
+def _role_grant_alert(membership: Membership, actor: Actor, step: str) -> None:
+    from compliance.models import Alert
+    from compliance.services import alert_raise
+
+    alert_raise(
+        kind=Alert.Kind.ROLE_GRANT,
+        fingerprint=f"role_grant:{membership.pk}:{step}",
+        practice=membership.practice_id,
+        subject=membership.user,
+        detail={
+            "membership": membership.pk,
+            "role": membership.role,
+            "step": step,
+            "by": actor.user_id,
+        },
+    )
 
 
 @transaction.atomic

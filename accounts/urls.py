@@ -15,4 +15,15 @@ urlpatterns = [
     path("compte/sessions/<int:session_id>/terminer/", views.session_end_view, name="session_end"),
     path("compte/mot-de-passe/", views.password_change_view, name="password_change"),
     path("p/<slug:practice>/", views.practice_home_view, name="practice_home"),
+    path("p/<slug:practice>/equipe/", views.team_view, name="team"),
+    path(
+        "p/<slug:practice>/equipe/<int:membership_id>/confirmer/",
+        views.team_confirm_view,
+        name="team_confirm",
+    ),
+    path(
+        "p/<slug:practice>/equipe/<int:membership_id>/refuser/",
+        views.team_refuse_view,
+        name="team_refuse",
+    ),
 ]

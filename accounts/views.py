@@ -5,7 +5,7 @@ from django.contrib.auth import authenticate, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -21,13 +21,13 @@ from accounts.login import (
     pending_user,
     start_pending_login,
 )
-from accounts.models import TOTPDevice, User, UserSession
+from accounts.models import Membership, TOTPDevice, User, UserSession
 from accounts.navigation import practice_actions, provider_actions
 from accounts.permissions import agreement_exempt, any_authenticated, practice_permission
 from accounts.qr import qr_data_uri
 from accounts.roles import Role
 from accounts.sessions import live_sessions, session_end, sessions_end
-from audit.models import Action, Outcome
+from audit.models import Action, ObjectType, Outcome
 from audit.services import record_event
 
 
@@ -200,6 +200,7 @@ def agreement_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET"])
 def home_view(request: HttpRequest) -> HttpResponse:
     context = {
+        "pending_roles": selectors.pending_roles(request.user),
         "practices": selectors.user_practices(request.user),
         "provider_actions": provider_actions(request.user),
         "provider_roles": [
@@ -225,6 +226,50 @@ def practice_home_view(request: HttpRequest, practice: str) -> HttpResponse:
         "roles": [Role(role).label for role in Role.values if role in access.roles],
     }
     return render(request, "accounts/practice_home.html", context)
+
+
+@practice_permission("manage_practice_settings")
+@require_http_methods(["GET"])
+def team_view(request: HttpRequest, practice: str) -> HttpResponse:
+    """The practice's team: roles the provider granted wait here for the
+    manager's confirmation before they open anything."""
+    team = selectors.practice_team(request.practice)
+    record_event(
+        actor=request.actor,
+        action=Action.LIST,
+        object_type=ObjectType.MEMBERSHIP,
+        detail={"count": len(team)},
+    )
+    return render(request, "accounts/team.html", {"team": team})
+
+
+def _team_membership(request: HttpRequest, membership_id: int) -> Membership:
+    # Within the practice: another practice's membership answers 404.
+    return get_object_or_404(
+        Membership.objects.granted().pending(), pk=membership_id, practice=request.practice
+    )
+
+
+@practice_permission("manage_practice_settings")
+@require_POST
+def team_confirm_view(request: HttpRequest, practice: str, membership_id: int) -> HttpResponse:
+    membership = _team_membership(request, membership_id)
+    try:
+        services.membership_confirm(membership=membership, actor=request.actor)
+    except services.MembershipError as error:
+        messages.error(request, str(error))
+        return redirect("accounts:team", request.practice.slug)
+    messages.success(request, _("Rôle confirmé : il prend effet immédiatement."))
+    return redirect("accounts:team", request.practice.slug)
+
+
+@practice_permission("manage_practice_settings")
+@require_POST
+def team_refuse_view(request: HttpRequest, practice: str, membership_id: int) -> HttpResponse:
+    membership = _team_membership(request, membership_id)
+    services.membership_revoke(membership=membership, actor=request.actor)
+    messages.success(request, _("Rôle refusé : la personne n'a pas accès au cabinet."))
+    return redirect("accounts:team", request.practice.slug)
 
 
 @any_authenticated

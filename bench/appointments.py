@@ -60,7 +60,11 @@ def _world(practitioners: int):
     for index in range(practitioners):
         user = User.objects.create(username=f"bench-dr-{index}-{uuid.uuid4().hex[:4]}")
         account_services.membership_grant(
-            user=user, role=Role.PRACTITIONER, practice=practice, actor=Actor.system("bench")
+            user=user,
+            role=Role.PRACTITIONER,
+            practice=practice,
+            actor=Actor.system("bench"),
+            confirmed=True,
         )
         doctors.append(user)
     with practice_scope(practice):

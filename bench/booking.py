@@ -207,7 +207,11 @@ def _practice_with_desks(label: str, clients: int) -> list[Desk]:
     )
     doctor = User.objects.create_user(username=f"dr-{label}", password=None)
     account_services.membership_grant(
-        user=doctor, role=Role.PRACTITIONER, practice=practice, actor=Actor.system("bench")
+        user=doctor,
+        role=Role.PRACTITIONER,
+        practice=practice,
+        actor=Actor.system("bench"),
+        confirmed=True,
     )
     with practice_scope(practice):
         agenda_starter_apply(practice=practice, actor=Actor.system("bench"))
@@ -229,7 +233,11 @@ def _practice_with_desks(label: str, clients: int) -> list[Desk]:
     for number, patient in enumerate(patients):
         user = User.objects.create_user(username=f"tele-{label}-{number}", password=None)
         account_services.membership_grant(
-            user=user, role=Role.TELESECRETARY, practice=practice, actor=Actor.system("bench")
+            user=user,
+            role=Role.TELESECRETARY,
+            practice=practice,
+            actor=Actor.system("bench"),
+            confirmed=True,
         )
         user.acceptances.get_or_create(agreement=agreement)
         path = reverse("appointments:book_slot", args=[practice.slug, patient.pk, kind.pk])

@@ -27,6 +27,7 @@ class Alert(models.Model):
         TASK_FAILURE = "task_failure", _("Échec d'une tâche de fond")
         BREAK_GLASS = "break_glass", _("Accès d'urgence")
         REMINDER_STUCK = "reminder_stuck", _("Rappels de rendez-vous non confirmés")
+        ROLE_GRANT = "role_grant", _("Rôle dans un cabinet attribué par le prestataire")
 
     class Severity(models.TextChoices):
         INFO = "info", _("Information")
@@ -94,6 +95,7 @@ DEFAULT_SEVERITY = {
     Alert.Kind.TASK_FAILURE: Alert.Severity.WARNING,
     Alert.Kind.BREAK_GLASS: Alert.Severity.WARNING,
     Alert.Kind.REMINDER_STUCK: Alert.Severity.WARNING,
+    Alert.Kind.ROLE_GRANT: Alert.Severity.WARNING,
 }
 
 

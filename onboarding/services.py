@@ -320,7 +320,9 @@ def _notify_device_reset(user: User) -> None:
 
 
 def onboarding_checklist(practice: Practice) -> list[tuple[str, bool]]:
-    memberships = Membership.objects.active().filter(practice=practice)
+    # Granted roles count, confirmed or not: the practice confirms them in its own
+    # pages, which it reaches once active.
+    memberships = Membership.objects.granted().filter(practice=practice)
     pending = Invitation.objects.filter(
         practice=practice, accepted_at__isnull=True, revoked_at__isnull=True
     )

@@ -20,6 +20,11 @@ urlpatterns = [
         views.assignment_remove_view,
         name="assignment_remove",
     ),
+    path(
+        "cabinets/<slug:slug>/roles/<int:membership_id>/confirmer/",
+        views.membership_confirm_view,
+        name="membership_confirm",
+    ),
     path("cabinets/<slug:slug>/statut/", views.practice_status_view, name="practice_status"),
     path(
         "invitations/<int:invitation_id>/revoquer/",

@@ -15,7 +15,12 @@ from accounts.login import start_pending_login
 from accounts.models import Membership, Practice, User
 from accounts.permissions import agreement_exempt, provider_permission
 from accounts.roles import Role
-from accounts.services import membership_revoke
+from accounts.services import (
+    MembershipError,
+    membership_confirm,
+    membership_revoke,
+    practice_has_manager,
+)
 from audit.models import Action
 from audit.services import record_event
 from onboarding import selectors, services
@@ -72,6 +77,7 @@ def _render_practice(request: HttpRequest, practice: Practice, status: int = 200
         "practice": practice,
         "checklist": services.onboarding_checklist(practice),
         "memberships": selectors.practice_memberships(practice),
+        "has_manager": practice_has_manager(practice),
         "invitations": selectors.pending_invitations(practice),
         "contracts": practice.processingcontract_set.all(),
         "identity_form": forms.get("identity_form") or PracticeIdentityEditForm(instance=practice),
@@ -231,6 +237,23 @@ def assignment_remove_view(request: HttpRequest, slug: str, membership_id: int) 
     membership = get_object_or_404(Membership, pk=membership_id, practice=practice)
     membership_revoke(membership=membership, actor=request.actor)
     messages.success(request, _("Accès retiré : il prend effet immédiatement."))
+    return redirect("platform:practice", practice.slug)
+
+
+@provider_permission(ONBOARD)
+@require_POST
+def membership_confirm_view(request: HttpRequest, slug: str, membership_id: int) -> HttpResponse:
+    """A practice's first manager, confirmed by a second platform admin (the
+    practice has no manager yet to do it); compliance is alerted."""
+    practice = _practice(slug)
+    membership = get_object_or_404(
+        Membership.objects.pending(), pk=membership_id, practice=practice
+    )
+    try:
+        membership_confirm(membership=membership, actor=request.actor)
+    except MembershipError as error:
+        return _render_practice(request, practice, 400, error=str(error))
+    messages.success(request, _("Responsable du cabinet confirmé ; la conformité en est informée."))
     return redirect("platform:practice", practice.slug)
 
 

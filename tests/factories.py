@@ -60,7 +60,12 @@ def grant(
     user: User, role: str, practice: Practice | None = None, starts_on: date = PERSONAS_SINCE
 ) -> User:
     services.membership_grant(
-        actor=as_actor(), user=user, role=role, practice=practice, starts_on=starts_on
+        actor=as_actor(),
+        user=user,
+        role=role,
+        practice=practice,
+        starts_on=starts_on,
+        confirmed=True,
     )
     return user
 

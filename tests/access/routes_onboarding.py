@@ -1,8 +1,12 @@
 from django.utils import timezone
 
 from accounts.models import Membership
+from accounts.roles import Role
+from accounts.services import membership_grant
+from audit.context import Actor
 from onboarding.models import Invitation
 from tests.access.routes import Route
+from tests.factories import PracticeFactory, UserFactory, grant
 from tests.personas import World
 
 ADMIN = frozenset({"platform_admin"})
@@ -27,6 +31,20 @@ def _invitation(world: World) -> dict:
         expires_at=timezone.now() + timezone.timedelta(hours=1),
     )
     return {"invitation_id": invitation.pk}
+
+
+def _pending_first_manager(world: World, practice=None) -> dict:
+    """A manager invited by another platform admin into a practice that has no
+    manager yet: the persona platform admin may confirm it (four eyes)."""
+    practice = practice or PracticeFactory(name="Cabinet neuf", slug="cabinet-neuf")
+    inviter = grant(UserFactory(username=f"admin-{practice.slug}"), Role.PLATFORM_ADMIN)
+    membership = membership_grant(
+        user=UserFactory(username=f"manager-{practice.slug}"),
+        role=Role.PRACTICE_MANAGER,
+        practice=practice,
+        actor=Actor(user=inviter),
+    )
+    return {"slug": practice.slug, "membership_id": membership.pk}
 
 
 ROUTES = [
@@ -122,6 +140,22 @@ ROUTES = [
         foreign=lambda world: {
             "slug": world.practice_a.slug,
             "membership_id": _membership(world, world.practice_b),
+        },
+    ),
+    Route(
+        "platform:membership_confirm",
+        kwargs=_pending_first_manager,
+        method="post",
+        allowed=ADMIN,
+        practice_scoped=False,
+        ok_status=302,
+        audit_action="role_change",
+        # Another practice's pending membership under this practice's URL.
+        foreign=lambda world: {
+            "slug": "cabinet-neuf",
+            "membership_id": _pending_first_manager(
+                world, PracticeFactory(name="Autre", slug="cabinet-autre")
+            )["membership_id"],
         },
     ),
     Route(

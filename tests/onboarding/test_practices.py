@@ -6,7 +6,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, Practice, TOTPDevice, UserSession
-from onboarding.models import DeviceReset, ProcessingContract
+from accounts.services import membership_grant
+from audit.context import Actor
+from onboarding.models import DeviceReset, Invitation, ProcessingContract
 from tests.accounts.helpers import password_step
 from tests.personas import verified_client
 
@@ -36,7 +38,10 @@ def test_new_practice_starts_in_onboarding_and_is_invisible(world):
     practice = _new_practice(world.client("platform_admin"))
     assert practice.status == Practice.Status.ONBOARDING
     Membership.objects.create(
-        user=world.users["telesecretary_a"], practice=practice, role="telesecretary"
+        user=world.users["telesecretary_a"],
+        practice=practice,
+        role="telesecretary",
+        confirmed_at=timezone.now(),
     )
     client = world.client("telesecretary_a")
     assert client.get(reverse("accounts:practice_home", args=["erables"])).status_code == 404
@@ -92,8 +97,49 @@ def test_full_onboarding_activates_and_gives_access(world):
         reverse("platform:practice_status", args=["erables"]), {"status": "active"}
     )
     assert response.status_code == 302
+    # Active, but the provider's grants wait for the practice: its first manager
+    # (invited by this admin) is confirmed by a second admin, then confirms the
+    # telesecretary.
     client = world.client("telesecretary_a")
-    assert client.get(reverse("accounts:practice_home", args=["erables"])).status_code == 200
+    home = reverse("accounts:practice_home", args=["erables"])
+    assert client.get(home).status_code == 404
+    manager = _first_manager(world, admin)
+    manager_client = verified_client(manager)
+    assignment = Membership.objects.get(
+        user=world.users["telesecretary_a"], practice__slug="erables"
+    )
+    response = manager_client.post(
+        reverse("accounts:team_confirm", args=["erables", assignment.pk])
+    )
+    assert response.status_code == 302
+    assert client.get(home).status_code == 200
+
+
+def _first_manager(world, admin: Client):
+    from accounts.roles import Role
+    from tests.factories import UserFactory, grant
+
+    admin.post(
+        reverse("platform:practice_invite", args=["erables"]),
+        {
+            "first_name": "Marc",
+            "last_name": "Dumas",
+            "email": "marc@example.org",
+            "role": "practice_manager",
+        },
+    )
+    invitation = Invitation.objects.get(email="marc@example.org")
+    user = UserFactory(username="marc")
+    membership = membership_grant(
+        user=user,
+        role=invitation.role,
+        practice=invitation.practice,
+        actor=Actor(user=invitation.invited_by),
+    )
+    second = verified_client(grant(UserFactory(username="admin2"), Role.PLATFORM_ADMIN))
+    response = second.post(reverse("platform:membership_confirm", args=["erables", membership.pk]))
+    assert response.status_code == 302
+    return user
 
 
 def test_contract_upload_refuses_a_non_pdf(world):

@@ -116,7 +116,9 @@ class Command(BaseCommand):
 
     def _grant(self, user: User, role: str, practice: Practice | None) -> None:
         if not user.memberships.filter(role=role, practice=practice).exists():
-            services.membership_grant(user=user, role=role, practice=practice, actor=SEED)
+            services.membership_grant(
+                user=user, role=role, practice=practice, actor=SEED, confirmed=True
+            )
 
     def _print_accounts(self, users: list[dict]) -> None:
         self.stdout.write(self.style.SUCCESS("Comptes de démonstration (données fictives) :"))
