@@ -116,8 +116,9 @@ def membership_grant(
 ) -> Membership:
     """Grant a role. A provider role takes effect at once. A practice role granted
     by the provider opens nothing until the practice confirms it
-    (membership_confirm), and compliance is alerted. `confirmed=True` is for a
-    system task only (demo data, a test world): no person is confirming."""
+    (membership_confirm); compliance is alerted from the audit event
+    (compliance.detectors.detect_role_grants). `confirmed=True` is for a system
+    task only (demo data, a test world): no person is confirming."""
     if confirmed and not actor.system_name:
         raise MembershipError("Only a system task grants a practice role already confirmed.")
     membership, created = Membership.objects.update_or_create(
@@ -142,8 +143,6 @@ def membership_grant(
         object_id=user.pk,
         detail={"role": role, "change": "grant", "membership": membership.pk, "pending": pending},
     )
-    if pending and created:
-        _role_grant_alert(membership, actor, "granted")
     return membership
 
 
@@ -152,8 +151,9 @@ def membership_confirm(*, membership: Membership, actor: Actor) -> Membership:
     """The practice confirms a role the provider granted: a practice manager of
     that practice, neither the person concerned nor the one who granted it.
     A practice with no manager yet cannot: its first manager is confirmed by a
-    second platform admin (not the one who granted it), which alerts compliance
-    (docs/decisions.md, "Practice roles confirmed by the practice")."""
+    second platform admin (not the one who granted it); compliance is alerted
+    from the audit event (docs/decisions.md, "Practice roles confirmed by the
+    practice")."""
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     confirmer = actor.user
     if membership.practice_id is None or membership.confirmed_at is not None:
@@ -178,10 +178,13 @@ def membership_confirm(*, membership: Membership, actor: Actor) -> Membership:
         practice=membership.practice,
         object_type="user",
         object_id=membership.user_id,
-        detail={"role": membership.role, "change": "confirm", "membership": membership.pk},
+        detail={
+            "role": membership.role,
+            "change": "confirm",
+            "membership": membership.pk,
+            "by": "manager" if by_manager else "platform",
+        },
     )
-    if not by_manager:
-        _role_grant_alert(membership, actor, "confirmed_by_platform")
     return membership
 
 
@@ -206,24 +209,6 @@ def _may_confirm_first_manager(confirmer: User, membership: Membership) -> bool:
         membership.role == Role.PRACTICE_MANAGER
         and not practice_has_manager(membership.practice)
         and Role.PLATFORM_ADMIN in provider_roles(confirmer)
-    )
-
-
-def _role_grant_alert(membership: Membership, actor: Actor, step: str) -> None:
-    from compliance.models import Alert
-    from compliance.services import alert_raise
-
-    alert_raise(
-        kind=Alert.Kind.ROLE_GRANT,
-        fingerprint=f"role_grant:{membership.pk}:{step}",
-        practice=membership.practice_id,
-        subject=membership.user,
-        detail={
-            "membership": membership.pk,
-            "role": membership.role,
-            "step": step,
-            "by": actor.user_id,
-        },
     )
 
 

@@ -14,7 +14,9 @@ Detectors:
   SUSPICIOUS_DENIED_MINUTES;
 - lockout: an account locked out (once per user or IP and hour);
 - new IP: a login from an address the user has not logged in from in the last
-  SUSPICIOUS_NEW_IP_DAYS days (the account's very first login excepted).
+  SUSPICIOUS_NEW_IP_DAYS days (the account's very first login excepted);
+- role grants: a practice role granted by the provider, waiting for the
+  practice's confirmation, and a first manager confirmed by a platform admin.
 
 Not over the audit trail: `detect_stuck_reminders` finds the day-before
 reminders claimed but never confirmed sent (appointments/reminders.py).
@@ -220,6 +222,39 @@ def detect_new_ip(events: list[AuditEvent]) -> list[Alert]:
     return alerts
 
 
+def detect_role_grants(events: list[AuditEvent]) -> list[Alert]:
+    """A practice role granted by a person of the provider (it waits for the
+    practice's confirmation), and a practice's first manager confirmed by a
+    platform admin rather than by the practice (issue 12, defect 13)."""
+    alerts = []
+    for event in events:
+        if event.action != Action.ROLE_CHANGE or event.practice_id is None:
+            continue
+        detail = event.detail
+        if detail.get("change") == "grant" and detail.get("pending"):
+            step = "granted"
+        elif detail.get("change") == "confirm" and detail.get("by") == "platform":
+            step = "confirmed_by_platform"
+        else:
+            continue
+        alerts.append(
+            alert_raise(
+                kind=Alert.Kind.ROLE_GRANT,
+                fingerprint=f"role_grant:{event.pk}",
+                practice=event.practice_id,
+                subject=_user(int(event.object_id)) if event.object_id.isdigit() else None,
+                detail={
+                    "event_id": event.pk,
+                    "membership": detail.get("membership"),
+                    "role": detail.get("role"),
+                    "step": step,
+                    "by": event.actor_id,
+                },
+            )
+        )
+    return alerts
+
+
 def _working_ranges(practice_id: int) -> dict[int, list[tuple]]:
     from appointments.models import WorkingHours
 
@@ -287,7 +322,14 @@ def detect_off_hours(events: list[AuditEvent]) -> list[Alert]:
     return alerts
 
 
-DETECTORS = (detect_mass_access, detect_off_hours, detect_probing, detect_lockouts, detect_new_ip)
+DETECTORS = (
+    detect_mass_access,
+    detect_off_hours,
+    detect_probing,
+    detect_lockouts,
+    detect_new_ip,
+    detect_role_grants,
+)
 
 
 def _user(user_id: int | None):
