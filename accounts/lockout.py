@@ -77,6 +77,13 @@ def login_completed(request: HttpRequest, username: str) -> None:
     LoginThrottle.objects.filter(key=_pair_key(username, client_ip(request))).delete()
 
 
+def counters_prune() -> int:
+    """Forget the counters no attempt has touched for a day (every one of them
+    has expired by then); daily, with the account hygiene."""
+    stale = LoginThrottle.objects.filter(last_at__lt=timezone.now() - timedelta(days=1))
+    return stale.delete()[0]
+
+
 def is_locked_out(request: HttpRequest, username: str) -> bool:
     """Whether the next attempt would be refused (nothing taken), or axes holds
     its own lock."""

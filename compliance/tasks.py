@@ -67,9 +67,11 @@ def breach_deadline_reminders() -> int:
 
 @shared_task
 def account_hygiene() -> dict:
+    from accounts import lockout
     from compliance import hygiene
 
     return {
         "deactivated": hygiene.accounts_deactivate_stale(),
         "memberships_expired": hygiene.memberships_expire(),
+        "login_counters_pruned": lockout.counters_prune(),
     }

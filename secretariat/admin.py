@@ -48,10 +48,6 @@ WRITABLE: dict[str, frozenset[str]] = {
     "accounts.loginthrottle": frozenset({"delete"}),
     "axes.accessattempt": frozenset({"delete"}),
 }
-# Registered by Django or a library, removed here: roles are granted by the
-# application's services, never by editing groups.
-UNREGISTERED = ("auth.group",)
-
 _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
@@ -192,13 +188,3 @@ def _record_write(request, model_admin: ModelAdmin, view_name: str, kwargs, stat
             "status": status,
         },
     )
-
-
-def unregister_unwanted() -> None:
-    from django.apps import apps
-    from django.contrib import admin
-
-    for label in UNREGISTERED:
-        model = apps.get_model(label)
-        if admin.site.is_registered(model):
-            admin.site.unregister(model)

@@ -1,14 +1,22 @@
 from django.contrib.admin.apps import AdminConfig
 
+# Registered by Django or a library, removed from the admin: roles are granted by
+# the application's services, never by editing groups.
+UNREGISTERED = ("auth.group",)
+
 
 class SecretariatAdminConfig(AdminConfig):
-    """The Django admin with our site (secretariat.admin): the library admins
+    """The Django admin with our site (secretariat/admin.py): the library admins
     register there, and the ones we do not want are removed once they have."""
 
     default_site = "secretariat.admin.SecretariatAdminSite"
 
     def ready(self):
-        from secretariat.admin import unregister_unwanted
+        from django.apps import apps
+        from django.contrib import admin
 
         super().ready()  # autodiscover: every app's admin.py registers on our site
-        unregister_unwanted()
+        for label in UNREGISTERED:
+            model = apps.get_model(label)
+            if admin.site.is_registered(model):
+                admin.site.unregister(model)

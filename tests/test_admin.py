@@ -14,7 +14,8 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from accounts.models import LoginThrottle, Membership, Practice
 from accounts.roles import Role
 from audit.models import AuditEvent
-from secretariat.admin import UNREGISTERED, WRITABLE
+from secretariat.admin import WRITABLE
+from secretariat.apps import UNREGISTERED
 from tests.accounts.helpers import authenticator, password_step
 from tests.factories import PracticeFactory, UserFactory, agreement, enrol_device, grant
 from tests.personas import verified_client

@@ -244,3 +244,18 @@ def test_admin_site_requires_a_verified_device():
     # Logged in without the TOTP step: the session is ended, not served.
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("accounts:login"))
+
+
+def test_login_counters_untouched_for_a_day_are_pruned_daily(member):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.models import LoginThrottle
+    from compliance.tasks import account_hygiene
+
+    now = timezone.now()
+    LoginThrottle.objects.create(key="user:old", attempts=3, last_at=now - timedelta(days=2))
+    LoginThrottle.objects.create(key="user:fresh", attempts=3, last_at=now - timedelta(hours=2))
+    assert account_hygiene.apply().get()["login_counters_pruned"] == 1
+    assert list(LoginThrottle.objects.values_list("key", flat=True)) == ["user:fresh"]
