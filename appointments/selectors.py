@@ -29,9 +29,12 @@ def practice_zone(practice: Practice) -> ZoneInfo:
     return ZoneInfo(practice.timezone or "Europe/Paris")
 
 
-def practitioners(practice: Practice) -> QuerySet[User]:
-    """Users holding an active practitioner membership in the practice."""
-    active = Membership.objects.active().filter(practice=practice, role=Role.PRACTITIONER)
+def practitioners(practice: Practice, *, unconfirmed_too: bool = False) -> QuerySet[User]:
+    """Users holding an active practitioner membership in the practice (with
+    `unconfirmed_too`, also those still waiting for the practice's confirmation:
+    the onboarding prepares their agenda before the practice confirms them)."""
+    memberships = Membership.objects.granted() if unconfirmed_too else Membership.objects.active()
+    active = memberships.filter(practice=practice, role=Role.PRACTITIONER)
     return User.objects.filter(pk__in=active.values("user_id")).order_by(
         "last_name", "first_name", "pk"
     )

@@ -358,7 +358,7 @@ def _agenda_ready(practice: Practice) -> bool:
     with practice_scope(practice):
         if not AppointmentType.objects.filter(practice=practice).exists():
             return False
-        practitioners = Membership.objects.active().filter(
+        practitioners = Membership.objects.granted().filter(
             practice=practice, role=Role.PRACTITIONER
         )
         scheduled = WorkingHours.objects.filter(practice=practice).values("practitioner")

@@ -207,7 +207,9 @@ def agenda_starter_apply(*, practice: Practice, actor: Actor) -> dict[str, int]:
     have no hours yet the starter hours. Idempotent; the caller enters the scope."""
     types = [_starter_type(practice, spec) for spec in starter.STARTER_TYPES]
     scheduled = [
-        doctor for doctor in selectors.practitioners(practice) if _starter_hours(practice, doctor)
+        doctor
+        for doctor in selectors.practitioners(practice, unconfirmed_too=True)
+        if _starter_hours(practice, doctor)
     ]
     counts = {"types": sum(created for _, created in types), "practitioners": len(scheduled)}
     record_event(

@@ -84,8 +84,11 @@ def test_onboarding_to_first_booking(browser, live_server, page, screenshot_dir)
     doctor_link = _invite(page, "erables", "Claire", "Durand", "claire@example.org", "practitioner")
     tele_link = _invite(page, "erables", "Julie", "Martin", "julie@example.org", "telesecretary")
 
+    manager_link = _invite(page, "erables", "Marc", "Dumas", "marc@example.org", "practice_manager")
+
     doctor_page = _accept_invitation(browser, live_server, doctor_link, "claire.durand")
     tele_page = _accept_invitation(browser, live_server, tele_link, "julie.martin")
+    manager_page = _accept_invitation(browser, live_server, manager_link, "marc.dumas")
     # Not active yet: the telesecretary does not see the practice.
     tele_page.goto("/p/erables/")
     assert "Erreur 404" in tele_page.content()
@@ -96,6 +99,26 @@ def test_onboarding_to_first_booking(browser, live_server, page, screenshot_dir)
     page.wait_for_load_state()
     assert Practice.objects.get(slug="erables").status == Practice.Status.ACTIVE
     page.screenshot(path=screenshot_dir / "onboarding-practice.png", full_page=True)
+
+    # Active, but the roles the provider granted wait for the practice. The first
+    # manager is confirmed by a second platform admin (not the inviter)...
+    tele_page.goto("/p/erables/")
+    assert "Erreur 404" in tele_page.content()
+    tele_page.goto("/")
+    assert "En attente de confirmation par le cabinet" in tele_page.content()
+    second = browser.new_context(locale="fr-FR", base_url=live_server.url).new_page()
+    log_in(second, grant(UserFactory(username="admin.second"), Role.PLATFORM_ADMIN))
+    second.goto("/plateforme/cabinets/erables/")
+    second.click("text=Confirmer ce premier responsable (second administrateur)")
+    second.wait_for_load_state()
+    assert "Responsable du cabinet confirmé" in second.content()
+    # ... who confirms the practitioner and the telesecretary on the team page.
+    manager_page.goto("/p/erables/equipe/")
+    for _role in range(2):
+        manager_page.locator("button:has-text('Confirmer')").first.click()
+        manager_page.wait_for_load_state()
+    assert "À confirmer" not in manager_page.content()
+    manager_page.screenshot(path=screenshot_dir / "team-confirmed.png", full_page=True)
 
     # The telesecretary creates the caller's record, then books.
     tele_page.goto("/p/erables/patients/nouveau/")
