@@ -4,7 +4,9 @@ guarded too (audit/migrations/0012): their triggers go off with the others."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from io import StringIO
 
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from audit.models import AuditChain
@@ -35,6 +37,16 @@ def head_reset(chain: AuditChain, seq: int, event_hash: str) -> None:
             "UPDATE audit_auditchain SET last_seq = %s, last_hash = %s WHERE id = %s",
             [seq, event_hash, chain.pk],
         )
+
+
+def audit_verify(*args: str) -> tuple[str, int]:
+    """Run `manage.py audit_verify`; its output and exit status."""
+    out = StringIO()
+    try:
+        call_command("audit_verify", *args, stdout=out)
+    except CommandError as error:
+        return out.getvalue(), error.returncode
+    return out.getvalue(), 0
 
 
 def raw(sql: str, params: list | tuple = ()) -> None:

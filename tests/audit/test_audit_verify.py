@@ -13,7 +13,7 @@ from audit.models import AuditChain, AuditDigest, AuditEvent
 from audit.tasks import verify_audit_chains, write_audit_digests
 from audit.verification import digest_signature, verify_all
 from compliance.models import Alert
-from tests.audit.helpers import fill_chain, head_reset, raw, triggers_disabled
+from tests.audit.helpers import audit_verify, fill_chain, head_reset, raw, triggers_disabled
 
 # Alerts are mailed after commit: run the on-commit callbacks.
 committed = TestCase.captureOnCommitCallbacks
@@ -27,23 +27,12 @@ def chain(world) -> AuditChain:
     return fill_chain(world.practice_a, 5)
 
 
-def _verify(*args) -> tuple[str, int]:
-    from io import StringIO
-
-    out = StringIO()
-    try:
-        call_command("audit_verify", *args, stdout=out)
-    except CommandError as error:
-        return out.getvalue(), error.returncode
-    return out.getvalue(), 0
-
-
 def _event(chain: AuditChain, seq: int) -> AuditEvent:
     return AuditEvent.objects.get(chain=chain, seq=seq)
 
 
 def test_audit_verify_prints_each_chain_ok_on_a_clean_log(chain):
-    output, status = _verify()
+    output, status = audit_verify()
     assert status == 0
     assert f"{chain.key}  {chain.last_seq} événements  0 empreintes  OK" in output
     assert "platform" in output
@@ -51,7 +40,7 @@ def test_audit_verify_prints_each_chain_ok_on_a_clean_log(chain):
 
 
 def test_audit_verify_for_one_practice_checks_only_its_chain(chain, world):
-    output, status = _verify("--practice", world.practice_a.slug)
+    output, status = audit_verify("--practice", world.practice_a.slug)
     assert status == 0
     assert chain.key in output
     assert f"practice:{world.practice_b.pk}" not in output
@@ -69,7 +58,7 @@ def test_audit_verify_reports_the_first_broken_link_and_exits_non_zero(chain, ma
         raw("UPDATE audit_auditevent SET actor_username = 'x' WHERE id = %s", [target.pk])
 
     with committed(execute=True):
-        output, status = _verify()
+        output, status = audit_verify()
 
     assert status == 1
     line = next(line for line in output.splitlines() if line.startswith(chain.key))
@@ -94,8 +83,8 @@ def test_audit_verify_raises_one_alert_and_one_mail_per_break(chain, mailoutbox)
     with triggers_disabled():
         raw("DELETE FROM audit_auditevent WHERE id = %s", [_event(chain, 3).pk])
     with committed(execute=True):
-        _verify()
-        _verify()
+        audit_verify()
+        audit_verify()
         verify_audit_chains.apply()
     assert Alert.objects.count() == 1
     assert len(mailoutbox) == 1
@@ -133,7 +122,7 @@ def test_write_audit_digests_signs_the_new_head_after_new_events(chain, world):
         chain.last_seq - 2,
         chain.last_seq,
     ]
-    output, status = _verify()
+    output, status = audit_verify()
     assert status == 0
     assert f"{chain.key}  {chain.last_seq} événements  2 empreintes  OK" in output
 
@@ -258,7 +247,7 @@ def test_verification_outside_a_transaction_uses_one_snapshot(mailoutbox):
     from tests.factories import PracticeFactory
 
     chain = fill_chain(PracticeFactory(), 3)
-    output, status = _verify("--practice", chain.practice.slug)
+    output, status = audit_verify("--practice", chain.practice.slug)
     assert status == 0
     assert f"{chain.key}  4 événements  0 empreintes  OK" in output
     write_audit_digests.apply()

@@ -5,7 +5,6 @@ import hashlib
 import hmac
 import json
 import stat
-from io import StringIO
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from audit.chain import CONTENT_FIELDS, link_hash, payload_digest
 from audit.models import AuditChain, AuditDigest, AuditEvent
 from audit.tasks import verify_audit_chains, write_audit_digests
 from compliance.models import Alert
-from tests.audit.helpers import fill_chain, head_reset, raw, triggers_disabled
+from tests.audit.helpers import audit_verify, fill_chain, head_reset, raw, triggers_disabled
 
 committed = TestCase.captureOnCommitCallbacks
 
@@ -55,15 +54,6 @@ def _load(path: Path) -> dict:
 
 def _entry(document: dict, chain: AuditChain) -> dict:
     return next(entry for entry in document["entries"] if entry["chain"] == chain.key)
-
-
-def _verify(*args) -> tuple[str, int]:
-    out = StringIO()
-    try:
-        call_command("audit_verify", *args, stdout=out)
-    except CommandError as error:
-        return out.getvalue(), error.returncode
-    return out.getvalue(), 0
 
 
 def _event(chain: AuditChain, seq: int) -> AuditEvent:
@@ -168,7 +158,7 @@ def test_write_audit_digests_fails_when_the_export_cannot_be_written(chain, sett
 
 
 def test_audit_verify_against_a_clean_export_passes(exported, chain):
-    output, status = _verify("--against", str(exported))
+    output, status = audit_verify("--against", str(exported))
     assert status == 0, output
     assert f"{exported.name}  {len(_load(exported)['entries'])} empreintes  OK" in output
     assert "1 export(s) vérifié(s) : OK" in output
@@ -197,10 +187,10 @@ def test_audit_verify_against_detects_a_rewrite_whose_digests_were_deleted(
 ):
     last, new_hash = _rewrite_last_event_and_delete_digests(chain)
     # The database alone sees nothing.
-    assert _verify("--no-alert")[1] == 0
+    assert audit_verify("--no-alert")[1] == 0
 
     with committed(execute=True):
-        output, status = _verify("--against", str(exported))
+        output, status = audit_verify("--against", str(exported))
 
     assert status == 1
     assert f"{chain.key}  {chain.last_seq} événements  0 empreintes  OK" in output
@@ -235,7 +225,7 @@ def test_audit_verify_against_detects_a_tampered_file(exported, chain):
     _entry(document, chain)["seq"] -= 1
     exported.write_text(json.dumps(document))
 
-    output, status = _verify("--against", str(exported))
+    output, status = audit_verify("--against", str(exported))
 
     assert status == 1
     assert f"{exported.name}  ROMPUE selon {exported.name} : anomalie=export_signature" in output
@@ -259,9 +249,9 @@ def test_audit_verify_against_detects_a_head_reset_below_the_exported_seq(export
         )
         raw("DELETE FROM audit_auditdigest WHERE chain_id = %s", [chain.pk])
     head_reset(chain, kept.seq, kept.hash)
-    assert _verify("--no-alert")[1] == 0
+    assert audit_verify("--no-alert")[1] == 0
 
-    output, status = _verify("--against", str(exported), "--no-alert")
+    output, status = audit_verify("--against", str(exported), "--no-alert")
 
     assert status == 1
     assert (
@@ -280,7 +270,7 @@ def test_audit_verify_against_detects_a_forged_entry_in_a_re_signed_file(exporte
     document["signature"] = export_signature(document)
     exported.write_text(json.dumps(document))
 
-    output, status = _verify("--against", str(exported), "--no-alert")
+    output, status = audit_verify("--against", str(exported), "--no-alert")
 
     assert status == 1
     assert f"{chain.key}  ROMPUE selon {exported.name} : anomalie=export_signature" in output
@@ -294,6 +284,6 @@ def test_audit_verify_against_refuses_a_missing_file(exported, tmp_path):
 def test_audit_verify_against_reports_an_unreadable_file(exported, tmp_path):
     garbage = tmp_path / "audit-digests-garbage.json"
     garbage.write_text("{not json")
-    output, status = _verify("--against", str(garbage), "--no-alert")
+    output, status = audit_verify("--against", str(garbage), "--no-alert")
     assert status == 1
     assert "anomalie=export_format" in output

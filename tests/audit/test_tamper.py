@@ -14,12 +14,10 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from freezegun import freeze_time
@@ -33,7 +31,7 @@ from audit.services import record_event
 from audit.tasks import seal_audit_chains, verify_audit_chains, write_audit_digests
 from audit.verification import verify_all
 from compliance.models import Alert
-from tests.audit.helpers import fill_chain, head_reset, raw, triggers_disabled
+from tests.audit.helpers import audit_verify, fill_chain, head_reset, raw, triggers_disabled
 from tests.factories import as_actor
 
 PATIENT = "4242"
@@ -94,15 +92,6 @@ def _insert(chain_id: int, seq: int, prev_hash: str, content: dict, event_hash: 
     raw(_INSERT, [chain_id, seq, prev_hash, event_hash, *values])
 
 
-def _verify(*args) -> tuple[str, int]:
-    out = StringIO()
-    try:
-        call_command("audit_verify", *args, stdout=out)
-    except CommandError as error:
-        return out.getvalue(), error.returncode
-    return out.getvalue(), 0
-
-
 def _latest_export() -> Path:
     return max(Path(settings.AUDIT_DIGEST_EXPORT_DIR).glob("audit-digests-*.json"))
 
@@ -126,7 +115,7 @@ def test_forged_event_under_an_unknown_chain_is_refused(world, chain):
         with _refused_insert, transaction.atomic():
             _insert(_unknown_chain_id(), 1, GENESIS_HASH, forged)
     assert not patient_access_events(world.practice_a, PATIENT).exists()
-    assert _verify("--no-alert")[1] == 0
+    assert audit_verify("--no-alert")[1] == 0
 
 
 def test_forged_event_under_an_unknown_chain_is_reported_by_verification(world, chain):
@@ -137,8 +126,10 @@ def test_forged_event_under_an_unknown_chain_is_reported_by_verification(world, 
         _insert(orphan, 1, GENESIS_HASH, _content(world.practice_a.pk))
     assert patient_access_events(world.practice_a, PATIENT).exists()
 
-    output, status = _verify()
-    practice_output, practice_status = _verify("--practice", world.practice_a.slug, "--no-alert")
+    output, status = audit_verify()
+    practice_output, practice_status = audit_verify(
+        "--practice", world.practice_a.slug, "--no-alert"
+    )
 
     assert status == 1 and practice_status == 1
     assert f"chain:{orphan}  ROMPUE après 0 événements : anomalie=unknown_chain" in output
@@ -224,7 +215,7 @@ def test_event_naming_another_practice_than_its_chain_is_reported(world, chain):
     with triggers_disabled():
         appended = chain_module.append(platform.pk, _content(world.practice_a.pk))
 
-    output, status = _verify("--no-alert")
+    output, status = audit_verify("--no-alert")
 
     assert status == 1
     assert (
@@ -302,7 +293,7 @@ def test_chain_head_deleted_with_triggers_off_is_reported(world, chain):
     with triggers_disabled("audit_auditdigest"):
         raw("DELETE FROM audit_auditchain WHERE id = %s", [chain.pk])
 
-    output, status = _verify("--no-alert", "--against", str(_latest_export()))
+    output, status = audit_verify("--no-alert", "--against", str(_latest_export()))
 
     assert status == 1
     assert f"chain:{chain.pk}  ROMPUE après 0 événements : anomalie=unknown_chain" in output
@@ -358,7 +349,7 @@ def test_rewrite_after_the_daily_digest_is_detected_by_the_next_seal(sealed):
     # After the daily digest, before the seal.
     _rewrite_and_rechain(sealed, sealed.digested + 2)
     # The database alone, digests included, sees nothing.
-    assert _verify("--no-alert")[1] == 0
+    assert audit_verify("--no-alert")[1] == 0
 
     seal_audit_chains.apply().get()
 
@@ -368,7 +359,7 @@ def test_rewrite_after_the_daily_digest_is_detected_by_the_next_seal(sealed):
         "export_hash",
         sealed.last_seq,
     )
-    output, status = _verify("--no-alert", "--against", str(_latest_export()))
+    output, status = audit_verify("--no-alert", "--against", str(_latest_export()))
     assert status == 1
     assert "anomalie=export_hash" in output
 
@@ -378,7 +369,7 @@ def test_truncation_after_the_daily_digest_is_detected_by_the_next_seal(sealed):
     with triggers_disabled():
         raw("DELETE FROM audit_auditevent WHERE chain_id = %s AND seq > %s", [sealed.pk, kept.seq])
     head_reset(sealed, kept.seq, kept.hash)
-    assert _verify("--no-alert")[1] == 0
+    assert audit_verify("--no-alert")[1] == 0
 
     seal_audit_chains.apply().get()
 
@@ -413,7 +404,7 @@ def test_seal_signs_the_events_since_the_daily_digest(sealed):
     document = json.loads(_latest_export().read_text())
     entry = next(e for e in document["entries"] if e["chain"] == sealed.key)
     assert (entry["seq"], entry["hash"]) == (sealed.last_seq, sealed.last_hash)
-    assert _verify("--no-alert", "--against", str(_latest_export()))[1] == 0
+    assert audit_verify("--no-alert", "--against", str(_latest_export()))[1] == 0
 
 
 def test_seal_runs_every_few_minutes():
