@@ -16,8 +16,7 @@ role does not hide rows from the check):
   it (seq, hash and occurred_at): only the append statement of audit.chain, which
   advances the head in the same statement, can do that; its hash is the link of
   its prev_hash, seq and content; it is the only event of its chain with that
-  seq. And BEFORE INSERT (with the invoker's rights, see below): its
-  occurred_at is within audit_clock_tolerance() of the database's clock (a
+  seq. And BEFORE INSERT: its occurred_at is within audit_clock_tolerance() of the database's clock (a
   back-dated or future event is refused).
 - audit_auditchain, AFTER UPDATE, per row: a head only moves one step, onto the
   event just appended (the one whose prev_hash is the old head); its id, key and
@@ -28,10 +27,10 @@ role does not hide rows from the check):
 AFTER triggers see the whole append statement's work: the CTE's head update and
 its insert are both done when they run, and a refusal aborts the statement.
 
-The clock check has an escape for tests that freeze the application's clock
-(freezegun cannot move the database's): a superuser session that set
-`secretariat.audit_clock = 'unchecked'`. The application's role is not a
-superuser; a superuser can disable every trigger anyway.
+The clock check is a trigger of its own (audit_event_clock): tests that freeze
+the application's clock (freezegun cannot move the database's) disable it in
+their transaction, as the owner of the table can; the application's role owns
+nothing and cannot.
 
 SQLite (the embedded demo): chain heads cannot be deleted; the other checks are
 PostgreSQL's (the portable append refuses a back-dated event itself).
@@ -43,12 +42,6 @@ PG_FORWARD = """
 -- The tolerance of audit.chain.CLOCK_TOLERANCE (tests/audit check they agree).
 CREATE OR REPLACE FUNCTION audit_clock_tolerance() RETURNS interval
 LANGUAGE sql IMMUTABLE AS $$ SELECT interval '1 hour' $$;
-
-CREATE OR REPLACE FUNCTION audit_clock_unchecked() RETURNS boolean
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce(current_setting('secretariat.audit_clock', true), '') = 'unchecked'
-       AND coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false)
-$$;
 
 CREATE OR REPLACE FUNCTION audit_guard_event() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
@@ -90,14 +83,13 @@ BEGIN
 END;
 $$;
 
--- The invoker's rights (no SECURITY DEFINER): the escape looks at the role
--- actually writing, which SET ROLE changes.
+-- A trigger of its own, so that a test freezing the application's clock can
+-- turn this check alone off (as the tables' owner, in its transaction).
 CREATE OR REPLACE FUNCTION audit_guard_event_clock() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF abs(extract(epoch FROM NEW.occurred_at - clock_timestamp()))
-           > extract(epoch FROM audit_clock_tolerance())
-       AND NOT audit_clock_unchecked() THEN
+           > extract(epoch FROM audit_clock_tolerance()) THEN
         RAISE EXCEPTION 'audit event refused: occurred_at % is too far from the database clock',
             NEW.occurred_at USING ERRCODE = 'check_violation';
     END IF;
@@ -164,7 +156,6 @@ DROP TRIGGER IF EXISTS audit_chain_no_delete ON audit_auditchain;
 DROP TRIGGER IF EXISTS audit_chain_no_truncate ON audit_auditchain;
 DROP FUNCTION IF EXISTS audit_guard_chain();
 DROP FUNCTION IF EXISTS audit_guard_event();
-DROP FUNCTION IF EXISTS audit_clock_unchecked();
 DROP FUNCTION IF EXISTS audit_clock_tolerance();
 """
 
