@@ -129,6 +129,8 @@ class ConfidentialityAgreement(models.Model):
 
     class Meta:
         ordering = ["-version"]
+        verbose_name = _("charte de confidentialité")
+        verbose_name_plural = _("chartes de confidentialité")
 
     def __str__(self) -> str:
         return f"{self.title} v{self.version}"

@@ -20,6 +20,14 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AlterModelOptions(
+            name="confidentialityagreement",
+            options={
+                "ordering": ["-version"],
+                "verbose_name": "charte de confidentialité",
+                "verbose_name_plural": "chartes de confidentialité",
+            },
+        ),
         migrations.AddField(
             model_name='membership',
             name='confirmed_at',
