@@ -109,6 +109,11 @@ def test_admin_logout_is_ours(superuser, console):
     assert not superuser.live_sessions.exists()
 
 
+def test_admin_password_change_is_ours(console):
+    response = console.get(reverse("admin:password_change"))
+    assert response["Location"] == reverse("accounts:password_change")
+
+
 def test_admin_refuses_a_logged_in_user_who_is_not_staff():
     user = grant(UserFactory(username="tele"), Role.TELESECRETARY, PracticeFactory())
     response = verified_client(user).get(reverse("admin:index"))

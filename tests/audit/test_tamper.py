@@ -479,3 +479,29 @@ def test_application_role_appends_and_seals(world, chain):
     assert fresh.seq >= 1
     services.heads_seal()
     assert all(report.ok for report in verify_all())
+
+
+def test_seal_alerts_a_chain_head_deleted_since_the_last_seal(sealed):
+    with triggers_disabled("audit_auditdigest"):
+        raw("DELETE FROM audit_auditdigest WHERE chain_id = %s", [sealed.pk])
+        raw("DELETE FROM audit_auditchain WHERE id = %s", [sealed.pk])
+
+    seal_audit_chains.apply().get()
+
+    problems = set(Alert.objects.values_list("detail__problem", flat=True))
+    assert problems == {"export_chain", "unknown_chain"}
+    # The last sound entry stays in the file: the next seal reports it again.
+    entries = json.loads(_latest_export().read_text())["entries"]
+    assert any(entry["chain"] == sealed.key for entry in entries)
+
+
+def test_seal_alerts_a_tampered_export_and_starts_from_the_database(sealed):
+    path = _latest_export()
+    document = json.loads(path.read_text())
+    document["entries"][0]["seq"] -= 1
+    path.write_text(json.dumps(document))
+
+    seal_audit_chains.apply().get()
+
+    assert list(Alert.objects.values_list("detail__problem", flat=True)) == ["export_signature"]
+    assert audit_verify("--no-alert", "--against", str(_latest_export()))[1] == 0
