@@ -355,6 +355,8 @@ def _role_granted(notice: Notice, params: dict) -> Text:
         lines.append(_("À partir du %(day)s.") % {"day": _day(params["starts_on"])})
     if params.get("ends_on"):
         lines.append(_("Jusqu'au %(day)s.") % {"day": _day(params["ends_on"])})
+    if params.get("pending"):
+        lines.append(_("Il prendra effet une fois confirmé par un responsable du cabinet."))
     url = reverse("accounts:practice_home", args=[notice.practice.slug]) if notice.practice else ""
     return Text(_("Nouveau rôle : %(role)s (%(where)s)") % values, lines, url)
 

@@ -259,6 +259,7 @@ def assignment_add(
             "role": membership.role,
             "starts_on": starts_on.isoformat(),
             "ends_on": ends_on.isoformat() if ends_on else None,
+            "pending": membership.confirmed_at is None,
         },
     )
     return membership

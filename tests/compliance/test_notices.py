@@ -212,6 +212,8 @@ def test_an_assignment_is_notified_to_the_telesecretary(world):
     text = notices.text_of(notice)
     assert text.title == "Nouveau rôle : Télésecrétaire (Cabinet B)"
     assert text.lines[1] == "À partir du 02/03/2026."
+    # The practice confirms a role the provider grants (issue 12, defect 13).
+    assert text.lines[2] == "Il prendra effet une fois confirmé par un responsable du cabinet."
     assert text.url == "/p/cabinet-b/"
 
 
