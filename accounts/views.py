@@ -298,6 +298,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     """Needs the current password; ends the user's other sessions."""
 
     template_name = "accounts/password_change.html"
+    http_method_names = ["get", "post"]  # not FormView's PUT, HEAD or OPTIONS
     success_url = reverse_lazy("accounts:home")
 
     def form_valid(self, form):

@@ -1,7 +1,9 @@
-"""The URL table of the role x URL access test.
+"""The URL x method table of the role access test.
 
 Each app lists its routes in a module here (routes_<app>.py) and adds it to
-ALL_ROUTES. A route names who may use it; everybody else is refused: anonymous
+ALL_ROUTES: one route per (URL, method) its view accepts, every method read from
+the view itself (methods.py), a missing pair failing the suite. A route names
+who may use it; everybody else is refused: anonymous
 users are sent to the login page, users with no role in the practice get 404
 (like a practice that does not exist), users with a role there but not the
 permission get 403. `foreign` builds kwargs naming another practice's object

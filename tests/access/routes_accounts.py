@@ -43,8 +43,26 @@ EVERY_USER = frozenset(
 ROUTES = [
     Route("accounts:home", allowed=EVERY_USER, practice_scoped=False),
     Route("accounts:agreement", allowed=EVERY_USER, practice_scoped=False),
+    Route(
+        "accounts:agreement",
+        method="post",
+        data=lambda world: {"accept": "on"},
+        allowed=EVERY_USER,
+        practice_scoped=False,  # already accepted: the page says so
+    ),
     Route("accounts:sessions", allowed=EVERY_USER, practice_scoped=False),
     Route("accounts:password_change", allowed=EVERY_USER, practice_scoped=False),
+    Route(
+        "accounts:password_change",
+        method="post",
+        data=lambda world: {
+            "old_password": "pas-le-bon-mot-de-passe",
+            "new_password1": "une nouvelle phrase de passe",
+            "new_password2": "une nouvelle phrase de passe",
+        },
+        allowed=EVERY_USER,
+        practice_scoped=False,  # wrong current password: the form again
+    ),
     Route(
         "accounts:practice_home",
         kwargs=practice_a,

@@ -51,6 +51,15 @@ ROUTES = [
     Route("platform:dashboard", allowed=ADMIN, practice_scoped=False, audit_action="list"),
     Route("platform:practice_new", allowed=ADMIN, practice_scoped=False),
     Route(
+        "platform:practice_new",
+        method="post",
+        data=lambda world: {"name": "Cabinet C", "slug": "cabinet-c", "timezone": "Europe/Paris"},
+        allowed=ADMIN,
+        practice_scoped=False,
+        ok_status=302,
+        audit_action="create",
+    ),
+    Route(
         "platform:practice", kwargs=_slug, allowed=ADMIN, practice_scoped=False, audit_action="view"
     ),
     Route(
@@ -182,5 +191,15 @@ ROUTES = [
         kwargs=lambda world: {"user_id": world.users["telesecretary_a"].pk},
         allowed=ADMIN,
         practice_scoped=False,
+    ),
+    Route(
+        "platform:device_reset",
+        kwargs=lambda world: {"user_id": world.users["telesecretary_a"].pk},
+        method="post",
+        data=lambda world: {"method": "in_person", "reference": "Ticket 42", "confirm": "on"},
+        allowed=ADMIN,
+        practice_scoped=False,
+        ok_status=302,
+        audit_action="key_operation",
     ),
 ]

@@ -39,6 +39,17 @@ def patient_a(world: World) -> dict:
     return {**practice_a(world), "patient": _patient(world, world.practice_a).pk}
 
 
+def restricted_patient_a(world: World) -> dict:
+    """A record of practice A restricted to nobody else: its notes take break-glass."""
+    from accounts.scoping import practice_scope
+    from patients.models import Patient
+
+    patient = _patient(world, world.practice_a)
+    with practice_scope(world.practice_a):
+        Patient.objects.filter(pk=patient.pk).update(restricted=True)
+    return {**practice_a(world), "patient": patient.pk}
+
+
 def patient_b_under_a(world: World) -> dict:
     return {**practice_a(world), "patient": _patient(world, world.practice_b).pk}
 
@@ -160,6 +171,16 @@ ROUTES = [
         kwargs=patient_a,
         allowed=PRACTITIONER,
         ok_status=302,  # not restricted: straight back to the card
+        foreign=patient_b_under_a,
+    ),
+    Route(
+        "patients:break_glass",
+        kwargs=restricted_patient_a,
+        method="post",
+        data=lambda world: {"reason": "Patient inconscient aux urgences, traitement à connaître"},
+        allowed=PRACTITIONER,
+        ok_status=302,
+        audit_action="break_glass",
         foreign=patient_b_under_a,
     ),
     Route(

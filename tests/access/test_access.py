@@ -96,6 +96,45 @@ def test_route_answers_404_for_another_practices_object(world, route):
         assert response.status_code == 404, persona
 
 
+def test_every_method_a_view_accepts_is_in_the_access_table():
+    """URL x method x persona: a view answering POST (or PUT...) whose POST no
+    route lists would escape the table, as the device reset once did."""
+    from tests.access.methods import accepted_methods, url_views
+    from tests.access.unlisted import UNLISTED
+
+    listed: dict[str, set[str]] = {}
+    for route in ALL_ROUTES:
+        listed.setdefault(route.name, set()).add(route.method.upper())
+    missing = sorted(
+        f"{name} {method}"
+        for name, view in url_views()
+        if name not in UNLISTED
+        for method in accepted_methods(view) - listed.get(name, set())
+    )
+    assert not missing, f"add these (URL, method) pairs to the access table: {missing}"
+
+
+@pytest.mark.django_db
+def test_methods_read_from_the_views_are_the_ones_they_answer(world):
+    """The table's completeness rests on accepted_methods(): every method it
+    says a view refuses answers 405 to a persona allowed on the URL."""
+    from django.urls import resolve
+
+    from tests.access.methods import accepted_methods
+
+    wrong, clients = [], {}
+    for route in {route.name: route for route in ALL_ROUTES if route.allowed}.values():
+        url = reverse(route.name, kwargs=route.kwargs(world))
+        persona = sorted(route.allowed)[0]
+        client = clients.setdefault(persona, world.client(persona))
+        # GET, POST and one method no view takes: enough to check the reading.
+        for method in sorted({"GET", "POST", "PUT"} - accepted_methods(resolve(url).func)):
+            status = client.generic(method, url).status_code
+            if status != 405:
+                wrong.append(f"{route.name} {method}: {status}")
+    assert not wrong, wrong
+
+
 def test_every_url_is_in_the_access_table():
     from django.urls import get_resolver
 
