@@ -30,9 +30,9 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import override
-from django_scopes import scopes_disabled
 from phonenumbers import NumberParseException, PhoneNumberType, number_type, parse
 
+from accounts.models import Practice
 from accounts.scoping import practice_scope
 from appointments import sms
 from appointments.models import Appointment, Reminder
@@ -72,20 +72,27 @@ class RunReport:
 
 def due_appointment_ids(now: datetime, batch: int = BATCH) -> list[tuple[int, str]]:
     """(practice id, appointment id) of booked appointments starting 20-28 h
-    from now that have no day-before reminder yet. A cross-practice job: the
-    scope is disabled by name, and only identifiers leave this query."""
-    with scopes_disabled():
-        rows = (
-            Appointment.objects.filter(
-                status=Appointment.Status.BOOKED,
-                start__gte=now + WINDOW_START,
-                start__lt=now + WINDOW_END,
+    from now that have no day-before reminder yet, at most `batch`. Practice by
+    practice, each under its own scope (row security shows a job no other
+    practice's rows; one indexed query each); only identifiers leave."""
+    due: list[tuple[int, str]] = []
+    for practice_id in Practice.objects.order_by("pk").values_list("pk", flat=True):
+        with practice_scope(practice_id):
+            rows = (
+                Appointment.objects.filter(
+                    practice_id=practice_id,
+                    status=Appointment.Status.BOOKED,
+                    start__gte=now + WINDOW_START,
+                    start__lt=now + WINDOW_END,
+                )
+                .exclude(reminders__kind=KIND)
+                .order_by("start")
+                .values_list("pk", flat=True)[: batch - len(due)]
             )
-            .exclude(reminders__kind=KIND)
-            .order_by("start")
-            .values_list("practice_id", "pk")[:batch]
-        )
-        return [(practice_id, str(pk)) for practice_id, pk in rows]
+            due += [(practice_id, str(pk)) for pk in rows]
+        if len(due) >= batch:
+            break
+    return due
 
 
 def send_due_reminders(now: datetime | None = None, batch: int = BATCH) -> RunReport:
@@ -93,13 +100,12 @@ def send_due_reminders(now: datetime | None = None, batch: int = BATCH) -> RunRe
     report = RunReport()
     for practice_id, appointment_id in due_appointment_ids(now, batch):
         report.examined += 1
-        with practice_scope(practice_id):
-            try:
-                outcome = reminder_send(practice_id=practice_id, appointment_id=appointment_id)
-            except Exception:  # one failure must not stop the batch
-                logger.exception("reminder failed for appointment %s", appointment_id)
-                report.failed.append(appointment_id)
-                continue
+        try:
+            outcome = reminder_send(practice_id=practice_id, appointment_id=appointment_id)
+        except Exception:  # one failure must not stop the batch
+            logger.exception("reminder failed for appointment %s", appointment_id)
+            report.failed.append(appointment_id)
+            continue
         if outcome == Reminder.Status.SENT:
             report.sent += 1
         elif outcome == Reminder.Status.SKIPPED:
@@ -174,38 +180,43 @@ def _claim(appointment: Appointment, channel: str, status: str) -> Reminder | No
 
 def reminder_send(*, practice_id: int, appointment_id: str) -> str:
     """Send (at most once) the day-before reminder of one appointment. Returns
-    the reminder's status, or "already" when another run recorded it first."""
-    appointment = (
-        Appointment.objects.filter(
-            practice_id=practice_id, pk=appointment_id, status=Appointment.Status.BOOKED
+    the reminder's status, or "already" when another run recorded it first.
+    The claim is committed (its practice scope is a transaction) before anything
+    is sent; the outcome is recorded in a second scope."""
+    with practice_scope(practice_id):
+        appointment = (
+            Appointment.objects.filter(
+                practice_id=practice_id, pk=appointment_id, status=Appointment.Status.BOOKED
+            )
+            .select_related("practice", "patient")
+            .first()
         )
-        .select_related("practice", "patient")
-        .first()
-    )
-    if appointment is None:
-        return "already"
-    channel, address = _channel(appointment)
-    sendable = bool(address)
-    status = Reminder.Status.PENDING if sendable else Reminder.Status.SKIPPED
-    reminder = _claim(appointment, channel, status)
-    if reminder is None:
-        return "already"
+        if appointment is None:
+            return "already"
+        channel, address = _channel(appointment)
+        sendable = bool(address)
+        status = Reminder.Status.PENDING if sendable else Reminder.Status.SKIPPED
+        reminder = _claim(appointment, channel, status)
+        if reminder is None:
+            return "already"
     if sendable:
-        _send(reminder, appointment, address)
-    record_event(
-        actor=Actor.system("reminders"),
-        action=Action.CREATE,
-        practice=practice_id,
-        object_type=ObjectType.REMINDER,
-        object_id=reminder.pk,
-        detail={"appointment": appointment_id, "channel": channel, "status": reminder.status},
-    )
+        SENDERS[reminder.channel](appointment, address)
+    with practice_scope(practice_id):
+        if sendable:
+            _sent(reminder)
+        record_event(
+            actor=Actor.system("reminders"),
+            action=Action.CREATE,
+            practice=practice_id,
+            object_type=ObjectType.REMINDER,
+            object_id=reminder.pk,
+            detail={"appointment": appointment_id, "channel": channel, "status": reminder.status},
+        )
     return reminder.status
 
 
-def _send(reminder: Reminder, appointment: Appointment, address: str) -> None:
-    """Send a claimed reminder and record it sent. An exception leaves it pending."""
-    SENDERS[reminder.channel](appointment, address)
+def _sent(reminder: Reminder) -> None:
+    """Record a claimed reminder sent. A sending that raised leaves it pending."""
     reminder.status = Reminder.Status.SENT
     reminder.sent_at = timezone.now()
     reminder.save(update_fields=["status", "sent_at"])
@@ -269,12 +280,12 @@ def reminder_dismiss(*, reminder: Reminder, actor: Actor) -> Reminder:
     return locked
 
 
-def reminder_deliver(*, reminder_id: int) -> str:
-    """The attempt a person asked for (a task, in the practice's scope): claimed
-    again and committed before sending, like the first, so a worker lost now
-    leaves it pending (and listed) again, never sent twice by a retry. Consent
-    and the appointment are checked anew."""
-    with transaction.atomic():
+def reminder_deliver(*, practice_id: int, reminder_id: int) -> str:
+    """The attempt a person asked for (a task): claimed again and committed
+    before sending (the practice scope is a transaction), like the first, so a
+    worker lost now leaves it pending (and listed) again, never sent twice by a
+    retry. Consent and the appointment are checked anew."""
+    with practice_scope(practice_id):
         reminder = (
             Reminder.objects.select_for_update(of=("self",))
             .select_related("appointment__practice", "appointment__patient")
@@ -291,20 +302,23 @@ def reminder_deliver(*, reminder_id: int) -> str:
         reminder.claimed_at = timezone.now()
         reminder.save(update_fields=["channel", "status", "claimed_at"])
     if sendable:
-        _send(reminder, appointment, address)
-    record_event(
-        actor=Actor.system("reminders"),
-        action=Action.UPDATE,
-        practice=reminder.practice_id,
-        object_type=ObjectType.REMINDER,
-        object_id=reminder.pk,
-        detail={
-            "appointment": str(appointment.pk),
-            "channel": reminder.channel,
-            "status": reminder.status,
-            "resent": True,
-        },
-    )
+        SENDERS[reminder.channel](appointment, address)
+    with practice_scope(practice_id):
+        if sendable:
+            _sent(reminder)
+        record_event(
+            actor=Actor.system("reminders"),
+            action=Action.UPDATE,
+            practice=reminder.practice_id,
+            object_type=ObjectType.REMINDER,
+            object_id=reminder.pk,
+            detail={
+                "appointment": str(appointment.pk),
+                "channel": reminder.channel,
+                "status": reminder.status,
+                "resent": True,
+            },
+        )
     return reminder.status
 
 

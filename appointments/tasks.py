@@ -3,7 +3,6 @@ results."""
 
 from celery import shared_task
 
-from accounts.scoping import practice_scope
 from appointments import reminders
 
 
@@ -16,6 +15,6 @@ def send_reminders_task() -> dict:
 
 @shared_task
 def reminder_deliver(practice_id: int, reminder_id: int) -> str:
-    """A reminder a person asked to resend (appointments/reminders.py)."""
-    with practice_scope(practice_id):
-        return reminders.reminder_deliver(reminder_id=reminder_id)
+    """A reminder a person asked to resend (appointments/reminders.py), which
+    enters the practice's scope itself: its claim commits before the sending."""
+    return reminders.reminder_deliver(practice_id=practice_id, reminder_id=reminder_id)

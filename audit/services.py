@@ -377,10 +377,11 @@ def partition_drop(*, partition: "partitions.Partition", actor: Actor | None = N
 
     if partition.month is None:
         raise PartitionDropRefused(_("La partition par défaut ne se supprime pas."))
-    table = connection.ops.quote_name(partition.name)
     with connection.cursor() as cursor:
-        # No event can enter the month while its checkpoints are computed.
-        cursor.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+        # No event can enter the month while its checkpoints are computed. The
+        # lock and the drop are SECURITY DEFINER functions (migration 0012): the
+        # maintenance role may call them, the application role may not.
+        cursor.execute("SELECT audit_lock_partition(%s)", [partition.name])
     ranges = partitions.chain_ranges(partition)
     chains = AuditChain.objects.in_bulk([chain_id for chain_id, *_rest in ranges])
     for chain_id, _first, last, _count in ranges:
@@ -404,8 +405,7 @@ def partition_drop(*, partition: "partitions.Partition", actor: Actor | None = N
             },
         )
     with connection.cursor() as cursor:
-        cursor.execute(f"ALTER TABLE {partitions.PARENT} DETACH PARTITION {table}")
-        cursor.execute(f"DROP TABLE {table}")
+        cursor.execute("SELECT audit_drop_partition(%s)", [partition.name])
     summary = {"events": sum(row[3] for row in ranges), "chains": len(ranges)}
     record_event(
         action=Action.PURGE,

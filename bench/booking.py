@@ -378,12 +378,13 @@ def run_configuration(
 def _booked_once(label: str) -> tuple[int, int]:
     """(appointments, distinct slots) of a configuration's practice: equal, or
     the double-booking guard failed."""
-    from django_scopes import scopes_disabled
-
+    from accounts.models import Practice
+    from accounts.scoping import practice_scope
     from appointments.models import Appointment
 
-    with scopes_disabled():
-        rows = Appointment.objects.filter(practice__slug=f"bench-{label}")
+    practice = Practice.objects.get(slug=f"bench-{label}")
+    with practice_scope(practice):
+        rows = Appointment.objects.filter(practice=practice)
         return rows.count(), rows.values("practitioner", "start").distinct().count()
 
 

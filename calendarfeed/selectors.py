@@ -5,10 +5,12 @@ import hashlib
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Max, QuerySet
 from django_scopes import scopes_disabled
 
 from accounts.models import Practice
+from accounts.scoping import practice_scope
 from appointments.models import Appointment, AppointmentType
 from appointments.selectors import day_bounds, practice_zone, practitioner_in_practice
 from calendarfeed.models import CalendarFeed
@@ -19,16 +21,27 @@ SECRET_MAX_LENGTH = 100
 
 def feed_for_secret(secret: str) -> CalendarFeed | None:
     """The feed whose address carries this secret, live or revoked, or None.
-    The secret names the feed before any practice is known: this one lookup,
-    by the digest's unique index, runs outside a practice scope."""
+    The secret names the feed before any practice is known. On PostgreSQL row
+    security hides every feed outside its practice's scope: the practice comes
+    from calendarfeed_practice_of() (migration 0002, SECURITY DEFINER, the
+    practice id only), then the feed is read inside that scope."""
     if not secret or len(secret) > SECRET_MAX_LENGTH:
         return None
-    with scopes_disabled():
-        return (
-            CalendarFeed.objects.select_related("practice", "practitioner")
-            .filter(secret_digest=secret_digest(secret))
-            .first()
-        )
+    digest = secret_digest(secret)
+    if connection.vendor != "postgresql":
+        with scopes_disabled():
+            return _feeds().filter(secret_digest=digest).first()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT calendarfeed_practice_of(%s)", [digest])
+        practice_id = cursor.fetchone()[0]
+    if practice_id is None:
+        return None
+    with practice_scope(practice_id):
+        return _feeds().filter(practice_id=practice_id, secret_digest=digest).first()
+
+
+def _feeds() -> QuerySet[CalendarFeed]:
+    return CalendarFeed.objects.select_related("practice", "practitioner")
 
 
 def feed_live(feed: CalendarFeed) -> bool:

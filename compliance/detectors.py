@@ -31,10 +31,10 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Max
 from django.utils import timezone
-from django_scopes import scopes_disabled
 
 from accounts.models import Practice
 from accounts.roles import Role
+from accounts.scoping import practice_scope
 from appointments.models import Reminder
 from audit.models import Action, AuditEvent
 from compliance import notices
@@ -259,7 +259,7 @@ def _working_ranges(practice_id: int) -> dict[int, list[tuple]]:
     from appointments.models import WorkingHours
 
     ranges: dict[int, list[tuple]] = defaultdict(list)
-    with scopes_disabled():
+    with practice_scope(practice_id):
         rows = WorkingHours.objects.filter(practice_id=practice_id).values_list(
             "weekday", "start_time", "end_time"
         )
@@ -378,34 +378,34 @@ def detect_stuck_reminders(now: datetime | None = None) -> int:
     """One alert per practice with reminders claimed more than
     Reminder.STUCK_AFTER ago and never confirmed sent, raised again when a newer
     one gets stuck. Counts only: the practice's telesecretaries see which in
-    "Rappels à vérifier" and resend or dismiss them. Returns the practices."""
+    "Rappels à vérifier" and resend or dismiss them. Returns the practices.
+    Practice by practice, each under its own scope (row security shows a job no
+    other practice's reminders); one indexed count each."""
     now = now or timezone.now()
-    with scopes_disabled():
-        stuck = (
-            Reminder.objects.filter(
-                status=Reminder.Status.PENDING, claimed_at__lte=now - Reminder.STUCK_AFTER
+    raised = 0
+    for practice_id in Practice.objects.order_by("pk").values_list("pk", flat=True):
+        with practice_scope(practice_id):
+            stuck = Reminder.objects.filter(
+                practice_id=practice_id,
+                status=Reminder.Status.PENDING,
+                claimed_at__lte=now - Reminder.STUCK_AFTER,
+            ).aggregate(count=Count("id"), newest=Max("claimed_at"))
+            if not stuck["count"]:
+                continue
+            key = f"reminder_stuck:{practice_id}:{stuck['newest'].isoformat()}"
+            alert_raise(
+                kind=Alert.Kind.REMINDER_STUCK,
+                fingerprint=key,
+                practice=practice_id,
+                detail={"count": stuck["count"]},
             )
-            .values("practice_id")
-            .annotate(count=Count("id"), newest=Max("claimed_at"))
-            .order_by("practice_id")
-        )
-        for row in stuck:
-            key = f"reminder_stuck:{row['practice_id']}:{row['newest'].isoformat()}"
-            with transaction.atomic():
-                alert_raise(
-                    kind=Alert.Kind.REMINDER_STUCK,
-                    fingerprint=key,
-                    practice=row["practice_id"],
-                    detail={"count": row["count"]},
-                )
-                # Those who resend or dismiss them (book_appointment) hear it too.
-                notices.notify(
-                    kind=notices.Kind.REMINDERS_STUCK,
-                    key=key,
-                    recipients=notices.practice_staff(
-                        [row["practice_id"]], STUCK_REMINDER_RECIPIENTS
-                    ),
-                    practice=row["practice_id"],
-                    params={"count": row["count"]},
-                )
-    return len(stuck)
+            # Those who resend or dismiss them (book_appointment) hear it too.
+            notices.notify(
+                kind=notices.Kind.REMINDERS_STUCK,
+                key=key,
+                recipients=notices.practice_staff([practice_id], STUCK_REMINDER_RECIPIENTS),
+                practice=practice_id,
+                params={"count": stuck["count"]},
+            )
+            raised += 1
+    return raised

@@ -17,6 +17,7 @@ from django_scopes import scopes_disabled
 
 from accounts.models import Practice, User
 from accounts.roles import Role
+from accounts.scoping import practice_scope
 from audit.context import Actor
 from audit.models import Action
 from audit.services import record_event
@@ -142,14 +143,19 @@ def _draft_patient_notifications(incident, practices, patient_ids: list[str]) ->
             valid.append(uuid.UUID(value))
         except ValueError:
             continue
+    found = []
+    # Patients are practice data: looked up practice by practice, each under its
+    # own scope (row security shows nothing else).
+    for practice in practices:
+        with practice_scope(practice):
+            found += Patient.objects.filter(pk__in=valid, practice=practice).values_list(
+                "pk", "practice_id"
+            )
+    rows = [
+        PatientNotification(practice_id=practice_id, incident=incident, patient_id=pk)
+        for pk, practice_id in found
+    ]
     with scopes_disabled():
-        found = Patient.objects.filter(pk__in=valid, practice__in=practices).values_list(
-            "pk", "practice_id"
-        )
-        rows = [
-            PatientNotification(practice_id=practice_id, incident=incident, patient_id=pk)
-            for pk, practice_id in found
-        ]
         PatientNotification.objects.bulk_create(rows, ignore_conflicts=True)
     incident.patient_ids = [str(pk) for pk, _practice in found]
     incident.save(update_fields=["patient_ids"])

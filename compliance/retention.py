@@ -15,11 +15,12 @@ is recorded here; the DBA drops the monthly partitions older than it.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import models, transaction
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import scopes_disabled
 
+from accounts.scoping import practice_scope
 from audit.context import Actor
 from audit.models import Action
 from audit.services import record_event
@@ -105,8 +106,8 @@ def policies_for(practice) -> dict[str, int]:
 
 
 def expired(practice, kind: str, now: datetime | None = None) -> models.QuerySet:
-    """The rows of `kind` of this practice past their retention (scopes disabled:
-    the filter names the practice explicitly)."""
+    """The rows of `kind` of this practice past their retention. Call it inside
+    the practice's scope (practice data: row security shows no other rows)."""
     from appointments.models import Appointment, CallMessage, Reminder
 
     now = now or timezone.now()
@@ -115,23 +116,18 @@ def expired(practice, kind: str, now: datetime | None = None) -> models.QuerySet
     if kind == DataKind.APPOINTMENTS:
         # start < end: the start condition lets the (practice, start) index find
         # the rows; the end condition is the rule.
-        return Appointment.objects.with_scopes_disabled().filter(
-            practice_id=practice_id, start__lt=cutoff, end__lt=cutoff
-        )
+        return Appointment.objects.filter(practice_id=practice_id, start__lt=cutoff, end__lt=cutoff)
     if kind == DataKind.CALL_MESSAGES:
-        return CallMessage.objects.with_scopes_disabled().filter(
-            practice_id=practice_id, created_at__lt=cutoff
-        )
+        return CallMessage.objects.filter(practice_id=practice_id, created_at__lt=cutoff)
     if kind == DataKind.REMINDERS:
-        return Reminder.objects.with_scopes_disabled().filter(
-            practice_id=practice_id, created_at__lt=cutoff
-        )
+        return Reminder.objects.filter(practice_id=practice_id, created_at__lt=cutoff)
     raise ValueError(f"{kind} is not purged by the application")
 
 
 def purge_report(practice, now: datetime | None = None) -> dict[str, int]:
     """What the next purge would remove, per kind (counts only)."""
-    return {kind: expired(practice, kind, now).count() for kind in PURGED_KINDS}
+    with practice_scope(practice):
+        return {kind: expired(practice, kind, now).count() for kind in PURGED_KINDS}
 
 
 def _delete(kind: str, model, ids: list) -> None:
@@ -142,15 +138,15 @@ def _delete(kind: str, model, ids: list) -> None:
     checked then) and roll back whole: never a silent orphan."""
     from django.db import connection
 
-    with scopes_disabled():
-        for child, field in children(kind):
-            child.objects.filter(**{f"{field}__in": ids})._raw_delete(connection.alias)
-        model.objects.filter(pk__in=ids)._raw_delete(connection.alias)
+    for child, field in children(kind):
+        child.objects.filter(**{f"{field}__in": ids})._raw_delete(connection.alias)
+    model.objects.filter(pk__in=ids)._raw_delete(connection.alias)
 
 
 def purge_batch(practice, kind: str, now: datetime, batch: int = PURGE_BATCH) -> int:
-    """Delete one batch of expired rows and audit it, in one transaction."""
-    with transaction.atomic():
+    """Delete one batch of expired rows and audit it, in one transaction, under
+    the practice's scope."""
+    with practice_scope(practice):
         ids = list(
             expired(practice, kind, now)
             .order_by(*BATCH_ORDER.get(kind, ("pk",)))

@@ -75,6 +75,27 @@ class DatabaseTarget:
         # it names the test database.
         return cls.from_settings(connection.settings_dict)
 
+    @classmethod
+    def maintenance(cls) -> "DatabaseTarget":
+        """The database in use, reached with DATABASE_MAINTENANCE_URL's role and
+        address when it is set: backups read every practice's rows, which row
+        security hides from the application role (the maintenance role bypasses
+        it; the web tier is never given it). Without it, the default connection's."""
+        default = cls.default()
+        url = getattr(settings, "DATABASE_MAINTENANCE_URL", "")
+        if not url or default.engine != "postgresql":
+            return default
+        role = cls.from_url(url)
+        return cls(
+            default.engine,
+            default.name,
+            role.user,
+            role.password,
+            role.host or default.host,
+            role.port or default.port,
+            role.options,
+        )
+
     def with_name(self, name: str) -> "DatabaseTarget":
         return DatabaseTarget(
             self.engine, name, self.user, self.password, self.host, self.port, self.options
@@ -185,7 +206,7 @@ def backup_create(
 ) -> BackupResult:
     """Writes `<dest>/secretariat-<UTC time>-<random>.sbk` and its signed manifest."""
     keyring = stream.backup_keyring()
-    target = target or DatabaseTarget.default()
+    target = target or DatabaseTarget.maintenance()
     dest = Path(dest or backup_dir())
     dest.mkdir(parents=True, exist_ok=True, mode=0o700)
     created = datetime.now(UTC)

@@ -210,7 +210,8 @@ def drill_run(*, scheduled_for: date | None = None, directory: Path | None = Non
 
 def _drill_backup(path: Path) -> dict:
     manifest = backup.backup_verify(path)
-    source = backup.DatabaseTarget.default()
+    # The maintenance role: it may create the scratch database.
+    source = backup.DatabaseTarget.maintenance()
     name = ""
     if manifest["engine"] == "postgresql":
         name = f"secretariat_drill_{secrets.token_hex(6)}"

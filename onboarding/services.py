@@ -345,11 +345,9 @@ def onboarding_checklist(practice: Practice) -> list[tuple[str, bool]]:
 
 
 def _has_data_key(practice: Practice) -> bool:
-    from django_scopes import scopes_disabled
-
     from patients.models import PracticeKey
 
-    with scopes_disabled():
+    with practice_scope(practice):
         return PracticeKey.objects.filter(practice=practice, destroyed_at__isnull=True).exists()
 
 

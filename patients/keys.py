@@ -25,8 +25,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django_scopes import scopes_disabled
 
+from accounts.scoping import practice_scope
 from secretariat import crypto
 
 logger = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ def practice_keys(practice_id: int) -> PracticeKeys:
 def _load(practice_id: int) -> PracticeKeys:
     from patients.models import PracticeKey
 
-    with scopes_disabled():
+    with practice_scope(practice_id):
         rows = list(PracticeKey.objects.filter(practice_id=practice_id).order_by("version"))
     if not rows:
         # Another request may have created it first: then its key is the one.
@@ -153,7 +153,7 @@ def practice_key_create(*, practice_id: int, index_master: bytes | None = None):
     index master key is kept from the previous version unless given."""
     from patients.models import PracticeKey
 
-    with scopes_disabled():
+    with practice_scope(practice_id):
         rows = list(
             PracticeKey.objects.select_for_update()
             .filter(practice_id=practice_id)
@@ -186,7 +186,7 @@ def count_encryptions(practice_id: int, version: int, count: int) -> None:
     from patients.models import PracticeKey
 
     if count:
-        with scopes_disabled():
+        with practice_scope(practice_id):
             PracticeKey.objects.filter(practice_id=practice_id, version=version).update(
                 encryptions=F("encryptions") + count
             )

@@ -15,7 +15,6 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
-from django_scopes import scopes_disabled
 
 from accounts.models import Practice
 from accounts.scoping import practice_scope
@@ -43,7 +42,7 @@ class RotationReport:
 
 
 def _live_versions(practice_id: int) -> list[PracticeKey]:
-    with scopes_disabled():
+    with practice_scope(practice_id):
         return list(
             PracticeKey.objects.filter(practice_id=practice_id, destroyed_at=None).order_by(
                 "version"
@@ -132,7 +131,7 @@ def rotate_practice_key(
 
 @transaction.atomic
 def _retire(practice_id: int, versions: list[int]) -> None:
-    with scopes_disabled():
+    with practice_scope(practice_id):
         PracticeKey.objects.filter(practice_id=practice_id, version__in=versions).update(
             wrapped_dek=b"", wrapped_index_key=b"", destroyed_at=timezone.now()
         )
@@ -143,17 +142,17 @@ def rewrap_all(*, actor: Actor | None = None) -> dict[int, int]:
     """Re-seal every live wrapped key under the keyring's current KEK version.
     Returns {practice id: keys re-wrapped}; idempotent."""
     done: dict[int, int] = {}
-    with scopes_disabled():
-        practice_ids = sorted(
-            set(PracticeKey.objects.filter(destroyed_at=None).values_list("practice_id", flat=True))
-        )
-    for practice_id in practice_ids:
-        with transaction.atomic(), scopes_disabled():
+    # Practice by practice, each under its own scope (row security shows a job
+    # no other practice's keys); a practice without a live key has none to re-wrap.
+    for practice_id in Practice.objects.order_by("pk").values_list("pk", flat=True):
+        with practice_scope(practice_id):
             rows = list(
                 PracticeKey.objects.select_for_update().filter(
                     practice_id=practice_id, destroyed_at=None
                 )
             )
+            if not rows:
+                continue
             changed = [row for row in rows if keys.rewrap(row)]
             PracticeKey.objects.bulk_update(changed, ["wrapped_dek", "wrapped_index_key"])
             from secretariat import crypto
@@ -178,7 +177,7 @@ def rewrap_all(*, actor: Actor | None = None) -> dict[int, int]:
 def shred_practice_key(*, practice: Practice, actor: Actor | None = None) -> list[int]:
     """Crypto-shredding: destroy every version of the practice's keys. Its
     sealed data can never be read again; pages say "données indisponibles"."""
-    with scopes_disabled():
+    with practice_scope(practice):
         versions = list(
             PracticeKey.objects.select_for_update()
             .filter(practice=practice, destroyed_at=None)

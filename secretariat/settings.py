@@ -175,6 +175,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.boo
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Database roles and topology (docs/tenancy.md, docs/scaling.md) -------------
+# Backups and restore drills read every practice's rows: they connect with the
+# maintenance role (row security bypassed), which the web tier is never given.
+DATABASE_MAINTENANCE_URL = env.str("DATABASE_MAINTENANCE_URL", default="")
+
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",

@@ -1,8 +1,12 @@
 import os
 
 import pytest
+from django.db import connections
+from django.db.backends.postgresql.operations import DatabaseOperations
 from django.db.backends.signals import connection_created
 
+from accounts.dbroles import APP, MAINTENANCE, OWNER
+from tests import dbroles
 from tests.personas import World, build_world
 
 # What `make test` sets (Makefile): without it the suite would run on SQLite with
@@ -36,16 +40,59 @@ def pytest_configure(config):
         )
 
 
-def _allow_test_flush(sender, connection, **kwargs):
+def _session_settings(sender, connection, **kwargs):
     # pytest-django empties the database between transactional tests with
-    # TRUNCATE; the audit trigger lets a superuser session through only when it
-    # says so (see audit/migrations/0002). Tests of the trigger turn it off.
+    # TRUNCATE; the audit trigger lets the owner (or a superuser) through only
+    # when the session says so (see audit/migrations/0013). Tests of the trigger
+    # turn it off. Then the session takes its role (tests/dbroles.py).
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET secretariat.audit_maintenance = 'on'")
+        dbroles.on_connection(connection)
 
 
-connection_created.connect(_allow_test_flush)
+connection_created.connect(_session_settings)
+
+_flush = DatabaseOperations.execute_sql_flush
+
+
+def _flush_as_owner(self, sql_list):
+    # The application role holds no TRUNCATE privilege: the flush is the owner's.
+    with dbroles.as_role(OWNER, self.connection):
+        _flush(self, sql_list)
+
+
+DatabaseOperations.execute_sql_flush = _flush_as_owner
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings):
+    # Before pytest-django creates the test database: the roles, the test login.
+
+    dbroles.prepare(connections["default"].settings_dict)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    # Created and migrated as the owner; everything else runs as the application.
+    from django.conf import settings
+
+    dbroles.set_session_role(APP)
+    connections.close_all()
+    if dbroles.enabled():
+        default = connections["default"].settings_dict
+        settings.DATABASE_MAINTENANCE_URL = dbroles.login_url(default, MAINTENANCE)
+    yield
+    dbroles.set_session_role(OWNER)
+    with django_db_blocker.unblock():
+        connections.close_all()
+
+
+@pytest.fixture
+def database_roles(django_db_setup) -> None:
+    """For tests that prove something about the roles: skipped without them."""
+    if not dbroles.enabled():
+        pytest.skip("needs the database roles (DATABASE_URL naming a superuser)")
 
 
 @pytest.fixture(autouse=True)
@@ -87,7 +134,7 @@ def audit_clock_unchecked(db):
     owner can and the application's role cannot."""
     from django.db import connection
 
-    with connection.cursor() as cursor:
+    with dbroles.as_role(OWNER), connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_event_clock")
     yield

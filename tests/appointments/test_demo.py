@@ -3,9 +3,9 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django_scopes import scopes_disabled
 
 from appointments.models import Appointment, AppointmentType, WorkingHours
+from tests.scoping import every_practice
 
 
 def _seed() -> dict:
@@ -17,7 +17,7 @@ def _seed() -> dict:
 @pytest.mark.django_db
 def test_seed_demo_builds_schedules_types_and_appointments_once():
     _seed()
-    with scopes_disabled():
+    with every_practice():
         count = Appointment.objects.count()
         assert count > 20
         assert AppointmentType.objects.count() == 6  # three per practice
@@ -29,6 +29,6 @@ def test_seed_demo_builds_schedules_types_and_appointments_once():
         assert all(row.practice_id == row.patient.practice_id for row in rows)
         assert rows[0].read("reason")
     _seed()
-    with scopes_disabled():
+    with every_practice():
         assert Appointment.objects.count() == count
         assert AppointmentType.objects.count() == 6

@@ -12,6 +12,7 @@ from audit.models import AuditEvent
 from tests.appointments.helpers import booking_world
 from tests.factories import UserFactory, as_actor, grant
 from tests.patients.helpers import make_patient
+from tests.scoping import refresh
 
 
 @pytest.fixture
@@ -68,7 +69,7 @@ def test_message_for_another_practitioner_stays_private(world, setup):
     client = world.client("practitioner_a")
     assert "Pour le docteur C" not in client.get(_url("inbox", world)).content.decode()
     assert client.post(_url("message_handle", world, message=theirs.pk)).status_code == 404
-    theirs.refresh_from_db()
+    refresh(theirs)
     assert theirs.handled_at is None
 
 
@@ -77,11 +78,11 @@ def test_message_handle_marks_once(world, setup):
     client = world.client("practitioner_a")
     url = _url("message_handle", world, message=message.pk)
     assert client.post(url).status_code == 302
-    message.refresh_from_db()
+    refresh(message)
     first = message.handled_at
     assert first is not None and message.handled_by == setup.practitioner
     assert client.post(url).status_code == 302
-    message.refresh_from_db()
+    refresh(message)
     assert message.handled_at == first
     assert client.get(url).status_code == 405
 

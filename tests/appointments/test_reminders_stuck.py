@@ -142,9 +142,12 @@ def test_a_resend_that_fails_is_pending_again_and_never_retried_by_itself(world,
     with practice_scope(world.practice_a):
         Reminder.objects.filter(pk=stuck.pk).update(status=Reminder.Status.RESEND)
         with pytest.raises(OSError):
-            reminders.reminder_deliver(reminder_id=stuck.pk)
+            reminders.reminder_deliver(practice_id=world.practice_a.pk, reminder_id=stuck.pk)
         assert _status(stuck) == "pending"
         # The task's retry finds it claimed: it is not sent twice.
         settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-        assert reminders.reminder_deliver(reminder_id=stuck.pk) == "already"
+        assert (
+            reminders.reminder_deliver(practice_id=world.practice_a.pk, reminder_id=stuck.pk)
+            == "already"
+        )
     assert mail.outbox == []

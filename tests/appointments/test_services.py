@@ -20,6 +20,7 @@ from secretariat.crypto import DecryptionError
 from tests.appointments.helpers import at, booked, booking_world
 from tests.factories import as_actor, grant
 from tests.patients.helpers import make_patient
+from tests.scoping import every_practice
 
 
 @pytest.fixture
@@ -129,7 +130,8 @@ def test_practitioner_of_two_practices_is_busy_in_both(world, setup):
     from tests.appointments.helpers import appointment, appointment_type
 
     dr = setup.practitioner
-    grant(dr, "practitioner", world.practice_b)
+    with every_practice():  # the platform admin's grant, made outside practice A's scope
+        grant(dr, "practitioner", world.practice_b)
     with practice_scope(world.practice_b):
         kind_b = appointment_type(world.practice_b)
         appointment(world.practice_b, dr, kind_b, at(setup.monday, 10), at(setup.monday, 10, 30))

@@ -11,6 +11,7 @@ from appointments.models import Appointment
 from audit.models import AuditEvent
 from tests.appointments.helpers import appointment, at, booked, booking_world
 from tests.factories import as_actor
+from tests.scoping import refresh
 
 
 @pytest.fixture
@@ -127,7 +128,7 @@ def test_booking_slot_off_the_practitioners_grid_is_refused(world, setup):
     moved = booked(world, hour=10)
     response = client.post(_url("move", world, appointment=moved.pk), {"slot": _slot(setup, 9, 7)})
     assert response.status_code == 400
-    moved.refresh_from_db()
+    refresh(moved)
     assert moved.start == at(setup.monday, 10)
     assert client.post(slot_url, {"slot": _slot(setup, 9, 15), "reason": ""}).status_code == 302
 
@@ -169,7 +170,7 @@ def test_move_via_view_and_taken_slot(world, setup):
     assert taken.status_code == 409
     moved = client.post(url, {"slot": _slot(setup, 15)})
     assert moved.status_code == 302
-    first.refresh_from_db()
+    refresh(first)
     assert first.start == at(setup.monday, 15)
 
 
@@ -179,13 +180,13 @@ def test_cancel_and_status_views(world, setup):
     cancel_url = _url("cancel", world, appointment=appointment_row.pk)
     assert client.post(cancel_url, {"category": "whim"}).status_code == 400
     assert client.post(cancel_url, {"category": "patient"}).status_code == 302
-    appointment_row.refresh_from_db()
+    refresh(appointment_row)
     assert appointment_row.status == "cancelled"
     # A cancelled appointment cannot be marked arrived: refused, recorded.
     status_url = _url("status", world, appointment=appointment_row.pk)
     response = client.post(status_url, {"status": "arrived"}, follow=True)
     assert "statut n&#x27;est pas possible" in response.content.decode()
-    appointment_row.refresh_from_db()
+    refresh(appointment_row)
     assert appointment_row.status == "cancelled"
     assert client.get(status_url).status_code == 405
 

@@ -1,6 +1,8 @@
-"""Tampering with the audit table the way an attacker with the superuser role
-could: triggers off, change the rows, triggers back on. The chain heads are
-guarded too (audit/migrations/0012): their triggers go off with the others."""
+"""Tampering with the audit table the way an attacker with the owner's (or a
+superuser's) rights could: triggers off, change the rows, triggers back on. The
+chain heads are guarded too (audit/migrations/0012): their triggers go off with
+the others. The application role the suite runs as can do none of it
+(tests/tenancy/test_roles.py)."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,15 +11,17 @@ from io import StringIO
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from accounts.dbroles import OWNER
 from audit.models import AuditChain
 from audit.services import record_event
+from tests.dbroles import as_role
 from tests.factories import as_actor
 
 
 @contextmanager
 def triggers_disabled(*tables: str) -> Iterator[None]:
     tables = (*(tables or ("audit_auditevent",)), "audit_auditchain")
-    with connection.cursor() as cursor:
+    with as_role(OWNER), connection.cursor() as cursor:
         # ALTER TABLE is refused while deferred foreign-key checks of rows
         # written in this transaction are pending (digests): run them now.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")

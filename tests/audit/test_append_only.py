@@ -1,15 +1,24 @@
-"""The database itself refuses to change or empty the audit table."""
-
-import os
+"""The database itself refuses to change or empty the audit table: the triggers,
+which hold even for the owner of the table (the application role, which the
+suite runs as, does not even hold the privileges: tests/tenancy/test_roles.py).
+These tests act as the owner, so that the triggers are what refuses."""
 
 import pytest
 from django.db import DatabaseError, connection, transaction
 
+from accounts.dbroles import MAINTENANCE, OWNER
 from audit import services
 from audit.models import AuditDigest, AuditEvent
 from audit.services import record_event
 from tests.audit.helpers import raw
+from tests.dbroles import as_role
 from tests.factories import PracticeFactory, as_actor
+
+
+@pytest.fixture(autouse=True)
+def _as_owner(db):
+    with as_role(OWNER):
+        yield
 
 
 @pytest.fixture
@@ -51,19 +60,22 @@ def test_truncate_is_refused_without_the_maintenance_flag(event):
     assert AuditEvent.objects.filter(pk=event.pk).exists()
 
 
-def test_truncate_is_refused_to_a_non_superuser_even_with_the_flag(event):
-    # The flag alone is not enough: the trigger also wants a superuser session.
-    role = f"audit_test_app_{os.getpid()}"
+def test_truncate_is_refused_to_a_role_that_is_not_the_owner_even_with_the_flag(
+    event, database_roles
+):
+    # The flag alone is not enough: the trigger also wants the owner (or a
+    # superuser). The maintenance role, granted TRUNCATE here for the test, is not.
     with pytest.raises(DatabaseError, match="append-only: TRUNCATE refused"), transaction.atomic():
-        raw(f"CREATE ROLE {role} NOSUPERUSER")
-        raw(f"GRANT ALL ON audit_auditevent TO {role}")
-        raw(f"SET LOCAL ROLE {role}")
+        raw(f"GRANT TRUNCATE ON audit_auditevent TO {MAINTENANCE}")
+        raw(f"SET LOCAL ROLE {MAINTENANCE}")
         raw("SET LOCAL secretariat.audit_maintenance = 'on'")
         raw("TRUNCATE audit_auditevent")
-    # The role was created inside the rolled-back savepoint: nothing remains.
+    # The grant was made inside the rolled-back savepoint: nothing remains.
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_roles WHERE rolname = %s", [role])
-        assert cursor.fetchone()[0] == 0
+        cursor.execute(
+            "SELECT has_table_privilege(%s, 'audit_auditevent', 'TRUNCATE')", [MAINTENANCE]
+        )
+        assert cursor.fetchone()[0] is False
     assert AuditEvent.objects.filter(pk=event.pk).exists()
 
 

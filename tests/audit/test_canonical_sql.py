@@ -194,8 +194,8 @@ def test_verify_chain_fast_path_flags_a_null_forced_into_a_content_column(genera
     chain, _events = generated
     target = AuditEvent.objects.get(chain=chain, seq=12)
     # Not occurred_at: the partition key keeps its NOT NULL.
-    raw("ALTER TABLE audit_auditevent ALTER COLUMN actor_username DROP NOT NULL")
     with triggers_disabled():
+        raw("ALTER TABLE audit_auditevent ALTER COLUMN actor_username DROP NOT NULL")
         raw("UPDATE audit_auditevent SET actor_username = NULL WHERE id = %s", [target.pk])
     count, broken = verify_chain(chain)
     assert count == 11

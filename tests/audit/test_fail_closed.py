@@ -3,8 +3,10 @@
 import pytest
 from django.urls import reverse
 
+from accounts.dbroles import OWNER
 from audit.models import AuditEvent
 from tests.audit.helpers import raw
+from tests.dbroles import as_role
 from tests.personas import build_world
 
 REFUSE_INSERT = """
@@ -25,12 +27,15 @@ DROP FUNCTION IF EXISTS test_refuse_audit_insert();
 @pytest.fixture
 def refuse_audit_writes():
     # The database refuses the insert, as on a full disk or a revoked privilege:
-    # the application code under test runs unchanged.
+    # the application code under test runs unchanged. (The trigger is the
+    # owner's to create.)
     def refuse() -> None:
-        raw(REFUSE_INSERT)
+        with as_role(OWNER):
+            raw(REFUSE_INSERT)
 
     yield refuse
-    raw(ALLOW_INSERT)
+    with as_role(OWNER):
+        raw(ALLOW_INSERT)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -2,7 +2,6 @@
 the oldest months from a signed checkpoint."""
 
 import json
-import os
 from datetime import UTC, date, datetime, timedelta
 from io import StringIO
 
@@ -12,6 +11,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from freezegun import freeze_time
 
+from accounts.dbroles import MAINTENANCE, OWNER
 from audit import chain as chain_module
 from audit import partitions
 from audit.models import AuditChain, AuditDigest, AuditEvent
@@ -25,6 +25,7 @@ from audit.services import (
 from audit.verification import digest_signature, verify_all
 from compliance.models import Alert
 from tests.audit.helpers import raw, triggers_disabled
+from tests.dbroles import as_role
 from tests.factories import PracticeFactory, as_actor
 
 # Events are written at frozen dates (freezegun): see the fixture.
@@ -51,6 +52,12 @@ def _record(practice, when: datetime | None = None, count: int = 1) -> list[int]
                 ).id
             )
     return ids
+
+
+def _drop_months(before: str, confirm: bool = True) -> None:
+    """audit_drop_partitions, run by the maintenance role (docs/tenancy.md)."""
+    with as_role(MAINTENANCE):
+        call_command("audit_drop_partitions", before=before, confirm=confirm)
 
 
 def _exists(name: str) -> bool:
@@ -124,6 +131,8 @@ def test_partitions_ensure_skips_a_month_already_in_the_default_partition(db):
 )
 @pytest.mark.parametrize("table", ["audit_auditevent_2030_02", "audit_auditevent_default"])
 def test_partition_changed_directly_is_refused(db, sql, table):
+    """By the triggers, even to the owner of the partitions; the application role
+    is refused before, for want of any privilege on them (test below)."""
     partitions_ensure(today=date(2030, 2, 1), months_ahead=0)
     moment = (
         datetime(2030, 2, 3, tzinfo=UTC)
@@ -134,11 +143,23 @@ def test_partition_changed_directly_is_refused(db, sql, table):
         practice = PracticeFactory()
     [event_id] = _record(practice, moment)
     assert _partition_of(event_id) == table
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        # The suite's connections let a superuser TRUNCATE for the flush.
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), as_role(OWNER):
+        # The suite's connections let the owner TRUNCATE for the flush.
         raw("SET LOCAL secretariat.audit_maintenance = 'off'")
         raw(sql.format(table=table))
     assert AuditEvent.objects.filter(pk=event_id, object_id="0").exists()
+
+
+@pytest.mark.parametrize(
+    "sql", ["SELECT 1 FROM {table}", "INSERT INTO {table} SELECT * FROM {table}"]
+)
+def test_partitions_are_out_of_the_application_roles_reach(db, database_roles, sql):
+    """Row security is declared on the parent table: the partitions themselves
+    are granted to no role, so that nobody reads or writes around it."""
+    partitions_ensure(today=date(2030, 2, 1), months_ahead=0)
+    for table in ("audit_auditevent_2030_02", "audit_auditevent_default"):
+        with pytest.raises(DatabaseError, match="permission denied"), transaction.atomic():
+            raw(sql.format(table=table))
 
 
 def test_occurred_at_does_not_step_back_a_little_within_a_chain(db):
@@ -196,7 +217,7 @@ def _portable_append_does_not_step_back():
 
 def test_drop_old_months_checkpoints_and_the_chains_still_verify(old_trail):
     chain_a, chain_b = old_trail
-    call_command("audit_drop_partitions", before="2025-03", confirm=True)
+    _drop_months(before="2025-03", confirm=True)
     assert not _exists("audit_auditevent_2025_01") and not _exists("audit_auditevent_2025_02")
     checkpoints = AuditDigest.objects.filter(kind=AuditDigest.Kind.CHECKPOINT)
     assert sorted(checkpoints.values_list("chain__key", "seq")) == sorted(
@@ -216,14 +237,14 @@ def test_drop_old_months_checkpoints_and_the_chains_still_verify(old_trail):
 
 def test_drop_then_daily_digest_restarts_from_the_checkpoint(old_trail):
     chain_a, _chain_b = old_trail
-    call_command("audit_drop_partitions", before="2025-03", confirm=True)
+    _drop_months(before="2025-03", confirm=True)
     digest = digest_write(chain=chain_a)
     assert digest is not None and digest.seq == 8
 
 
 def test_events_deleted_after_a_drop_are_detected(old_trail):
     chain_a, _chain_b = old_trail
-    call_command("audit_drop_partitions", before="2025-02", confirm=True)
+    _drop_months(before="2025-02", confirm=True)
     with triggers_disabled():
         raw("DELETE FROM audit_auditevent WHERE chain_id = %s AND seq = 5", [chain_a.pk])
     report = {r.chain_key: r for r in verify_all()}[chain_a.key]
@@ -258,7 +279,7 @@ def test_checkpoint_signed_as_a_daily_digest_is_refused(old_trail):
 
 def test_drop_of_a_month_with_older_events_left_is_refused(old_trail):
     [february] = [p for p in partitions.list_partitions() if p.month == date(2025, 2, 1)]
-    with pytest.raises(PartitionDropRefused, match="mois antérieurs"):
+    with pytest.raises(PartitionDropRefused, match="mois antérieurs"), as_role(MAINTENANCE):
         partition_drop(partition=february)
     assert _exists("audit_auditevent_2025_02")
     assert not AuditDigest.objects.filter(kind=AuditDigest.Kind.CHECKPOINT).exists()
@@ -272,7 +293,7 @@ def test_drop_of_a_tampered_month_is_refused(old_trail):
             [chain_a.pk],
         )
     with pytest.raises(CommandError, match="rompue"):
-        call_command("audit_drop_partitions", before="2025-02", confirm=True)
+        _drop_months(before="2025-02", confirm=True)
     assert _exists("audit_auditevent_2025_01")
     assert not AuditDigest.objects.filter(kind=AuditDigest.Kind.CHECKPOINT).exists()
 
@@ -280,40 +301,50 @@ def test_drop_of_a_tampered_month_is_refused(old_trail):
 def test_drop_within_the_retention_period_is_refused(old_trail):
     following = partitions.next_month(timezone.now().date())
     with pytest.raises(CommandError, match="365 jours"):
-        call_command("audit_drop_partitions", before=f"{following:%Y-%m}", confirm=True)
+        _drop_months(before=f"{following:%Y-%m}", confirm=True)
     assert _exists("audit_auditevent_2025_01")
 
 
 def test_drop_without_confirm_changes_nothing(old_trail, capsys):
-    call_command("audit_drop_partitions", before="2025-03")
+    _drop_months(before="2025-03", confirm=False)
     assert "2025-01  6 événements" in capsys.readouterr().out
     assert _exists("audit_auditevent_2025_01") and _exists("audit_auditevent_2025_02")
 
 
 def test_drop_bad_month_is_refused(db):
     with pytest.raises(CommandError, match="Mois invalide"):
-        call_command("audit_drop_partitions", before="janvier")
+        _drop_months(before="janvier", confirm=False)
 
 
-def test_partitions_ensure_works_for_an_application_role_that_owns_nothing(db):
-    role = f"audit_test_app_{os.getpid()}"
-    raw(f"CREATE ROLE {role} NOSUPERUSER")
-    raw(f"GRANT SELECT, INSERT ON audit_auditevent, audit_auditchain TO {role}")
-    raw(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}")
-    with transaction.atomic():
-        raw(f"SET LOCAL ROLE {role}")
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT audit_ensure_partitions('2032-01-01', '2032-02-01')")
-            assert cursor.fetchone()[0] == 2
-        with pytest.raises(DatabaseError, match="must be owner"), transaction.atomic():
-            raw("DROP TABLE audit_auditevent_2032_01")
+def test_partitions_ensure_works_for_the_application_role_that_cannot_drop_them(db, database_roles):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT audit_ensure_partitions('2032-01-01', '2032-02-01')")
+        assert cursor.fetchone()[0] == 2
+    for sql in (
+        "DROP TABLE audit_auditevent_2032_01",
+        "ALTER TABLE audit_auditevent DETACH PARTITION audit_auditevent_2032_01",
+        "SELECT audit_drop_partition('audit_auditevent_2032_01')",
+        "SELECT audit_lock_partition('audit_auditevent_2032_01')",
+    ):
+        refused = pytest.raises(DatabaseError, match="must be owner|permission denied")
+        with refused, transaction.atomic():
+            raw(sql)
     assert _exists("audit_auditevent_2032_01")
+
+
+def test_drop_partition_function_takes_only_monthly_partitions(db, database_roles):
+    with as_role(MAINTENANCE):
+        for name in ("audit_auditevent_default", "audit_auditevent", "patients_patient"):
+            refused = pytest.raises(DatabaseError, match="not a monthly audit partition")
+            with refused, transaction.atomic():
+                raw("SELECT audit_drop_partition(%s)", [name])
+    assert _exists("audit_auditevent_default")
 
 
 def test_digest_export_signs_heads_not_checkpoints(old_trail, settings, tmp_path):
     settings.AUDIT_DIGEST_EXPORT_DIR = tmp_path
     chain_a, chain_b = old_trail
-    call_command("audit_drop_partitions", before="2025-03", confirm=True)
+    _drop_months(before="2025-03", confirm=True)
 
     entries = json.loads(digest_export().read_text())["entries"]
 
@@ -340,7 +371,7 @@ def test_audit_verify_against_an_export_older_than_a_drop_passes(old_trail, sett
         signature=digest_signature(chain_a.key, 4, event.hash),
     )
     path = digest_export()
-    call_command("audit_drop_partitions", before="2025-03", confirm=True)
+    _drop_months(before="2025-03", confirm=True)
 
     out = StringIO()
     call_command("audit_verify", "--against", str(path), "--no-alert", stdout=out)

@@ -10,7 +10,6 @@ truncated after the last daily digest; (d) an event back- or forward-dated.
 """
 
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -22,6 +21,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from freezegun import freeze_time
 
+from accounts.dbroles import MAINTENANCE, OWNER
 from audit import chain as chain_module
 from audit import services
 from audit.chain import CONTENT_FIELDS, link_hash, payload_digest
@@ -32,6 +32,7 @@ from audit.tasks import seal_audit_chains, verify_audit_chains, write_audit_dige
 from audit.verification import verify_all
 from compliance.models import Alert
 from tests.audit.helpers import audit_verify, fill_chain, head_reset, raw, triggers_disabled
+from tests.dbroles import as_role
 from tests.factories import as_actor
 
 PATIENT = "4242"
@@ -40,19 +41,16 @@ PATIENT = "4242"
 @contextmanager
 def application_role() -> Iterator[str]:
     """The rest of the block runs as a role that is neither superuser nor owner,
-    with every privilege on the audit tables (more than production grants)."""
-    role = f"audit_tamper_{os.getpid()}"
-    raw(f"CREATE ROLE {role} NOSUPERUSER NOBYPASSRLS")
-    raw(
-        "GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON audit_auditevent, "
-        f"audit_auditchain, audit_auditdigest TO {role}"
-    )
-    raw(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}")
-    raw(f"SET ROLE {role}")
-    try:
-        yield role
-    finally:
-        raw("RESET ROLE")
+    with every privilege on the audit tables (more than production grants): the
+    maintenance role, granted them by the owner inside the test's transaction
+    (rolled back with it)."""
+    with as_role(OWNER):
+        raw(
+            "GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON audit_auditevent, "
+            f"audit_auditchain, audit_auditdigest TO {MAINTENANCE}"
+        )
+    with as_role(MAINTENANCE):
+        yield MAINTENANCE
 
 
 def _refused(sql: str, params: list | tuple = (), match: str = "refused") -> None:

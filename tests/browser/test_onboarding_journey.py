@@ -7,13 +7,13 @@ import re
 import pyotp
 import pytest
 from django.core import mail
-from django_scopes import scopes_disabled
 
 from accounts.models import Practice
 from accounts.roles import Role
 from appointments.models import Appointment
 from tests.browser.helpers import log_in
 from tests.factories import UserFactory, agreement, grant
+from tests.scoping import every_practice
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -142,7 +142,7 @@ def test_onboarding_to_first_booking(browser, live_server, page, screenshot_dir)
     tele_page.wait_for_url(re.compile(r".*/rendez-vous/[0-9a-f-]+/$"))
     tele_page.screenshot(path=screenshot_dir / "first-booking.png", full_page=True)
 
-    with scopes_disabled():
+    with every_practice():
         appointment = Appointment.objects.select_related("practitioner").get()
     assert appointment.practitioner.username == "claire.durand"
     assert appointment.status == "booked"

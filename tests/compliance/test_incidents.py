@@ -7,13 +7,13 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from django_scopes import scopes_disabled
 
 from audit.models import AuditEvent
 from compliance import incidents
 from compliance.models import BreachIncident, Notice, PatientNotification
 from tests.factories import as_actor
 from tests.patients.helpers import make_patient
+from tests.scoping import every_practice
 
 FIELDS = {
     "nature": "Ordinateur portable volé avec export d'agenda",
@@ -157,7 +157,7 @@ def test_patient_notices_are_drafted_for_known_patients_of_affected_practices(ma
     mine = make_patient(mailed.practice_a)
     foreign = make_patient(mailed.practice_b)
     incident = _declare(mailed, patient_ids=[str(mine.pk), str(foreign.pk), "not-a-uuid"])
-    with scopes_disabled():
+    with every_practice():
         notices = list(PatientNotification.objects.filter(incident=incident))
     assert [(n.patient_id, n.status) for n in notices] == [(mine.pk, "draft")]
     assert incident.patient_ids == [str(mine.pk)]
@@ -169,7 +169,7 @@ def test_practitioner_approves_and_sends_a_patient_notice_once(
     patient = make_patient(mailed.practice_a)
     _declare(mailed, patient_ids=[str(patient.pk)])
     mailoutbox.clear()
-    with scopes_disabled():
+    with every_practice():
         notice = PatientNotification.objects.get()
     client = mailed.client("practitioner_a")
     page = client.get("/p/cabinet-a/incidents/")
@@ -195,7 +195,7 @@ def test_practitioner_approves_and_sends_a_patient_notice_once(
 def test_patient_notice_of_another_practice_is_404(mailed):
     patient = make_patient(mailed.practice_b)
     _declare(mailed, practices=[mailed.practice_b], patient_ids=[str(patient.pk)])
-    with scopes_disabled():
+    with every_practice():
         notice = PatientNotification.objects.get()
     client = mailed.client("practitioner_a")
     url = f"/p/cabinet-a/incidents/notifications/{notice.pk}/envoyer/"

@@ -6,7 +6,6 @@ import io
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django_scopes import scopes_disabled
 
 from appointments.models import Appointment, AppointmentEvent, CallMessage, Reminder
 from audit.models import AuditEvent
@@ -14,10 +13,11 @@ from compliance import retention, services
 from compliance.models import RetentionPolicy
 from tests.compliance.helpers import aged_rows
 from tests.factories import as_actor
+from tests.scoping import every_practice
 
 
 def _remaining(model, ids):
-    with scopes_disabled():
+    with every_practice():
         return set(model.objects.filter(pk__in=ids).values_list("pk", flat=True))
 
 
@@ -66,7 +66,7 @@ def test_purge_in_batches_is_idempotent(world, rows):
         "call_messages": 0,
         "reminders": 0,
     }
-    with scopes_disabled():
+    with every_practice():
         assert not AppointmentEvent.objects.filter(appointment_id=a["appointments"][0]).exists()
 
 
@@ -87,7 +87,7 @@ def test_policy_outside_bounds_is_refused(world):
         services.retention_policy_set(
             actor=as_actor(), practice=world.practice_a, kind="appointments", days=10
         )
-    with scopes_disabled():
+    with every_practice():
         assert not RetentionPolicy.objects.exists()
 
 
@@ -118,7 +118,7 @@ def test_out_of_bounds_or_invalid_is_a_400_in_french(world, days):
     assert response.status_code == 400
     body = response.content.decode()
     assert any(word in body for word in ("Durée trop", "nombre entier", "Indiquez une durée"))
-    with scopes_disabled():
+    with every_practice():
         assert not RetentionPolicy.objects.exists()
 
 
@@ -140,7 +140,7 @@ def test_practice_page_of_another_practice_is_404(world):
 def test_purged_appointment_takes_its_history_and_recent_reminders(world, rows):
     a, _b = rows
     old = a["appointments"][0]
-    with scopes_disabled():
+    with every_practice():
         AppointmentEvent.objects.create(
             practice=world.practice_a, appointment_id=old, kind="created", detail={}
         )
@@ -148,7 +148,7 @@ def test_purged_appointment_takes_its_history_and_recent_reminders(world, rows):
             practice=world.practice_a, appointment_id=old, kind="late", channel="sms"
         )
     retention.purge_practice(world.practice_a)
-    with scopes_disabled():
+    with every_practice():
         assert not AppointmentEvent.objects.filter(appointment_id=old).exists()
         assert not Reminder.objects.filter(appointment_id=old).exists()
         assert not Appointment.objects.filter(pk=old).exists()

@@ -11,7 +11,6 @@ from celery.signals import task_postrun
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
-from django_scopes import scopes_disabled
 
 from appointments.models import Appointment, CallMessage, Reminder
 from audit.models import AuditEvent
@@ -21,6 +20,7 @@ from secretariat.celery import app
 from tests.compliance.helpers import aged_rows
 from tests.factories import as_actor
 from tests.personas import build_world
+from tests.scoping import every_practice
 
 pytestmark = [
     pytest.mark.real_worker,
@@ -66,7 +66,7 @@ def worker():
 
 
 def _ids(model, ids):
-    with scopes_disabled():
+    with every_practice():
         return set(model.objects.filter(pk__in=ids).values_list("pk", flat=True))
 
 

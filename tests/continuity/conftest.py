@@ -19,7 +19,7 @@ def backup_settings(settings, tmp_path) -> Path:
 @pytest.fixture
 def scratch_database(transactional_db):
     """An empty PostgreSQL database beside the test database, dropped afterwards."""
-    source = DatabaseTarget.default()
+    source = DatabaseTarget.maintenance()
     name = f"test_scratch_{secrets.token_hex(4)}"
     with source.connect(autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')

@@ -35,7 +35,7 @@ def _restore_fails(path, target) -> str:
 @pytest.mark.django_db(transaction=True)
 def test_backup_then_restore_gives_identical_data(backup_settings, scratch_database):
     build_world()
-    source = DatabaseTarget.default()
+    source = DatabaseTarget.maintenance()
     call_command("backup")
     (path,) = backup_settings.glob("*.sbk")
     call_command("restore", str(path), database_url=scratch_database.url())
@@ -130,7 +130,7 @@ def test_restore_edited_manifest_refused(backup_settings, scratch_database):
 def test_restore_refuses_a_non_empty_database(backup_settings):
     call_command("backup")
     (path,) = backup_settings.glob("*.sbk")
-    message = _restore_fails(path, DatabaseTarget.default())
+    message = _restore_fails(path, DatabaseTarget.maintenance())
     assert "n'est pas vide" in message
 
 

@@ -4,12 +4,12 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
 
 from audit.models import AuditEvent
 from compliance.models import Alert
 from continuity.backup import DatabaseTarget
 from continuity.models import DrillResult, Outcome
+from tests.audit.helpers import raw, triggers_disabled
 from tests.factories import UserFactory, grant
 from tests.personas import build_world
 
@@ -45,14 +45,8 @@ def test_drill_detects_a_tampered_audit_row(backup_settings, settings):
     officer = grant(UserFactory(username="dpo2", email="dpo@example.org"), "compliance_officer")
     build_world()
     victim = AuditEvent.objects.filter(practice__isnull=False).order_by("id").first()
-    with connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER USER")
-        try:
-            cursor.execute(
-                "UPDATE audit_auditevent SET object_id = 'tampered' WHERE id = %s", [victim.pk]
-            )
-        finally:
-            cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER USER")
+    with triggers_disabled():
+        raw("UPDATE audit_auditevent SET object_id = 'tampered' WHERE id = %s", [victim.pk])
     call_command("backup")
     with pytest.raises(CommandError, match="échec"):
         call_command("restore_drill")

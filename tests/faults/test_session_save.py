@@ -15,11 +15,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.dbroles import OWNER
 from accounts.scoping import practice_scope
 from accounts.sessions import SESSION_LAST_SEEN
 from appointments.forms import slot_value
 from appointments.models import Appointment
 from tests.appointments.helpers import at, booking_world
+from tests.dbroles import as_role
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the fault is a PostgreSQL trigger"
@@ -28,7 +30,8 @@ pytestmark = pytest.mark.skipif(
 
 @contextmanager
 def session_saves_fail() -> Iterator[None]:
-    with connection.cursor() as cursor:
+    # The owner's to create (the application role creates nothing).
+    with as_role(OWNER), connection.cursor() as cursor:
         cursor.execute(
             "CREATE FUNCTION test_session_save_fails() RETURNS trigger LANGUAGE plpgsql AS "
             "$$ BEGIN RAISE EXCEPTION 'session store unavailable'; END $$"
@@ -40,7 +43,7 @@ def session_saves_fail() -> Iterator[None]:
     try:
         yield
     finally:
-        with connection.cursor() as cursor:
+        with as_role(OWNER), connection.cursor() as cursor:
             cursor.execute("DROP TRIGGER test_session_save_fails ON django_session")
             cursor.execute("DROP FUNCTION test_session_save_fails()")
 

@@ -25,7 +25,6 @@ from django.conf import settings
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
-from django_scopes import scopes_disabled
 
 from accounts.scoping import practice_scope
 from appointments import sms
@@ -37,10 +36,12 @@ from patients import services as patient_services
 from patients.models import Consent
 from secretariat.celery import app
 from tests.appointments.helpers import appointment, booking_world
+from tests.dbroles import login_url
 from tests.factories import as_actor
 from tests.faults.helpers import wait_for
 from tests.faults.helpers import worker as worker_thread
 from tests.patients.helpers import make_patient
+from tests.scoping import every_practice
 
 pytestmark = [
     pytest.mark.real_worker,
@@ -51,9 +52,8 @@ pytestmark = [
 
 
 def _database_url() -> str:
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    # The worker logs in as the application role itself, as in production.
+    return login_url(connection.settings_dict)
 
 
 @contextmanager
@@ -79,7 +79,7 @@ def worker_process(name: str, sms_file: Path) -> Iterator[subprocess.Popen]:
 
 
 def _claims() -> list[str]:
-    with scopes_disabled():
+    with every_practice():
         return list(Reminder.objects.values_list("status", flat=True))
 
 
@@ -147,7 +147,7 @@ def test_worker_killed_mid_send_loses_nothing_silently_and_sends_nothing_twice(
     later = timezone.now() + Reminder.STUCK_AFTER
     assert detect_stuck_reminders(now=later) == 1
     assert Alert.objects.get(kind=Alert.Kind.REMINDER_STUCK).detail == {"count": 1}
-    with scopes_disabled():
+    with every_practice():
         Reminder.objects.update(claimed_at=timezone.now() - Reminder.STUCK_AFTER)
         [stuck] = Reminder.objects.all()
     client = world.client("telesecretary_a")

@@ -11,6 +11,7 @@ from audit.context import Actor
 from onboarding.models import DeviceReset, Invitation, ProcessingContract
 from tests.accounts.helpers import password_step
 from tests.personas import verified_client
+from tests.scoping import every_practice
 
 pytestmark = pytest.mark.django_db
 
@@ -290,9 +291,8 @@ def test_closing_needs_suspension_then_keys_are_shredded_after_grace(
     with freeze_time("2027-02-22 10:00:00"):
         assert shred_closed_practices() == 1
         assert shred_closed_practices() == 0
-    from django_scopes import scopes_disabled
 
-    with scopes_disabled():
+    with every_practice():
         assert not PracticeKey.objects.filter(
             practice=world.practice_a, destroyed_at__isnull=True
         ).exists()

@@ -30,7 +30,8 @@ def test_sealed_fields_round_trip(world):
 
 def test_practice_key_is_stored_wrapped_only(world):
     make_patient(world.practice_a)
-    key = PracticeKey.objects.with_scopes_disabled().get(practice=world.practice_a)
+    with practice_scope(world.practice_a):
+        key = PracticeKey.objects.get(practice=world.practice_a)
     dek = keys.practice_keys(world.practice_a.pk).dek(key.version)
     assert dek not in bytes(key.wrapped_dek)
     assert (

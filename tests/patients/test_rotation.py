@@ -7,7 +7,6 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.urls import reverse
-from django_scopes import scopes_disabled
 
 from accounts.scoping import practice_scope
 from audit.models import AuditEvent
@@ -16,6 +15,7 @@ from patients.models import BreakGlassGrant, ClinicalNote, Patient, PracticeKey
 from secretariat import crypto
 from tests.factories import as_actor
 from tests.patients.helpers import add_note, make_patient
+from tests.scoping import every_practice
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +39,7 @@ def _populate(world, count=5):
 
 
 def _ciphertexts():
-    with scopes_disabled():
+    with every_practice():
         return {
             (model.__name__, row.pk, name): bytes(getattr(row, f"{name}_sealed"))
             for model in rotation.SEALED_MODELS
@@ -73,7 +73,8 @@ def test_rotation_reencrypts_every_row_and_retires_the_old_key(world):
         else:
             assert after[key] != blob, key
             assert crypto.sealed_key_id(after[key]) == 2
-    old = PracticeKey.objects.with_scopes_disabled().get(practice=world.practice_a, version=1)
+    with practice_scope(world.practice_a):
+        old = PracticeKey.objects.get(practice=world.practice_a, version=1)
     assert old.destroyed_at is not None and bytes(old.wrapped_dek) == b""
     _all_readable(world.practice_a)
     _all_readable(world.practice_b)
@@ -87,7 +88,7 @@ def test_rotation_reencrypts_every_row_and_retires_the_old_key(world):
 
 
 def _practice_rows(practice):
-    with scopes_disabled():
+    with every_practice():
         for model in rotation.SEALED_MODELS:
             yield from model.objects.filter(practice=practice).values_list("pk", flat=True)
 
@@ -99,7 +100,7 @@ def test_rotation_resumes_instead_of_starting_again(world):
     report = rotation.rotate_practice_key(practice=world.practice_a, retire_grace=timedelta(0))
     assert not report.started and report.to_version == 2
     assert report.rows == 11 - 3
-    with scopes_disabled():
+    with every_practice():
         assert PracticeKey.objects.filter(practice=world.practice_a).count() == 2
     _all_readable(world.practice_a)
 
@@ -151,7 +152,7 @@ def test_rewrap_moves_every_key_to_the_new_kek(world, settings):
         out = StringIO()
         call_command("rewrap_keys", stdout=out)
         call_command("rewrap_keys", stdout=out)  # idempotent
-        with scopes_disabled():
+        with every_practice():
             for key in PracticeKey.objects.filter(destroyed_at=None):
                 assert crypto.sealed_key_id(bytes(key.wrapped_dek)) == 2
                 assert crypto.sealed_key_id(bytes(key.wrapped_index_key)) == 2
@@ -208,7 +209,7 @@ def test_shred_makes_data_unavailable_with_a_clear_page(world):
         {"last_name": "Neuf", "first_names": "Jean", "birth_date": "01/01/2000"},
     )
     assert response.status_code == 410
-    with scopes_disabled():
+    with every_practice():
         assert PracticeKey.objects.filter(practice=world.practice_a, destroyed_at=None).count() == 0
         assert ClinicalNote.objects.filter(practice=world.practice_a).count() == 2
         assert BreakGlassGrant.objects.filter(practice=world.practice_a).count() == 1

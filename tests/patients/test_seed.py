@@ -3,9 +3,9 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django_scopes import scopes_disabled
 
 from patients.models import ClinicalNote, Patient
+from tests.scoping import every_practice
 
 
 def _seed() -> dict:
@@ -29,7 +29,7 @@ def test_seed_demo_lists_patients_and_is_idempotent(client):
                 "birth_date",
                 "clinical_note",
             }
-    with scopes_disabled():
+    with every_practice():
         assert Patient.objects.count() == 16
         assert ClinicalNote.objects.count() == 16
         assert {note.author.username for note in ClinicalNote.objects.select_related("author")} == {

@@ -12,6 +12,7 @@ from patients import services
 from patients.models import BreakGlassGrant, Consent, Patient
 from tests.factories import as_actor
 from tests.patients.helpers import add_note, make_patient
+from tests.scoping import refresh
 
 pytestmark = pytest.mark.django_db
 
@@ -174,7 +175,7 @@ def test_consent_record_and_withdraw(world):
         consent = Consent.objects.get()
     assert consent.withdrawn_at is None
     client.post(_url("patients:consent_withdraw", patient, consent=consent.pk))
-    consent.refresh_from_db()
+    refresh(consent)
     assert consent.withdrawn_at is not None
     assert consent.withdrawn_by == world.users["telesecretary_a"]
     response = client.post(_url("patients:consent_record", patient), {"purpose": "bogus"})
