@@ -7,6 +7,7 @@ PRACTICE_ACTIONS: list[tuple[str, str, str]] = [
     ("view_patient_identity", "patients:search", _("Rechercher un patient")),
     ("change_patient_identity", "patients:create", _("Nouveau patient")),
     ("view_clinical_notes", "patients:break_glass_list", _("Revue des accès d'urgence")),
+    ("book_appointment", "console:practice", _("Console d'appel")),
     ("book_appointment", "appointments:book", _("Prendre un rendez-vous")),
     ("book_appointment", "appointments:waiting_list", _("Liste d'attente")),
     ("book_appointment", "appointments:reminders_to_check", _("Rappels à vérifier")),

@@ -115,6 +115,8 @@ INSTALLED_APPS = [
     "continuity",
     "compliance",
     "calendarfeed",
+    "console",
+    "django_htmx",
     "demo",
     "outbox",
 ]
@@ -136,6 +138,7 @@ MIDDLEWARE = [
     "secretariat.pipeline.AccessGateMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 # Static files served by the application itself (WhiteNoise): from the collected

@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("compliance.urls")),
     path("", include("appointments.urls")),
     path("", include("calendarfeed.urls")),
+    path("", include("console.urls")),
 ]
 
 handler400 = "secretariat.errors.bad_request"

@@ -1,0 +1,98 @@
+"""What the call console reads: the practices a user answers for, the header
+of a practice (how to answer, its instructions, today's practitioners), and
+what a booking starts from (the type, the usual practitioner). Every query
+filters on the practice explicitly."""
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from accounts.models import Practice, User
+from accounts.selectors import PracticeAccess, user_practices
+from appointments import rules
+from appointments import selectors as appointment_selectors
+from appointments.models import Absence, Appointment, AppointmentType, WorkingHours
+from audit.context import Actor
+
+USUAL_PRACTITIONER_WINDOW = 10
+
+
+def console_practices(user: User) -> list[PracticeAccess]:
+    """The active practices where the user may book: the ones the console answers for."""
+    return [access for access in user_practices(user) if access.allows("book_appointment")]
+
+
+@dataclass
+class PractitionerToday:
+    user: User
+    hours: list[str]
+    absent: bool
+
+
+def practitioners_today(practice: Practice, now: datetime) -> list[PractitionerToday]:
+    """The practice's practitioners with today's working ranges and whether an
+    absence covers part of today. Three queries whatever their number."""
+    people = list(appointment_selectors.practitioners(practice))
+    ids = [user.pk for user in people]
+    local = now.astimezone(appointment_selectors.practice_zone(practice))
+    day_start, day_end = appointment_selectors.day_bounds(practice, local.date())
+    hours: dict[int, list[str]] = {pid: [] for pid in ids}
+    rows = WorkingHours.objects.filter(
+        practice=practice, practitioner_id__in=ids, weekday=local.weekday()
+    ).order_by("start_time")
+    for row in rows:
+        hours[row.practitioner_id].append(f"{row.start_time:%H:%M}–{row.end_time:%H:%M}")
+    absent = set(
+        Absence.objects.filter(
+            practice=practice, practitioner_id__in=ids, start__lt=day_end, end__gt=day_start
+        ).values_list("practitioner_id", flat=True)
+    )
+    return [PractitionerToday(user, hours[user.pk], user.pk in absent) for user in people]
+
+
+def instructions(practice: Practice) -> list[tuple[str, str]]:
+    """(type, instructions) of the active types that carry instructions for the
+    telesecretariat: the practice's "consignes"."""
+    types = appointment_selectors.appointment_types(practice).exclude(telesecretary_instructions="")
+    return [(kind.name, kind.telesecretary_instructions) for kind in types]
+
+
+def bookable_types(practice: Practice, actor: Actor) -> list[AppointmentType]:
+    return [
+        kind
+        for kind in appointment_selectors.appointment_types(practice)
+        if rules.may_book_type(actor, kind)
+    ]
+
+
+def _recent(practice: Practice, patient):
+    return (
+        Appointment.objects.filter(practice=practice, patient=patient)
+        .exclude(status=Appointment.Status.CANCELLED)
+        .order_by("-start")
+    )
+
+
+def default_type(
+    practice: Practice, actor: Actor, patient, types: list[AppointmentType]
+) -> AppointmentType | None:
+    """The patient's last type when the actor may still book it, else the
+    practice's default: the first type the actor may book (by name)."""
+    if patient is not None:
+        last = _recent(practice, patient).values_list("appointment_type_id", flat=True).first()
+        for kind in types:
+            if kind.pk == last:
+                return kind
+    return types[0] if types else None
+
+
+def usual_practitioner(practice: Practice, patient) -> User | None:
+    """The practitioner of most of the patient's last appointments, while still
+    a practitioner of the practice."""
+    recent = _recent(practice, patient).values_list("practitioner_id", flat=True)
+    counts = Counter(recent[:USUAL_PRACTITIONER_WINDOW])
+    for practitioner_id, _count in counts.most_common():
+        found = appointment_selectors.practitioner_in_practice(practice, practitioner_id)
+        if found is not None:
+            return found
+    return None

@@ -1,0 +1,19 @@
+from django.urls import path
+
+from console import views
+
+app_name = "console"
+
+_PRACTICE = "p/<slug:practice>/console/"
+
+urlpatterns = [
+    path("console/", views.home_view, name="home"),
+    path(_PRACTICE, views.practice_view, name="practice"),
+    path(_PRACTICE + "recherche/", views.search_view, name="search"),
+    path(_PRACTICE + "patients/<uuid:patient>/", views.patient_view, name="patient"),
+    path(
+        _PRACTICE + "patients/<uuid:patient>/<int:appointment_type>/reserver/",
+        views.book_view,
+        name="book",
+    ),
+]

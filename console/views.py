@@ -1,0 +1,280 @@
+"""The telesecretary's call console: one page for the whole call. Thin views
+over the appointments and patients services and selectors (booking goes
+through appointments.services.booking.appointment_book and the shared
+attempt(): there is no second booking path). Partial updates with htmx: a
+request from htmx gets the panel alone, any other the whole page around it."""
+
+from dataclasses import dataclass, field
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import User
+from accounts.permissions import any_authenticated, practice_permission
+from appointments import rules
+from appointments import selectors as appointment_selectors
+from appointments.forms import BookingForm
+from appointments.models import AppointmentType
+from appointments.services.booking import appointment_book
+from appointments.slots import find_free_slots
+from appointments.views.common import (
+    attempt,
+    local_time,
+    not_bookable,
+    patient_label,
+    person_name,
+    proposals_by_day,
+    refused_detail,
+    slot_practitioner,
+    type_for_booking,
+    when,
+)
+from audit.models import Action, ObjectType, Outcome
+from audit.services import patients_shown, record_event
+from console import selectors
+from console.forms import ALL_PRACTITIONERS, ConsoleSearchForm, PanelForm
+from console.timing import server_timing
+from patients import selectors as patient_selectors
+from patients.decorators import sealed_data
+from patients.models import Patient
+
+# Slots are picked with the keys 1 to 9.
+SLOTS = 9
+CONSOLE = "console"
+
+
+@any_authenticated
+@never_cache
+@require_GET
+@server_timing
+def home_view(request: HttpRequest) -> HttpResponse:
+    """The practices the user answers for, numbered: one key opens a practice's console."""
+    practices = selectors.console_practices(request.user)
+    record_event(
+        actor=request.actor,
+        action=Action.VIEW,
+        practice=None,
+        object_type=CONSOLE,
+        detail={"practices": len(practices)},
+    )
+    return render(request, "console/home.html", {"practices": practices})
+
+
+def _page_context(request: HttpRequest) -> dict:
+    practice = request.practice
+    return {
+        "today": selectors.practitioners_today(practice, timezone.now()),
+        "instructions": selectors.instructions(practice),
+        "search_form": ConsoleSearchForm(),
+    }
+
+
+def _respond(request: HttpRequest, template: str, context: dict, status: int = 200):
+    """The panel alone for htmx, the whole console page around it otherwise."""
+    if request.htmx:
+        return render(request, template, context, status=status)
+    page = _page_context(request) | context | {"panel": template}
+    return render(request, "console/practice.html", page, status=status)
+
+
+@practice_permission("book_appointment")
+@never_cache
+@require_GET
+@server_timing
+def practice_view(request: HttpRequest, practice: str) -> HttpResponse:
+    record_event(
+        actor=request.actor,
+        action=Action.VIEW,
+        object_type=CONSOLE,
+        object_id=request.practice.pk,
+    )
+    return render(request, "console/practice.html", _page_context(request))
+
+
+@practice_permission("book_appointment")
+@never_cache
+@require_POST
+@sealed_data
+@server_timing
+def search_view(request: HttpRequest, practice: str) -> HttpResponse:
+    """The caller by phone, birth date or name (POSTed: no health data in URLs).
+    A single match opens straight into booking; typing opens only a phone match."""
+    form = ConsoleSearchForm(request.POST)
+    if not form.is_valid():
+        return _respond(request, "console/_results.html", {"results": []}, status=400)
+    found = patient_selectors.patient_search(request.practice, form.cleaned_data["q"])
+    record_event(
+        actor=request.actor,
+        action=Action.SEARCH,
+        object_type=ObjectType.PATIENT,
+        detail={"kind": found.kind, "results": len(found.patients), "for": CONSOLE}
+        | patients_shown(patient.pk for patient in found.patients),
+    )
+    straight = not form.cleaned_data["auto"] or found.kind == "phone"
+    if len(found.patients) == 1 and straight:
+        return _respond(request, "console/_booking.html", _booking(request, found.patients[0]))
+    context = {
+        "results": [patient_selectors.summary(patient) for patient in found.patients],
+        "kind": found.kind,
+    }
+    return _respond(request, "console/_results.html", context)
+
+
+@dataclass
+class Numbered:
+    key: int
+    value: str
+    day: str
+    hour: str
+    practitioner: str
+
+
+@dataclass
+class Choice:
+    """What the booking panel starts from: the type, the practitioner asked
+    (None for all) and the panel's own choice value."""
+
+    types: list[AppointmentType]
+    kind: AppointmentType | None
+    practitioner: User | None
+    practitioner_value: str
+    slots: list[Numbered] = field(default_factory=list)
+
+
+def _choice(request: HttpRequest, patient: Patient, panel: PanelForm) -> Choice:
+    practice = request.practice
+    types = selectors.bookable_types(practice, request.actor)
+    wanted = panel.cleaned_data.get("type") if panel.is_valid() else None
+    kind = next((t for t in types if t.pk == wanted), None) or selectors.default_type(
+        practice, request.actor, patient, types
+    )
+    asked = panel.practitioner_choice()
+    if asked == ALL_PRACTITIONERS:
+        practitioner = None
+    elif asked is not None:
+        practitioner = appointment_selectors.practitioner_in_practice(practice, asked)
+    else:
+        practitioner = selectors.usual_practitioner(practice, patient)
+    value = str(practitioner.pk) if practitioner else ALL_PRACTITIONERS
+    return Choice(types, kind, practitioner, value)
+
+
+def _numbered_slots(request: HttpRequest, choice: Choice, start_from) -> list[Numbered]:
+    if choice.kind is None:
+        return []
+    found = find_free_slots(
+        practice=request.practice,
+        appointment_type=choice.kind,
+        practitioner=choice.practitioner,
+        start_from=start_from,
+        count=SLOTS,
+    )
+    names = {
+        user.pk: person_name(user) for user in appointment_selectors.practitioners(request.practice)
+    }
+    days = proposals_by_day(request, found, names)
+    flat = [proposal for _day, proposals in days for proposal in proposals]
+    return [
+        Numbered(key, p.value, p.day, p.hour, p.practitioner) for key, p in enumerate(flat, start=1)
+    ]
+
+
+def _start_from(request: HttpRequest, panel: PanelForm):
+    now = timezone.now()
+    if panel.is_valid() and panel.cleaned_data["a_partir_du"]:
+        day_start, _end = appointment_selectors.day_bounds(
+            request.practice, panel.cleaned_data["a_partir_du"]
+        )
+        return max(now, day_start)
+    return now
+
+
+def _booking(request: HttpRequest, patient: Patient, form=None, error="") -> dict:
+    """The booking panel of one patient, its audit event written."""
+    panel = PanelForm(request.GET or None)
+    choice = _choice(request, patient, panel)
+    choice.slots = _numbered_slots(request, choice, _start_from(request, panel))
+    record_event(
+        actor=request.actor,
+        action=Action.VIEW,
+        object_type=ObjectType.PATIENT,
+        object_id=patient.pk,
+        detail={"for": "console_booking", "proposals": len(choice.slots)},
+    )
+    return {
+        "patient": patient,
+        "patient_label": patient_label(patient),
+        "birth_date": patient.read("birth_date"),
+        "choice": choice,
+        "practitioners": list(appointment_selectors.practitioners(request.practice)),
+        "all_practitioners": ALL_PRACTITIONERS,
+        "upcoming": [
+            (appointment, when(request, appointment.start))
+            for appointment in appointment_selectors.patient_upcoming(
+                request.practice, patient, timezone.now()
+            )
+        ],
+        "form": form or BookingForm(),
+        "error": error,
+    }
+
+
+@practice_permission("book_appointment")
+@never_cache
+@require_GET
+@sealed_data
+@server_timing
+def patient_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
+    """One caller's booking panel: the type, the usual practitioner, the next
+    free slots numbered 1 to 9."""
+    patient = patient_selectors.patient_get(request.practice, patient)
+    return _respond(request, "console/_booking.html", _booking(request, patient))
+
+
+@practice_permission("book_appointment")
+@never_cache
+@require_POST
+@sealed_data
+@server_timing
+def book_view(request: HttpRequest, practice: str, patient, appointment_type: int):
+    """Book the picked slot through the appointments service."""
+    patient = patient_selectors.patient_get(request.practice, patient)
+    kind = type_for_booking(request, appointment_type)
+    if not rules.may_book_type(request.actor, kind):
+        return not_bookable(request, kind)
+    form = BookingForm(request.POST)
+
+    def book():
+        practitioner, start = slot_practitioner(request, form)
+        return appointment_book(
+            practice=request.practice,
+            practitioner=practitioner,
+            patient=patient,
+            appointment_type=kind,
+            start=start,
+            reason=form.cleaned_data["reason"],
+            actor=request.actor,
+        )
+
+    outcome = attempt(form, book)
+    if outcome.result is not None:
+        appointment = outcome.result
+        context = {
+            "appointment": appointment,
+            "patient_label": patient_label(patient),
+            "when": when(request, appointment.start),
+            "end": local_time(request, appointment.end).strftime("%H:%M"),
+        }
+        return _respond(request, "console/_booked.html", context)
+    context = _booking(request, patient, form=form, error=outcome.error)
+    record_event(
+        actor=request.actor,
+        action=Action.CREATE,
+        outcome=Outcome.DENIED,
+        object_type=ObjectType.APPOINTMENT,
+        detail={"for": CONSOLE} | refused_detail(outcome.status),
+    )
+    return _respond(request, "console/_booking.html", context, status=outcome.status)

@@ -1,0 +1,96 @@
+"""The call console in Chromium, counted: every click, key press and typed
+field is one user action, every document or htmx request one request. The
+journey fails above the issue's figures (issue 14)."""
+
+from dataclasses import dataclass, field
+from datetime import time
+
+import pytest
+
+from accounts.roles import Role
+from accounts.scoping import practice_scope
+from appointments.models import Appointment
+from tests.appointments.helpers import appointment_type, schedule
+from tests.browser.helpers import log_in
+from tests.factories import PracticeFactory, UserFactory, grant
+from tests.patients.helpers import make_patient
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PHONE = "06 12 34 56 78"
+
+
+@dataclass
+class Counted:
+    """The user's actions and the requests they cost, from the moment counting starts."""
+
+    page: object
+    actions: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+
+    errors: list[str] = field(default_factory=list)
+
+    def start(self) -> None:
+        self.page.on("request", self._request)
+        # A CSP refusal or a script error shows in the console: none is allowed.
+        self.page.on("console", self._console)
+
+    def _console(self, message) -> None:
+        if message.type == "error":
+            self.errors.append(message.text)
+
+    def _request(self, request) -> None:
+        if request.resource_type in ("document", "xhr", "fetch"):
+            self.requests.append(f"{request.method} {request.url}")
+
+    def report(self, journey: str) -> None:
+        """Printed for the closing note (pytest -s shows it); no error allowed."""
+        print(f"{journey}: {len(self.actions)} actions, {len(self.requests)} requests")
+        assert not self.errors, self.errors
+
+    def press(self, key: str) -> None:
+        self.actions.append(f"press {key}")
+        self.page.keyboard.press(key)
+
+    def type(self, selector: str, text: str) -> None:
+        self.actions.append(f"type {selector}")
+        self.page.fill(selector, text)
+
+    def click(self, selector: str) -> None:
+        self.actions.append(f"click {selector}")
+        self.page.click(selector)
+
+
+@pytest.fixture
+def practices():
+    lilas = PracticeFactory(name="Cabinet des Lilas", slug="lilas")
+    roses = PracticeFactory(name="Cabinet des Roses", slug="roses")
+    doctor = grant(UserFactory(username="dr.lilas", last_name="Martin"), Role.PRACTITIONER, lilas)
+    with practice_scope(lilas):
+        # Open all day, every day: the next free slots exist whenever the suite runs.
+        schedule(lilas, doctor, {weekday: [(time(0), time(23, 45))] for weekday in range(7)})
+        appointment_type(lilas, minutes=15)
+    patient = make_patient(lilas, last_name="Lefèvre", first_names="Élodie", phone=PHONE)
+    tele = grant(UserFactory(username="tele.console"), Role.TELESECRETARY, roses)
+    grant(tele, Role.TELESECRETARY, lilas)
+    return lilas, tele, patient
+
+
+def test_existing_caller_booked_by_hand_in_four_actions(page, practices, screenshot_dir):
+    lilas, tele, patient = practices
+    log_in(page, tele)
+    page.goto("/console/")
+    counted = Counted(page)
+    counted.start()
+    counted.press("1")  # Cabinet des Lilas (by name: first)
+    page.wait_for_url("**/p/lilas/console/")
+    counted.type("#console-q", PHONE)
+    page.wait_for_selector("[data-booking]")
+    counted.press("1")
+    counted.press("Enter")
+    page.wait_for_selector("[data-booked]")
+    page.screenshot(path=screenshot_dir / "console-booked.png", full_page=True)
+    with practice_scope(lilas):
+        assert Appointment.objects.filter(practice=lilas, patient=patient).count() == 1
+    counted.report("existing caller, by hand")
+    assert len(counted.actions) <= 4, counted.actions
