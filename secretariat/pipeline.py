@@ -3,6 +3,10 @@
 `settings.MIDDLEWARE` lists the middlewares; this is the one place that says
 what they decide and why the order matters (`tests/test_pipeline.py` checks it):
 
+0. `HealthMiddleware` (secretariat/health.py) answers the load balancer's
+   liveness and readiness probes before anything else: before the host check
+   and the HTTPS redirect (a probe comes by address over plain HTTP), and
+   before a session or an audit event could be written for it.
 1. `RequestIdMiddleware` gives the request its reference (error pages, audit).
 2. The session (Django's, but a failed save after the view never replaces its
    answer: accounts/sessions.py), authentication and django-otp's verification.

@@ -122,6 +122,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "secretariat.health.HealthMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "secretariat.middleware.RequestIdMiddleware",
@@ -144,7 +145,7 @@ MIDDLEWARE = [
 # Static files served by the application itself (WhiteNoise): from the collected
 # directory in production (collectstatic runs in the image build), straight from
 # the source folders elsewhere, so `make run` needs no DEBUG and no collectstatic.
-MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
 WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = not PRODUCTION
 
@@ -298,6 +299,27 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 5,
     "socket_timeout": 10,
 }
+# Two queues, so that a long purge never delays a reminder: "interactive" (the
+# default: reminders, notifications, mails, detectors, the outbox sweep) and
+# "heavy" (scans of whole tables or trails, key rotation, backups). Each runs its
+# own workers (docker-compose.yml). Routed by the task's function name, which
+# stays the same when a task moves between modules.
+CELERY_TASK_DEFAULT_QUEUE = "interactive"
+HEAVY_TASKS = (
+    "rotate_practice_key_task",
+    "purge_expired",
+    "account_hygiene",
+    "backup_daily",
+    "backups_prune",
+    "drill_monthly",
+    "verify_audit_chains",
+    "write_audit_digests",
+    "ensure_audit_partitions",
+    "shred_closed_practices",
+)
+CELERY_TASK_ROUTES = {f"*.{name}": {"queue": "heavy"} for name in HEAVY_TASKS}
+# The worker keeps the project's log format (one JSON object per line in production).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic tasks, times in UTC. django-celery-beat writes this schedule into the
@@ -422,10 +444,19 @@ PRACTICE_SHRED_AFTER_DAYS = env.int("PRACTICE_SHRED_AFTER_DAYS", default=90)
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 # Logs carry identifiers only; the request id ties a log line to an error page.
+# One JSON object per line in production (secretariat/logs.py), so the logs of
+# several nodes join on the request id; plain text elsewhere.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured("LOG_FORMAT must be json or text.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "secretariat.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
     "loggers": {
         # django.request logs would carry request bodies on errors in some

@@ -15,6 +15,8 @@ from audit.models import AuditEvent
 pytestmark = pytest.mark.django_db
 
 PIPELINE = [
+    "secretariat.health.HealthMiddleware",
+    "django.middleware.security.SecurityMiddleware",
     "secretariat.middleware.RequestIdMiddleware",
     "accounts.sessions.SessionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
