@@ -6,10 +6,13 @@ import time
 from django.conf import settings
 from django.contrib.auth import login
 from django.http import HttpRequest
+from django.urls import reverse
 from django_otp import login as otp_login
 
 from accounts import lockout
 from accounts.models import TOTPDevice, User
+from accounts.roles import Role
+from accounts.selectors import user_practices
 from accounts.sessions import session_register, start_session_clock
 from audit.models import Action
 from audit.services import record_event
@@ -51,3 +54,17 @@ def complete_login(request: HttpRequest, user: User, device: TOTPDevice) -> None
     start_session_clock(request)
     session_register(request, user)
     record_event(actor=request.actor.for_user(user), action=Action.LOGIN)
+
+
+def landing_url(user: User) -> str:
+    """Where a login lands when no page asked for it (issue 14 item 7): a
+    telesecretary on the call console (straight on the practice's console when
+    it is their only practice), everybody else on the home page. The console is
+    named by its URL, not imported (it sits in a layer above)."""
+    practices = user_practices(user)
+    answering = [access for access in practices if Role.TELESECRETARY in access.roles]
+    if not answering:
+        return reverse("accounts:home")
+    if len(practices) == 1:
+        return reverse("console:practice", args=[answering[0].practice.slug])
+    return reverse("console:home")

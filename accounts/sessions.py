@@ -5,6 +5,7 @@ reset, a deactivation)."""
 
 import logging
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,9 +16,10 @@ from django.contrib.sessions.models import Session
 from django.db import DatabaseError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, resolve_url
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 
 from accounts.models import User, UserSession
@@ -100,9 +102,37 @@ def _session_expired(request: HttpRequest) -> str | None:
 
 def _end(request: HttpRequest, reason: str) -> HttpResponse:
     record_event(actor=request.actor, action=Action.SESSION_EXPIRED, detail={"reason": reason})
+    back = return_path(request)
     logout(request)
     messages.warning(request, _("Votre session a expiré. Veuillez vous reconnecter."))
-    return redirect(settings.LOGIN_URL)
+    login_url = resolve_url(settings.LOGIN_URL)
+    if back:
+        login_url += "?" + urlencode({"next": back})
+    if request.headers.get("HX-Request") == "true":
+        # An htmx request (the call console): the whole page goes to the login,
+        # not the login page into the console's panel.
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = login_url
+        return response
+    return redirect(login_url)
+
+
+def return_path(request: HttpRequest) -> str:
+    """The page to return to after logging in again (issue 14 item 6): the page
+    an htmx request was made from, the page itself for a GET, else none (a POST
+    is not replayed). Only a path of this site is kept."""
+    if request.headers.get("HX-Request") == "true":
+        target = urlsplit(request.headers.get("HX-Current-URL", ""))
+        if target.netloc and target.netloc != request.get_host():
+            return ""
+        path = target.path + (f"?{target.query}" if target.query else "")
+    elif request.method == "GET":
+        path = request.get_full_path()
+    else:
+        return ""
+    if not url_has_allowed_host_and_scheme(path, allowed_hosts={request.get_host()}):
+        return ""
+    return path if path.startswith("/") and not path.startswith("//") else ""
 
 
 def session_register(request: HttpRequest, user: User) -> UserSession:

@@ -18,6 +18,7 @@ from accounts.login import (
     PENDING_NEXT,
     complete_login,
     confirmed_device,
+    landing_url,
     pending_user,
     start_pending_login,
 )
@@ -113,7 +114,7 @@ def otp_view(request: HttpRequest) -> HttpResponse:
         else:
             accepted = device.verify_token(code)
         if accepted:
-            target = request.session.get(PENDING_NEXT) or "accounts:home"
+            target = request.session.get(PENDING_NEXT) or landing_url(user)
             complete_login(request, user, device)
             return redirect(target)
         locked = _otp_failure(request, user, "totp")

@@ -49,7 +49,8 @@ def test_expired_session_ends_before_any_gate(world):
     session.save()
     _new_agreement()
     response = client.get(f"/p/{world.practice_b.slug}/")
-    assert response["Location"] == reverse(settings.LOGIN_URL)
+    # Back to the same page after logging in again (issue 14 item 6).
+    assert response["Location"] == f"{reverse(settings.LOGIN_URL)}?next=%2Fp%2Fcabinet-b%2F"
     assert AuditEvent.objects.filter(action="session_expired").count() == 1
 
 

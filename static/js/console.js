@@ -95,6 +95,20 @@
     }
   });
 
+  // A request answered by the login page (the session ended and was not even
+  // known any more): the whole page goes there, asking to come back here.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var root = document.getElementById("console");
+    var login = root && root.dataset.login;
+    var answered = event.detail.xhr && event.detail.xhr.responseURL;
+    if (login && answered && new URL(answered).pathname === login) {
+      event.detail.shouldSwap = false;
+      window.location.assign(
+        login + "?next=" + encodeURIComponent(window.location.pathname + window.location.search)
+      );
+    }
+  });
+
   document.addEventListener("htmx:afterSettle", function (event) {
     focusNew(event.detail.elt);
   });

@@ -31,7 +31,9 @@ def test_login_with_password_then_totp_reaches_home(member):
     # Before the TOTP step no page is reachable.
     assert client.get(reverse("accounts:home")).status_code == 302
     response = otp_step(client, authenticator().now())
-    assert response["Location"] == reverse("accounts:home")
+    # A telesecretary lands on the call console (issue 14 item 7).
+    practice = member.memberships.get().practice
+    assert response["Location"] == reverse("console:practice", args=[practice.slug])
     home = client.get(reverse("accounts:home"))
     assert home.status_code == 200
     assert "Cabinet" in home.content.decode()
@@ -210,7 +212,8 @@ def test_idle_timeout_ends_the_session(member, audit_clock_unchecked):
         assert client.get(reverse("accounts:home")).status_code == 200
         clock.tick(16 * 60)
         response = client.get(reverse("accounts:home"))
-        assert response["Location"] == reverse("accounts:login")
+        # Back to the page after logging in again (issue 14 item 6).
+        assert response["Location"] == reverse("accounts:login") + "?next=%2F"
         assert AuditEvent.objects.filter(action="session_expired").exists()
 
 
