@@ -21,7 +21,8 @@ def has_practice_perm(request: HttpRequest, codename: str) -> bool:
     access = getattr(request, "practice_access", None)
     if access is None or not access.allows(codename):
         return False
-    return request.user.has_perm(f"accounts.{codename}", access.practice)
+    # guardian's grant on the practice, resolved once per request (PracticeAccess.granted).
+    return codename in access.granted
 
 
 def practice_permission(codename: str) -> Callable:

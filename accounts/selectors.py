@@ -1,4 +1,11 @@
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import cached_property
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from guardian.core import ObjectPermissionChecker
 
 from accounts.models import ConfidentialityAgreement, Membership, Practice, User
 from accounts.roles import PROVIDER_ROLES, ROLE_PERMISSIONS, Role
@@ -8,9 +15,25 @@ from accounts.roles import PROVIDER_ROLES, ROLE_PERMISSIONS, Role
 class PracticeAccess:
     practice: Practice
     roles: frozenset[str]
+    user: User | None = field(default=None, compare=False, repr=False)
 
     def allows(self, codename: str) -> bool:
         return any(codename in ROLE_PERMISSIONS[role] for role in self.roles)
+
+    @cached_property
+    def granted(self) -> frozenset[str]:
+        """django-guardian's object permissions of the user on the practice,
+        read once per request (one query) instead of once per check: the
+        decorator, the page's buttons and the navigation all ask. Membership
+        changes take effect on the next request, which resolves a new access."""
+        if self.user is None or not self.user.is_active:
+            return frozenset()
+        checker = ObjectPermissionChecker(self.user)
+        if self.user.is_superuser:
+            return frozenset(checker.get_perms(self.practice))
+        # The user's own grants and their groups' in one query (guardian makes two).
+        own = checker.get_user_perms(self.practice)
+        return frozenset(own.union(checker.get_group_perms(self.practice)))
 
     def role_for(self, codename: str) -> str:
         for role in Role.values:
@@ -30,7 +53,7 @@ def practice_access(user: User, slug: str) -> PracticeAccess | None:
     roles = {membership.role: membership.practice for membership in memberships}
     if not roles:
         return None
-    return PracticeAccess(practice=next(iter(roles.values())), roles=frozenset(roles))
+    return PracticeAccess(practice=next(iter(roles.values())), roles=frozenset(roles), user=user)
 
 
 def user_practices(user: User) -> list[PracticeAccess]:
@@ -57,6 +80,20 @@ def provider_roles(user: User) -> frozenset[str]:
 
 def current_agreement() -> ConfidentialityAgreement | None:
     return ConfidentialityAgreement.objects.order_by("-version").first()
+
+
+def agreement_missing(user: User) -> bool:
+    """True when a charter exists and the user has not accepted its current
+    version within AGREEMENT_VALIDITY_DAYS: one query on every request."""
+    fresh = timezone.now() - timedelta(days=settings.AGREEMENT_VALIDITY_DAYS)
+    accepted = user.acceptances.filter(agreement=OuterRef("pk"), accepted_at__gte=fresh)
+    current = (
+        ConfidentialityAgreement.objects.order_by("-version")
+        .annotate(accepted=Exists(accepted))
+        .values_list("accepted", flat=True)
+        .first()
+    )
+    return current is False
 
 
 def has_accepted(user: User, agreement: ConfidentialityAgreement) -> bool:

@@ -66,7 +66,7 @@ class SessionPolicyMiddleware:
         user = request.user
         if user.is_authenticated:
             reason = _session_expired(request) or (None if user.is_verified() else "unverified")
-            if reason is None and not session_touch(request):
+            if reason is None and _idle_clock_due(request) and not session_touch(request):
                 reason = "ended"
             if reason:
                 return _end(request, reason)
@@ -80,11 +80,19 @@ def start_session_clock(request: HttpRequest) -> None:
     request.session[SESSION_LAST_SEEN] = now
 
 
-def _touch_idle_clock(request: HttpRequest) -> None:
-    now = timezone.now()
+def _idle_clock_due(request: HttpRequest) -> bool:
+    """The idle clock and the `UserSession` activity stamp are written back
+    together, at most once per SESSION_LAST_SEEN_STEP: most requests then write
+    nothing. Between two stamps a session ended elsewhere is still refused at
+    once, because ending it deletes its `Session` row too (sessions_end,
+    session_end, logout): the request loads no user."""
     last_seen = datetime.fromisoformat(request.session[SESSION_LAST_SEEN])
-    if now - last_seen >= SESSION_LAST_SEEN_STEP:
-        request.session[SESSION_LAST_SEEN] = now.isoformat()
+    return timezone.now() - last_seen >= SESSION_LAST_SEEN_STEP
+
+
+def _touch_idle_clock(request: HttpRequest) -> None:
+    if _idle_clock_due(request):
+        request.session[SESSION_LAST_SEEN] = timezone.now().isoformat()
 
 
 def _session_expired(request: HttpRequest) -> str | None:

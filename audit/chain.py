@@ -88,7 +88,7 @@ WITH old AS (
            CASE WHEN last_occurred_at > %(occurred_at)s::timestamptz
                  AND last_occurred_at - %(occurred_at)s::timestamptz < %(tolerance)s::interval
                 THEN last_occurred_at ELSE %(occurred_at)s::timestamptz END AS occurred_at
-    FROM audit_auditchain WHERE id = %(chain_id)s FOR UPDATE
+    FROM audit_auditchain WHERE {chain_filter} FOR UPDATE
 ), linked AS (
     SELECT old.*, encode(sha256(convert_to(
         last_hash || ':' || (last_seq + 1)::text || ':' || audit_payload_digest(
@@ -115,9 +115,18 @@ _PG_TYPES = {
 }
 _PG_COLUMNS = [name for name in CONTENT_FIELDS if name != "occurred_at"]
 _PG_VALUES = ", ".join(f"%({name})s::{_PG_TYPES.get(name, 'text')}" for name in _PG_COLUMNS)
-_PG_APPEND_SQL = _PG_APPEND.format(
-    digest_arguments=_PG_VALUES, columns=", ".join(_PG_COLUMNS), values=_PG_VALUES
-)
+_PG_APPEND_BY = {
+    chain_filter: _PG_APPEND.format(
+        chain_filter=chain_filter,
+        digest_arguments=_PG_VALUES,
+        columns=", ".join(_PG_COLUMNS),
+        values=_PG_VALUES,
+    )
+    for chain_filter in ("id = %(chain_id)s", "key = %(chain_key)s")
+}
+_PG_APPEND_SQL = _PG_APPEND_BY["id = %(chain_id)s"]
+# By the chain's key (unique): no lookup of its id before the append.
+_PG_APPEND_KEY_SQL = _PG_APPEND_BY["key = %(chain_key)s"]
 
 
 @dataclass(frozen=True)
@@ -129,23 +138,37 @@ class Appended:
 
 def append(chain_id: int, content: dict) -> Appended:
     if connection.vendor == "postgresql":
-        return _append_postgresql(chain_id, content)
+        row = _append_postgresql(_PG_APPEND_SQL, content, chain_id=chain_id)
+        if row is None:
+            raise RuntimeError(f"audit chain {chain_id} is missing")
+        return row
     return _append_portable(chain_id, content)
 
 
-def _append_postgresql(chain_id: int, content: dict) -> Appended:
+def append_to(practice_id: int | None, content: dict) -> Appended:
+    """Append to the practice's chain (None: the platform's), found by its key
+    in the append statement itself: one statement per event. A chain's first
+    event creates the chain, then appends again."""
+    key = chain_key(practice_id)
+    if connection.vendor != "postgresql":
+        return _append_portable(chain_id_for(key, practice_id), content)
+    row = _append_postgresql(_PG_APPEND_KEY_SQL, content, chain_key=key)
+    if row is None:
+        row = append(chain_id_for(key, practice_id), content)
+    return row
+
+
+def _append_postgresql(sql: str, content: dict, **chain: object) -> Appended | None:
     params = dict(
         content,
-        chain_id=chain_id,
+        **chain,
         tolerance=CLOCK_TOLERANCE,
         detail=json.dumps(content["detail"]),
     )
     with connection.cursor() as cursor:
-        cursor.execute(_PG_APPEND_SQL, params)
+        cursor.execute(sql, params)
         row = cursor.fetchone()
-    if row is None:
-        raise RuntimeError(f"audit chain {chain_id} is missing")
-    return Appended(*row)
+    return None if row is None else Appended(*row)
 
 
 class AuditClockError(ValueError):

@@ -91,8 +91,7 @@ def record_event(
         "request_id": actor.request_id,
         "detail": _clean_detail(detail),
     }
-    chain_id = chain_module.chain_id_for(chain_module.chain_key(practice_id), practice_id)
-    return chain_module.append(chain_id, content)
+    return chain_module.append_to(practice_id, content)
 
 
 # --- Signed digests and alerts -------------------------------------------------

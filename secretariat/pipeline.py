@@ -87,8 +87,7 @@ def _resolve(request: HttpRequest) -> ResolverMatch | None:
 def _agreement_missing(request: HttpRequest, match: ResolverMatch) -> bool:
     if getattr(match.func, "agreement_exempt", False):
         return False
-    agreement = selectors.current_agreement()
-    return agreement is not None and not selectors.has_accepted(request.user, agreement)
+    return selectors.agreement_missing(request.user)
 
 
 def _enter_practice(request: HttpRequest, slug: str) -> None:
