@@ -6,7 +6,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/secretariat
 REDIS_URL ?= redis://127.0.0.1:6379/15
 PORT ?= 8000
 
-.PHONY: run test lint format services browser messages bench check-python lock
+.PHONY: run test lint format services pooler browser messages bench check-python lock
 
 check-python:
 	@./scripts/find-python.sh >/dev/null
@@ -62,6 +62,13 @@ services:
 	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && exit 0; sleep 1; done; \
 	  echo "PostgreSQL or Redis did not come up." >&2; exit 1
 
+# The pooled two-node tests (tests/scaling) start their own PgBouncer from Debian's package,
+# installed when missing.
+pooler:
+	@command -v pgbouncer >/dev/null || test -x /usr/sbin/pgbouncer || { \
+	  echo "make: installing Debian's pgbouncer for the pooled two-node tests: apt-get install pgbouncer"; \
+	  apt-get update -qq && apt-get install -y -qq pgbouncer; }
+
 # Browser tests drive a chromium through Playwright, which cannot download browsers here:
 # CHROMIUM_PATH=… names one; otherwise Debian's chromium, installed when missing.
 CHROMIUM_PATH ?=
@@ -87,7 +94,7 @@ format: $(VENV)/.installed
 # pyproject.toml); a run narrowed by PYTEST_ARGS does not (COVERAGE=--cov to ask).
 COVERAGE ?= $(if $(PYTEST_ARGS),,--cov)
 # The environment the suite needs; tests/conftest.py stops a pytest run without it.
-test: $(VENV)/.installed .env services browser messages lint
+test: $(VENV)/.installed .env services pooler browser messages lint
 	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) SECRETARIAT_ENV=test \
 	  CHROMIUM_PATH="$(or $(CHROMIUM_PATH),$$(command -v chromium))" \
 	  $(VENV)/bin/pytest $(COVERAGE) $(PYTEST_ARGS)

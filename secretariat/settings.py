@@ -177,6 +177,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.boo
     "DATABASE_POOL", default=PRODUCTION
 ):
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = True
+# Behind PgBouncer in transaction mode (docs/scaling.md) a server connection serves
+# another client after each transaction: no server-side cursor may outlive one
+# (Django's documented setting for transaction pooling). Prepared statements are
+# already off: Django binds parameters client-side and sets no prepare threshold.
+# The practice is set per transaction (SET LOCAL), so nothing else leaks across.
+if env.bool("DATABASE_TRANSACTION_POOLER", default=False):
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Database roles and topology (docs/tenancy.md, docs/scaling.md) -------------
