@@ -33,6 +33,15 @@ class Practice(models.Model):
     specialty = models.CharField(_("spécialité"), max_length=120, blank=True)
     finess = models.CharField(_("numéro FINESS"), max_length=9, blank=True)
     siret = models.CharField(_("numéro SIRET"), max_length=14, blank=True)
+    # The contact point a patient is given in a breach notice (GDPR art. 34(2),
+    # 33(3)(b)): the practice's DPO, or whoever answers for its personal data.
+    dpo_name = models.CharField(
+        _("délégué à la protection des données (ou contact)"), max_length=200, blank=True
+    )
+    dpo_email = models.EmailField(_("courriel du contact données personnelles"), blank=True)
+    dpo_phone = models.CharField(
+        _("téléphone du contact données personnelles"), max_length=30, blank=True
+    )
     status = models.CharField(
         _("statut"), max_length=16, choices=Status.choices, default=Status.ONBOARDING
     )

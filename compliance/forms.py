@@ -63,6 +63,7 @@ class IncidentForm(forms.ModelForm):
             "approx_records",
             "likely_consequences",
             "measures_taken",
+            "patient_advice",
             "practices",
         ]
         widgets = {

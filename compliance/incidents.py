@@ -21,7 +21,7 @@ from accounts.scoping import practice_scope
 from audit.context import Actor
 from audit.models import Action
 from audit.services import record_event
-from compliance import notices
+from compliance import incident_texts, notices
 from compliance.models import BreachIncident, Notification, PatientNotification
 from outbox import services as outbox
 
@@ -40,7 +40,12 @@ INCIDENT_FIELDS = (
     "approx_records",
     "likely_consequences",
     "measures_taken",
+    "patient_advice",
 )
+
+
+class BreachNoticeError(Exception):
+    """A patient notice that cannot go out as it stands (French message)."""
 
 
 def notify_once(
@@ -87,7 +92,9 @@ def incident_declare(
 ) -> BreachIncident:
     """Record the incident, draft a notice per affected patient of the affected
     practices (unknown ids ignored), and notify the practices after commit."""
-    incident = BreachIncident(created_by=actor.user, **{k: fields[k] for k in INCIDENT_FIELDS})
+    incident = BreachIncident(
+        created_by=actor.user, **{k: fields[k] for k in INCIDENT_FIELDS if k in fields}
+    )
     incident.save()
     incident.practices.set(practices)
     drafts = _draft_patient_notifications(incident, practices, _clean_patient_ids(patient_ids))
@@ -168,7 +175,8 @@ def incident_update(
 ) -> BreachIncident:
     locked = BreachIncident.objects.select_for_update().get(pk=incident.pk)
     for name in INCIDENT_FIELDS:
-        setattr(locked, name, fields[name])
+        if name in fields:
+            setattr(locked, name, fields[name])
     locked.save()
     added = set(p.pk for p in practices) - set(locked.practices.values_list("pk", flat=True))
     locked.practices.set(practices)
@@ -235,23 +243,49 @@ def breach_deadline_reminders(*, now: datetime | None = None) -> int:
     return made
 
 
+def patient_notification_preview(
+    *, notification: PatientNotification
+) -> tuple[incident_texts.NoticeText, list[str]]:
+    """The text as the patient will read it (the frozen one once sent), and what
+    art. 34 still lacks before it may be sent."""
+    practice = Practice.objects.get(pk=notification.practice_id)
+    if notification.status == PatientNotification.Status.SENT:
+        return incident_texts.NoticeText(notification.subject, notification.body), []
+    incident = notification.incident
+    return (
+        incident_texts.patient_notice(incident, practice),
+        incident_texts.missing_for_patient(incident, practice),
+    )
+
+
 def patient_notification_send(
     *, notification: PatientNotification, actor: Actor
 ) -> PatientNotification:
-    """Approve and send one patient notice (once): recorded as sent, and e-mailed
-    by a task when the patient has an address."""
+    """Approve and send one patient notice (once): its text is frozen as read in
+    the preview, recorded as sent, and e-mailed by a task when the patient has an
+    address. Refused (BreachNoticeError, nothing written) while art. 34's content
+    is incomplete."""
     from patients.models import Patient
 
     with transaction.atomic():
         locked = PatientNotification.objects.select_for_update().get(pk=notification.pk)
         if locked.status == PatientNotification.Status.SENT:
             return locked
+        text, missing = patient_notification_preview(notification=locked)
+        if missing:
+            raise BreachNoticeError(
+                _("Information incomplète, non envoyée : il manque %(missing)s.")
+                % {"missing": ", ".join(missing)}
+            )
         locked.status = PatientNotification.Status.SENT
         locked.approved_by = actor.user
         locked.sent_at = timezone.now()
+        locked.subject, locked.body = text.subject, text.body
         patient = Patient.objects.get(pk=locked.patient_id)
         locked.emailed = bool(patient.read("email").strip())
-        locked.save(update_fields=["status", "approved_by", "sent_at", "emailed"])
+        locked.save(
+            update_fields=["status", "approved_by", "sent_at", "emailed", "subject", "body"]
+        )
         record_event(
             actor=actor,
             action=Action.UPDATE,
@@ -266,26 +300,30 @@ def patient_notification_send(
 
 
 def patient_notification_mail(*, notification_id: int) -> bool:
-    """E-mail an approved patient notice, once (in the practice's scope)."""
+    """E-mail an approved patient notice, once (in the practice's scope): the
+    text frozen at approval."""
     from patients.models import Patient
 
     notice = PatientNotification.objects.filter(
         pk=notification_id, status=PatientNotification.Status.SENT
     ).first()
-    if notice is None:
+    if notice is None or not notice.body:
         return False
     email = Patient.objects.get(pk=notice.patient_id).read("email").strip()
-    practice_name = Practice.objects.get(pk=notice.practice_id).name
     return notify_once(
         key=f"breach:{notice.incident_id}:patient_notice:{notice.pk}",
         address=email,
-        subject=_("Information sur une violation de données vous concernant"),
-        body=_(
-            "Madame, Monsieur,\n\nVotre cabinet médical %(practice)s vous informe "
-            "qu'une violation de données personnelles survenue chez son prestataire "
-            "de secrétariat peut vous concerner (référence %(ref)s). Contactez votre "
-            "cabinet pour toute question.\n"
-        )
-        % {"practice": practice_name, "ref": notice.incident_id},
+        subject=notice.subject,
+        body=notice.body,
         incident=notice.incident,
     )
+
+
+def authority_notice_text(*, incident: BreachIncident) -> str:
+    """The art. 33 notification pre-filled from the register."""
+    with scopes_disabled():
+        statuses = list(
+            PatientNotification.objects.filter(incident=incident).values_list("status", flat=True)
+        )
+    sent = statuses.count(PatientNotification.Status.SENT)
+    return incident_texts.authority_notice(incident, drafted=len(statuses), sent=sent)

@@ -162,6 +162,11 @@ class BreachIncident(models.Model):
     )
     likely_consequences = models.TextField(_("conséquences probables"), max_length=2000)
     measures_taken = models.TextField(_("mesures prises ou envisagées"), max_length=2000)
+    # What a patient can do to protect themselves (art. 34(2), 33(3)(d): measures
+    # proposed to mitigate the possible adverse effects), in plain words.
+    patient_advice = models.TextField(
+        _("recommandations aux personnes concernées"), max_length=2000, blank=True
+    )
     practices = models.ManyToManyField(
         "accounts.Practice", related_name="+", verbose_name=_("cabinets concernés")
     )
@@ -231,6 +236,10 @@ class PatientNotification(models.Model):
     )
     sent_at = models.DateTimeField(null=True)
     emailed = models.BooleanField(default=False)
+    # The text approved by the practitioner, frozen at approval: what is mailed
+    # is what was read, even if the register entry changes afterwards.
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True)
 
     objects = ScopedManager(practice="practice")
 

@@ -35,6 +35,21 @@ urlpatterns = [
         name="incident_authority_notified",
     ),
     path(
+        "conformite/incidents/<int:incident_id>/notification-autorite/",
+        views.incident_authority_notice_view,
+        name="incident_authority_notice",
+    ),
+    path(
+        "conformite/incidents/<int:incident_id>/notification-autorite/export/",
+        views.incident_authority_notice_export_view,
+        name="incident_authority_notice_export",
+    ),
+    path(
+        "p/<slug:practice>/incidents/notifications/<int:notification_id>/",
+        views.practice_notification_preview_view,
+        name="practice_notification_preview",
+    ),
+    path(
         "p/<slug:practice>/incidents/",
         views.practice_incident_list_view,
         name="practice_incidents",

@@ -300,22 +300,59 @@ def incident_authority_notified_view(request: HttpRequest, incident_id: int) -> 
     return redirect("compliance:incident_detail", incident.pk)
 
 
+# French headers, like the audit CSV; values as the register page shows them.
 INCIDENT_EXPORT_COLUMNS = [
-    "id",
-    "detected_at",
-    "deadline",
-    "authority_notified_at",
-    "status",
+    "numero",
+    "decouverte_le",
+    "echeance_autorite",
+    "autorite_notifiee_le",
+    "statut",
     "nature",
-    "data_categories",
-    "people_categories",
-    "approx_people",
-    "approx_records",
-    "likely_consequences",
-    "measures_taken",
-    "practices",
-    "patient_notifications",
+    "categories_donnees",
+    "categories_personnes",
+    "nombre_personnes",
+    "nombre_enregistrements",
+    "consequences_probables",
+    "mesures_prises",
+    "recommandations_personnes",
+    "cabinets",
+    "informations_patients",
 ]
+
+
+@provider_permission("manage_compliance")
+@require_GET
+def incident_authority_notice_view(request: HttpRequest, incident_id: int) -> HttpResponse:
+    """The art. 33 notification, pre-filled from the register."""
+    incident = get_object_or_404(BreachIncident, pk=incident_id)
+    record_event(
+        actor=request.actor,
+        action=Action.VIEW,
+        object_type=ObjectType.BREACH_INCIDENT,
+        object_id=incident.pk,
+        detail={"authority_notice": True},
+    )
+    context = {"incident": incident, "text": incidents.authority_notice_text(incident=incident)}
+    return _no_store(render(request, "compliance/incident_authority_notice.html", context))
+
+
+@provider_permission("manage_compliance")
+@require_POST
+def incident_authority_notice_export_view(request: HttpRequest, incident_id: int) -> HttpResponse:
+    incident = get_object_or_404(BreachIncident, pk=incident_id)
+    record_event(
+        actor=request.actor,
+        action=Action.EXPORT,
+        object_type=ObjectType.BREACH_INCIDENT,
+        object_id=incident.pk,
+        detail={"authority_notice": True},
+    )
+    response = HttpResponse(
+        incidents.authority_notice_text(incident=incident), content_type="text/plain; charset=utf-8"
+    )
+    name = f"notification-autorite-incident-{incident.pk}.txt"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return _no_store(response)
 
 
 @provider_permission("manage_compliance")
@@ -343,7 +380,7 @@ def incident_export_view(request: HttpRequest) -> HttpResponse:
                 incident.authority_notified_at.isoformat()
                 if incident.authority_notified_at
                 else "",
-                incident.status,
+                incident.get_status_display(),
                 incident.nature,
                 incident.data_categories,
                 incident.people_categories,
@@ -351,7 +388,8 @@ def incident_export_view(request: HttpRequest) -> HttpResponse:
                 incident.approx_records,
                 incident.likely_consequences,
                 incident.measures_taken,
-                " ".join(p.slug for p in incident.practices.all()),
+                incident.patient_advice,
+                ", ".join(p.name for p in incident.practices.all()),
                 counts.get(incident.pk, 0),
             )
         )
@@ -386,19 +424,53 @@ def practice_incident_list_view(request: HttpRequest, practice: str) -> HttpResp
     return _no_store(render(request, "compliance/practice_incidents.html", {"rows": rows}))
 
 
+def _practice_notification(request: HttpRequest, notification_id: int) -> PatientNotification:
+    return get_object_or_404(
+        PatientNotification.objects.select_related("incident"),
+        pk=notification_id,
+        practice=request.practice,
+    )
+
+
+def _render_preview(request, notification, *, status: int = 200, error: str = "") -> HttpResponse:
+    text, missing = incidents.patient_notification_preview(notification=notification)
+    context = {"notice": notification, "text": text, "missing": missing, "error": error}
+    return _no_store(
+        render(request, "compliance/practice_notification.html", context, status=status)
+    )
+
+
+@practice_permission("export_patient_data")
+@require_GET
+def practice_notification_preview_view(
+    request: HttpRequest, practice: str, notification_id: int
+) -> HttpResponse:
+    """The notice exactly as the patient will read it, before approval."""
+    notification = _practice_notification(request, notification_id)
+    record_event(
+        actor=request.actor,
+        action=Action.VIEW,
+        object_type=ObjectType.PATIENT_BREACH_NOTIFICATION,
+        object_id=notification.pk,
+        detail=patients_shown([notification.patient_id]),
+    )
+    return _render_preview(request, notification)
+
+
 @practice_permission("export_patient_data")
 @require_POST
 def practice_notification_send_view(
     request: HttpRequest, practice: str, notification_id: int
 ) -> HttpResponse:
-    notification = get_object_or_404(
-        PatientNotification, pk=notification_id, practice=request.practice
-    )
+    notification = _practice_notification(request, notification_id)
     if notification.status == PatientNotification.Status.SENT:
         messages.info(request, _("Cette notification a déjà été envoyée."))
-    else:
+        return redirect("compliance:practice_incidents", request.practice.slug)
+    try:
         incidents.patient_notification_send(notification=notification, actor=request.actor)
-        messages.success(request, _("Notification envoyée au patient."))
+    except incidents.BreachNoticeError as error:
+        return _render_preview(request, notification, status=409, error=str(error))
+    messages.success(request, _("Notification envoyée au patient."))
     return redirect("compliance:practice_incidents", request.practice.slug)
 
 

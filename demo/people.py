@@ -9,8 +9,18 @@ TILLEULS = "Cabinet médical des Tilleuls"
 SAINT_ROCH = "Centre de santé Saint-Roch"
 
 DEMO_PRACTICES = [
-    {"name": TILLEULS, "slug": "tilleuls"},
-    {"name": SAINT_ROCH, "slug": "saint-roch"},
+    {
+        "name": TILLEULS,
+        "slug": "tilleuls",
+        "dpo_name": "Dr Claire Morel, référente données personnelles",
+        "dpo_email": "donnees@tilleuls.example.org",
+    },
+    {
+        "name": SAINT_ROCH,
+        "slug": "saint-roch",
+        "dpo_name": "Cabinet Saint-Roch, contact données personnelles",
+        "dpo_phone": "04 72 00 00 00",
+    },
 ]
 
 DEMO_USERS = [

@@ -10,6 +10,10 @@ from onboarding.models import DeviceReset
 TIMEZONES = sorted(zone for zone in zoneinfo.available_timezones() if zone.startswith("Europe/"))
 
 
+# The contact point given to patients in a breach notice (GDPR art. 34).
+PRIVACY_CONTACT = ["dpo_name", "dpo_email", "dpo_phone"]
+
+
 class PracticeIdentityForm(forms.ModelForm):
     timezone = forms.ChoiceField(
         label=_("Fuseau horaire"),
@@ -19,7 +23,16 @@ class PracticeIdentityForm(forms.ModelForm):
 
     class Meta:
         model = Practice
-        fields = ["name", "slug", "address", "specialty", "timezone", "finess", "siret"]
+        fields = [
+            "name",
+            "slug",
+            "address",
+            "specialty",
+            "timezone",
+            "finess",
+            "siret",
+            *PRIVACY_CONTACT,
+        ]
 
     def clean_finess(self):
         value = self.cleaned_data["finess"]
@@ -36,7 +49,7 @@ class PracticeIdentityForm(forms.ModelForm):
 
 class PracticeIdentityEditForm(PracticeIdentityForm):
     class Meta(PracticeIdentityForm.Meta):
-        fields = ["name", "address", "specialty", "timezone", "finess", "siret"]
+        fields = ["name", "address", "specialty", "timezone", "finess", "siret", *PRIVACY_CONTACT]
 
 
 class ContractForm(forms.Form):

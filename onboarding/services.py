@@ -53,9 +53,22 @@ def practice_onboard_start(*, actor: Actor, **identity) -> Practice:
     return practice
 
 
+IDENTITY_FIELDS = (
+    "name",
+    "address",
+    "specialty",
+    "timezone",
+    "finess",
+    "siret",
+    "dpo_name",
+    "dpo_email",
+    "dpo_phone",
+)
+
+
 @transaction.atomic
 def practice_identity_update(*, practice: Practice, actor: Actor, **identity) -> Practice:
-    for field in ("name", "address", "specialty", "timezone", "finess", "siret"):
+    for field in IDENTITY_FIELDS:
         if field in identity:
             setattr(practice, field, identity[field] or "")
     practice.save()

@@ -31,6 +31,10 @@ def _notice(world, practice) -> int:
 
     incident = _incident(world)["incident_id"]
     patient = make_patient(practice)
+    # The contact point art. 34 requires: without it the notice is not sent.
+    type(practice).objects.filter(pk=practice.pk).update(
+        dpo_name="Contact données", dpo_email="donnees@example.org"
+    )
     with practice_scope(practice):
         return PatientNotification.objects.create(
             practice=practice, incident_id=incident, patient=patient
@@ -206,6 +210,28 @@ ROUTES = [
         kwargs=practice_a,
         allowed=PRACTITIONERS,
         audit_action="list",
+    ),
+    Route(
+        "compliance:incident_authority_notice",
+        kwargs=_incident,
+        allowed=COMPLIANCE,
+        practice_scoped=False,
+        audit_action="view",
+    ),
+    Route(
+        "compliance:incident_authority_notice_export",
+        kwargs=_incident,
+        method="post",
+        allowed=COMPLIANCE,
+        practice_scoped=False,
+        audit_action="export",
+    ),
+    Route(
+        "compliance:practice_notification_preview",
+        kwargs=_notice_a,
+        allowed=PRACTITIONERS,
+        audit_action="view",
+        foreign=_notice_foreign,
     ),
     Route(
         "compliance:practice_notification_send",

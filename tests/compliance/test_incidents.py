@@ -2,12 +2,14 @@
 once, deadline reminders, patient notices approved and sent by a practitioner."""
 
 import csv
+import html
 import io
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
+from accounts.models import Practice
 from audit.models import AuditEvent
 from compliance import incidents
 from compliance.models import BreachIncident, Notice, PatientNotification
@@ -31,7 +33,18 @@ def mailed(world):
     for user in world.users.values():
         user.email = f"{user.username}@example.org"
         user.save(update_fields=["email"])
+    _contact(world.practice_a)
     return world
+
+
+def _contact(practice, **fields):
+    values = {
+        "dpo_name": "Mme Durand, déléguée à la protection des données",
+        "dpo_email": "dpo@cabinet-a.example.org",
+        "dpo_phone": "",
+    }
+    values.update(fields)
+    Practice.objects.filter(pk=practice.pk).update(**values)
 
 
 def _declare(world, *, hours_ago=1, patient_ids=(), practices=None):
@@ -224,7 +237,168 @@ def test_csv_export_is_audited_and_neutralises_formulas(mailed):
     response = client.post("/conformite/incidents/export/")
     assert response.status_code == 200
     rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0][:5] == [
+        "numero",
+        "decouverte_le",
+        "echeance_autorite",
+        "autorite_notifiee_le",
+        "statut",
+    ]
+    assert rows[1][4] == "En cours"
     assert rows[1][5] == "'=HYPERLINK(1)"
-    assert rows[1][12] == "cabinet-a"
+    assert rows[1][13] == "Cabinet A"
     event = AuditEvent.objects.filter(object_type="breach_incident", action="export").get()
     assert event.detail == {"count": 1}
+
+
+ADVICE = "Méfiez-vous des appels ou courriels se réclamant du cabinet."
+
+
+def _draft(world, **fields):
+    patient = make_patient(world.practice_a)
+    incident = incidents.incident_declare(
+        actor=as_actor(world.users["compliance_officer"]),
+        practices=[world.practice_a],
+        patient_ids=[str(patient.pk)],
+        detected_at=timezone.now() - timedelta(hours=3),
+        **{**FIELDS, "patient_advice": ADVICE, **fields},
+    )
+    with every_practice():
+        return incident, PatientNotification.objects.get(incident=incident)
+
+
+def test_patient_notice_states_what_article_34_requires_before_approval(
+    mailed, mailoutbox, django_capture_on_commit_callbacks
+):
+    incident, notice = _draft(mailed)
+    mailoutbox.clear()
+    client = mailed.client("practitioner_a")
+    url = f"/p/cabinet-a/incidents/notifications/{notice.pk}/"
+    page = client.get(url)
+    assert page.status_code == 200 and page["Cache-Control"] == "no-store"
+    body = html.unescape(page.content.decode())
+    for text in (
+        FIELDS["nature"],  # nature
+        FIELDS["likely_consequences"],  # likely consequences
+        FIELDS["measures_taken"],  # measures taken
+        ADVICE,  # measures proposed to the patient
+        "Mme Durand, déléguée à la protection des données",  # contact point
+        "dpo@cabinet-a.example.org",
+        f"incident n° {incident.pk}",
+        "CNIL",
+    ):
+        assert text in body, text
+    assert "Approuver et envoyer" in body
+    # The preview is recorded as a read naming the patient; nothing is sent yet.
+    viewed = AuditEvent.objects.get(object_type="patient_breach_notification", action="view")
+    assert viewed.detail == {"patient_ids": [str(notice.patient_id)]}
+    assert not mailoutbox
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url + "envoyer/").status_code == 302
+    notice.refresh_from_db()
+    # What went out is what was read: nature, consequences, measures, contact.
+    assert [m.to for m in mailoutbox] == [["elodie.lefevre@example.org"]]
+    mail = mailoutbox[0]
+    assert (
+        mail.subject
+        == notice.subject
+        == "Violation de données personnelles vous concernant — Cabinet A"
+    )
+    assert mail.body == notice.body
+    for text in (FIELDS["nature"], FIELDS["likely_consequences"], ADVICE, "dpo@cabinet-a"):
+        assert text in mail.body
+    # No name of the patient in the notice: it tells of the breach, not of the record.
+    assert "LEFÈVRE" not in mail.body.upper() and "Élodie" not in mail.body
+
+
+def test_sent_notice_keeps_the_text_approved_even_if_the_register_changes(mailed):
+    incident, notice = _draft(mailed)
+    client = mailed.client("practitioner_a")
+    url = f"/p/cabinet-a/incidents/notifications/{notice.pk}/"
+    client.post(url + "envoyer/")
+    incidents.incident_update(
+        incident=incident,
+        actor=as_actor(mailed.users["compliance_officer"]),
+        practices=[mailed.practice_a],
+        **{**FIELDS, "nature": "Texte réécrit après l'envoi", "detected_at": incident.detected_at},
+    )
+    body = html.unescape(client.get(url).content.decode())
+    assert FIELDS["nature"] in body and "réécrit" not in body
+    assert "Approuver et envoyer" not in body
+
+
+@pytest.mark.parametrize(
+    ("contact", "missing"),
+    [
+        ({"dpo_name": ""}, "nom du contact données personnelles"),
+        ({"dpo_email": "", "dpo_phone": ""}, "courriel ou un téléphone"),
+    ],
+)
+def test_patient_notice_without_a_contact_point_is_refused(
+    mailed, mailoutbox, django_capture_on_commit_callbacks, contact, missing
+):
+    _incident, notice = _draft(mailed)
+    _contact(mailed.practice_a, **contact)
+    mailoutbox.clear()
+    client = mailed.client("practitioner_a")
+    url = f"/p/cabinet-a/incidents/notifications/{notice.pk}/"
+    page = client.get(url).content.decode()
+    assert missing in page and "Approuver et envoyer" not in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url + "envoyer/")
+    assert response.status_code == 409
+    assert "Information incomplète, non envoyée" in response.content.decode()
+    notice.refresh_from_db()
+    assert (notice.status, notice.body, notice.sent_at) == ("draft", "", None)
+    assert not AuditEvent.objects.filter(
+        object_type="patient_breach_notification", action="update"
+    ).exists()
+    assert not mailoutbox
+
+
+def test_patient_notice_with_a_phone_only_contact_can_be_sent(mailed):
+    _incident, notice = _draft(mailed)
+    _contact(mailed.practice_a, dpo_email="", dpo_phone="04 78 00 00 00")
+    client = mailed.client("practitioner_a")
+    response = client.post(f"/p/cabinet-a/incidents/notifications/{notice.pk}/envoyer/")
+    assert response.status_code == 302
+    notice.refresh_from_db()
+    assert notice.status == "sent" and "téléphone : 04 78 00 00 00" in notice.body
+
+
+def test_authority_notice_is_prefilled_from_the_register_and_exported(mailed):
+    incident, _notice = _draft(mailed)
+    client = mailed.client("compliance_officer")
+    url = f"/conformite/incidents/{incident.pk}/notification-autorite/"
+    page = client.get(url)
+    assert page.status_code == 200
+    body = html.unescape(page.content.decode())
+    for text in (
+        "article 33",
+        FIELDS["nature"],
+        "Nombre approximatif de personnes concernées : 120",
+        "Nombre approximatif d'enregistrements concernés : 300",
+        "Cabinet A : Mme Durand",
+        FIELDS["likely_consequences"],
+        FIELDS["measures_taken"],
+        "1 information(s) préparée(s), dont 0 envoyée(s)",
+    ):
+        assert text in body, text
+    assert "motifs du retard" not in body
+    assert client.get(url + "export/").status_code == 405
+    response = client.post(url + "export/")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert "attachment" in response["Content-Disposition"]
+    text = response.content.decode()
+    assert FIELDS["nature"] in text and "Mme Durand" in text
+    event = AuditEvent.objects.get(object_type="breach_incident", action="export")
+    assert event.detail == {"authority_notice": True}
+
+
+def test_authority_notice_past_72_hours_asks_for_the_reasons_of_the_delay(mailed):
+    late = _declare(mailed, hours_ago=80)
+    client = mailed.client("compliance_officer")
+    body = client.get(f"/conformite/incidents/{late.pk}/notification-autorite/").content.decode()
+    assert "motifs du retard" in body
+    assert "non estimé" not in body

@@ -81,6 +81,9 @@ class Command(BaseCommand):
         practice = Practice.objects.filter(slug=spec["slug"]).first()
         if practice is None:
             practice = services.practice_create(name=spec["name"], slug=spec["slug"], actor=SEED)
+        contact = {name: spec.get(name, "") for name in ("dpo_name", "dpo_email", "dpo_phone")}
+        if not practice.dpo_name:
+            Practice.objects.filter(pk=practice.pk).update(**contact)
         return practice
 
     def _user(self, spec: dict, practices: dict[str, Practice]) -> dict:
