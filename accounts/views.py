@@ -192,7 +192,7 @@ def agreement_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and not accepted and form.is_valid():
         services.agreement_accept(agreement=agreement, actor=request.actor)
         messages.success(request, _("Merci, votre acceptation de la charte est enregistrée."))
-        return redirect("accounts:home")
+        return redirect(landing_url(request.user))
     context = {"agreement": agreement, "accepted": accepted, "form": form}
     return render(request, "accounts/agreement.html", context)
 

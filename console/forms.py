@@ -1,6 +1,7 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
-from patients.forms import SearchForm
+from patients.forms import PatientForm, SearchForm
 
 ALL_PRACTITIONERS = "tous"
 
@@ -28,3 +29,29 @@ class PanelForm(forms.Form):
         if value == ALL_PRACTITIONERS:
             return ALL_PRACTITIONERS
         return int(value) if value.isdigit() else None
+
+
+class NewCallerForm(PatientForm):
+    """A new caller, the least the practice needs to book: names, birth date, the
+    number they call from, and whether they accept SMS reminders (asked, so a
+    required yes or no). No practice, flag or key can be posted."""
+
+    birth_name = None
+    phone_alt = None
+    email = None
+    address = None
+    nir = None
+    sms_consent = forms.TypedChoiceField(
+        label=_("Accepte les rappels par SMS ?"),
+        choices=[("oui", _("Oui")), ("non", _("Non"))],
+        coerce=lambda value: value == "oui",
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Demandez si le patient accepte les rappels par SMS.")},
+    )
+    field_order = ["phone", "last_name", "first_names", "birth_date", "sms_consent"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The focus where typing starts: the name when the number is known.
+        first = "last_name" if self.initial.get("phone") or self.data.get("phone") else "phone"
+        self.fields[first].widget.attrs["data-autofocus"] = ""

@@ -10,6 +10,7 @@ urlpatterns = [
     path("console/", views.home_view, name="home"),
     path(_PRACTICE, views.practice_view, name="practice"),
     path(_PRACTICE + "recherche/", views.search_view, name="search"),
+    path(_PRACTICE + "nouveau/", views.new_caller_view, name="new_caller"),
     path(_PRACTICE + "patients/<uuid:patient>/", views.patient_view, name="patient"),
     path(
         _PRACTICE + "patients/<uuid:patient>/<int:appointment_type>/reserver/",

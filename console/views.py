@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
 from accounts.permissions import any_authenticated, practice_permission
@@ -34,8 +34,8 @@ from appointments.views.common import (
 )
 from audit.models import Action, ObjectType, Outcome
 from audit.services import patients_shown, record_event
-from console import selectors
-from console.forms import ALL_PRACTITIONERS, ConsoleSearchForm, PanelForm
+from console import selectors, services
+from console.forms import ALL_PRACTITIONERS, ConsoleSearchForm, NewCallerForm, PanelForm
 from console.timing import server_timing
 from patients import selectors as patient_selectors
 from patients.decorators import sealed_data
@@ -116,6 +116,10 @@ def search_view(request: HttpRequest, practice: str) -> HttpResponse:
     straight = not form.cleaned_data["auto"] or found.kind == "phone"
     if len(found.patients) == 1 and straight:
         return _respond(request, "console/_booking.html", _booking(request, found.patients[0]))
+    if not found.patients and found.kind == "phone":
+        # A new caller: the number just searched is already in the form.
+        form = NewCallerForm(initial={"phone": form.cleaned_data["q"].strip()})
+        return _respond(request, "console/_new_caller.html", {"form": form})
     context = {
         "results": [patient_selectors.summary(patient) for patient in found.patients],
         "kind": found.kind,
@@ -278,3 +282,48 @@ def book_view(request: HttpRequest, practice: str, patient, appointment_type: in
         detail={"for": CONSOLE} | refused_detail(outcome.status),
     )
     return _respond(request, "console/_booking.html", context, status=outcome.status)
+
+
+def _duplicates(request: HttpRequest, form: NewCallerForm) -> list:
+    """Patients the blind indexes say may be this caller, unless the user confirmed."""
+    if form.cleaned_data.get("confirm_duplicate"):
+        return []
+    found = patient_selectors.duplicates(request.practice, form.identity())
+    if found:
+        record_event(
+            actor=request.actor,
+            action=Action.SEARCH,
+            object_type=ObjectType.PATIENT,
+            detail={"kind": "duplicate_check", "results": len(found), "for": CONSOLE}
+            | patients_shown(patient.pk for patient in found),
+        )
+    return [patient_selectors.summary(patient) for patient in found]
+
+
+@practice_permission("change_patient_identity")
+@never_cache
+@require_http_methods(["GET", "POST"])
+@sealed_data
+@server_timing
+def new_caller_view(request: HttpRequest, practice: str) -> HttpResponse:
+    """A new caller in the same flow (issue 14 item 3): the least the booking
+    needs, a duplicate warning linking the existing patient, then straight
+    back to the slots."""
+    if request.method == "GET":
+        record_event(actor=request.actor, action=Action.VIEW, object_type=ObjectType.PATIENT_FORM)
+        return _respond(request, "console/_new_caller.html", {"form": NewCallerForm()})
+    form = NewCallerForm(request.POST)
+    if not form.is_valid():
+        return _respond(request, "console/_new_caller.html", {"form": form}, status=400)
+    duplicates = _duplicates(request, form)
+    if duplicates:
+        context = {"form": form, "duplicates": duplicates}
+        return _respond(request, "console/_new_caller.html", context, status=409)
+    patient = services.caller_register(
+        practice=request.practice,
+        identity=form.identity(),
+        sms_consent=form.cleaned_data["sms_consent"],
+        duplicate_confirmed=bool(form.cleaned_data.get("confirm_duplicate")),
+        actor=request.actor,
+    )
+    return _respond(request, "console/_booking.html", _booking(request, patient))

@@ -88,6 +88,14 @@
       }
       return;
     }
+    // Enter on a radio button (a slot, the SMS consent) submits its form, as
+    // it does in a text field.
+    var active = document.activeElement;
+    if (event.key === "Enter" && active && active.type === "radio" && active.form) {
+      event.preventDefault();
+      active.form.requestSubmit();
+      return;
+    }
     if (/^[1-9]$/.test(event.key) && !typing(document.activeElement)) {
       if (pick(event.key)) {
         event.preventDefault();

@@ -40,6 +40,21 @@ ROUTES = [
         allowed=BOOKERS,
         audit_action="search",
     ),
+    Route("console:new_caller", kwargs=practice_a, allowed=BOOKERS, audit_action="view"),
+    Route(
+        "console:new_caller",
+        kwargs=practice_a,
+        method="post",
+        data=lambda world: {
+            "phone": "06 11 22 33 44",
+            "last_name": "Nouveau",
+            "first_names": "Jean",
+            "birth_date": "01/02/1990",
+            "sms_consent": "oui",
+        },
+        allowed=BOOKERS,
+        audit_action="create",
+    ),
     Route(
         "console:patient",
         kwargs=_patient,

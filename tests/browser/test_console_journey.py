@@ -94,3 +94,29 @@ def test_existing_caller_booked_by_hand_in_four_actions(page, practices, screens
         assert Appointment.objects.filter(practice=lilas, patient=patient).count() == 1
     counted.report("existing caller, by hand")
     assert len(counted.actions) <= 4, counted.actions
+
+
+def test_new_caller_booked_in_eight_actions(page, practices, screenshot_dir):
+    lilas, _tele, _patient = practices
+    tele = grant(UserFactory(username="tele.lilas"), Role.TELESECRETARY, lilas)
+    log_in(page, tele)
+    page.wait_for_url("**/p/lilas/console/")  # a single practice: its console (item 7)
+    counted = Counted(page)
+    counted.start()
+    counted.type("#console-q", "07 98 76 54 32")
+    page.wait_for_selector("[data-new-caller]")
+    assert page.input_value("input[name=phone]") == "07 98 76 54 32"  # not typed twice
+    counted.type("input[name=last_name]", "Nouveau")
+    counted.type("input[name=first_names]", "Jean")
+    counted.type("input[name=birth_date]", "01/02/1990")
+    counted.click("input[name=sms_consent][value=oui]")
+    counted.press("Enter")
+    page.wait_for_selector("[data-booking]")
+    counted.press("1")
+    counted.press("Enter")
+    page.wait_for_selector("[data-booked]")
+    page.screenshot(path=screenshot_dir / "console-new-caller.png", full_page=True)
+    with practice_scope(lilas):
+        assert Appointment.objects.filter(practice=lilas).count() == 1
+    counted.report("new caller, by hand, practice known")
+    assert len(counted.actions) <= 8, counted.actions
