@@ -18,6 +18,18 @@ from django_scopes import ScopedManager
 
 from patients.models import SealedModel
 
+# The longest an appointment may last (a type lasts at most 480 minutes; on
+# PostgreSQL a check constraint holds it, migration 0007). Queries for the
+# appointments overlapping a window then bound `start` on both sides, so that the
+# (practice, start) and (practitioner, start) indexes read the window and not
+# every earlier appointment: see `overlapping`.
+MAX_APPOINTMENT_LENGTH = timedelta(days=1)
+
+
+def overlapping(start, end) -> Q:
+    """Appointments overlapping [start, end), bounded on both sides."""
+    return Q(start__lt=end, start__gt=start - MAX_APPOINTMENT_LENGTH, end__gt=start)
+
 
 class Weekday(models.IntegerChoices):
     # Python's date.weekday(): Monday is 0.
@@ -149,7 +161,12 @@ class Absence(models.Model):
     class Meta:
         verbose_name = _("absence")
         ordering = ["start"]
-        indexes = [models.Index(fields=["practitioner", "start"], name="absence_by_start")]
+        indexes = [
+            models.Index(fields=["practitioner", "start"], name="absence_by_start"),
+            # Absences may last months, so their start is not bounded below: the
+            # windows read them by their end, which is (only those still running).
+            models.Index(fields=["practitioner", "end"], name="absence_by_end"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(end__gt=F("start")), name="absence_end_after_start"),
         ]

@@ -19,6 +19,7 @@ from appointments.models import (
     Reminder,
     WaitingListEntry,
     WorkingHours,
+    overlapping,
 )
 
 # What a listing or a detail page shows, joined in the same query.
@@ -76,7 +77,7 @@ def agenda(
     """Non-cancelled appointments of the window with what a listing shows, in
     one query whatever their number."""
     appointments = (
-        Appointment.objects.filter(practice=practice, start__lt=end, end__gt=start)
+        Appointment.objects.filter(overlapping(start, end), practice=practice)
         .exclude(status=Appointment.Status.CANCELLED)
         .select_related(*LISTING_RELATED)
         .order_by("start")

@@ -30,6 +30,7 @@ from appointments.models import (
     AppointmentType,
     PractitionerSettings,
     WorkingHours,
+    overlapping,
 )
 from appointments.selectors import practice_zone, practitioners
 
@@ -288,7 +289,7 @@ def _busy_rows(ids: list[int], start: datetime, end: datetime, exclude_appointme
             return cursor.fetchall()
     with scopes_disabled():
         appointments = (
-            Appointment.objects.filter(practitioner_id__in=ids, start__lt=end, end__gt=start)
+            Appointment.objects.filter(overlapping(start, end), practitioner_id__in=ids)
             .exclude(status=Appointment.Status.CANCELLED)
             .values_list("practitioner_id", "start", "end")
         )

@@ -14,6 +14,7 @@ from appointments.models import (
     AppointmentType,
     PractitionerSettings,
     WorkingHours,
+    overlapping,
 )
 from appointments.services.base import (
     BookingError,
@@ -139,7 +140,7 @@ def absence_add(
     )
     clashes = (
         Appointment.objects.filter(
-            practice=practice, practitioner=practitioner, start__lt=end, end__gt=start
+            overlapping(start, end), practice=practice, practitioner=practitioner
         )
         .exclude(status=Appointment.Status.CANCELLED)
         .count()
