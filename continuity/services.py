@@ -186,6 +186,7 @@ def drill_run(*, scheduled_for: date | None = None, directory: Path | None = Non
         or details.get("row_count_mismatches")
         or details.get("broken_chains")
         or details.get("totp_failures")
+        or details.get("sealed_failures")
     )
     result.outcome = Outcome.FAILURE if failed else Outcome.SUCCESS
     result.finished_at = timezone.now()
@@ -240,6 +241,9 @@ def _drill_backup(path: Path) -> dict:
         "broken_event_ids": checked["broken_event_ids"],
         "totp_secrets_checked": checked["totp_checked"],
         "totp_failures": checked["totp_failures"],
+        "sealed_rows_checked": sum(checked["sealed_checked"].values()),
+        "sealed_models_checked": len(checked["sealed_checked"]),
+        "sealed_failures": checked["sealed_failures"],
         # The scratch database the drill restored into (and dropped), so that
         # its removal can be checked.
         "scratch_database": name,

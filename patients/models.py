@@ -175,6 +175,8 @@ class ClinicalNote(SealedModel):
     objects = ScopedManager(practice="practice")
 
     class Meta:
+        verbose_name = _("note clinique")
+        verbose_name_plural = _("notes cliniques")
         default_permissions = ()
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["practice", "patient", "-created_at"], name="note_patient")]
@@ -234,6 +236,8 @@ class BreakGlassGrant(SealedModel):
     objects = ScopedManager(practice="practice")
 
     class Meta:
+        verbose_name = _("accès d'urgence")
+        verbose_name_plural = _("accès d'urgence")
         default_permissions = ()
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["practice", "patient", "user"], name="breakglass_lookup")]

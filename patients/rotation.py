@@ -22,9 +22,9 @@ from audit.context import Actor
 from audit.models import Action
 from audit.services import record_event
 from patients import keys
-from patients.models import BreakGlassGrant, ClinicalNote, Patient, PracticeKey
+from patients.models import PracticeKey
+from patients.sealed import rows_on_versions, rows_per_model, sealed_columns, sealed_models
 
-SEALED_MODELS = (Patient, ClinicalNote, BreakGlassGrant)
 BATCH_SIZE = 500
 KEY_ROTATION = Actor.system("key_rotation")
 RETIRE_GRACE = timedelta(seconds=2 * keys.KEY_CACHE_SECONDS)
@@ -39,6 +39,20 @@ class RotationReport:
     batches: int = 0
     retired: list[int] = field(default_factory=list)
     pending_retirement: list[int] = field(default_factory=list)
+    # {model label: rows} still on a version rotation was about to destroy.
+    refused: dict[str, int] = field(default_factory=dict)
+
+
+class KeyVersionInUse(Exception):
+    """A key version was about to be destroyed while rows still use it: the
+    refusal names the models and counts (never any data)."""
+
+    def __init__(self, practice_id: int, versions: list[int], rows: dict[str, int]) -> None:
+        self.practice_id, self.versions, self.rows = practice_id, versions, rows
+        listed = ", ".join(f"{label}: {count}" for label, count in sorted(rows.items()))
+        super().__init__(
+            f"practice {practice_id}: key versions {versions} still seal rows ({listed})"
+        )
 
 
 def _live_versions(practice_id: int) -> list[PracticeKey]:
@@ -57,7 +71,7 @@ def rotation_batch(practice_id: int, batch_size: int = BATCH_SIZE) -> int:
     with transaction.atomic(), practice_scope(practice_id):
         practice_keys = keys.practice_keys(practice_id)
         current = practice_keys.current_version
-        for model in SEALED_MODELS:
+        for model in sealed_models():
             rows = list(
                 model.objects.select_for_update(of=("self",))
                 .filter(practice_id=practice_id)
@@ -66,19 +80,11 @@ def rotation_batch(practice_id: int, batch_size: int = BATCH_SIZE) -> int:
             )
             for row in rows:
                 row.reseal(practice_keys)
-            columns = [f"{name}_sealed" for name in model.SEALED] + ["key_version"]
+            columns = [*sealed_columns(model), "key_version"]
             model.objects.bulk_update(rows, columns)
             keys.count_encryptions(practice_id, current, len(rows) * len(model.SEALED))
             moved += len(rows)
     return moved
-
-
-def _rows_on_old_versions(practice_id: int, current: int) -> int:
-    with practice_scope(practice_id):
-        return sum(
-            model.objects.filter(practice_id=practice_id).exclude(key_version=current).count()
-            for model in SEALED_MODELS
-        )
 
 
 def rotate_practice_key(
@@ -106,11 +112,14 @@ def rotate_practice_key(
         report.batches += 1
     old_versions = [key.version for key in live if key.version != new.version]
     ripe = timezone.now() - new.created_at >= retire_grace
-    if old_versions and ripe and _rows_on_old_versions(practice.pk, new.version) == 0:
-        _retire(practice.pk, old_versions)
-        report.retired = old_versions
-    else:
-        report.pending_retirement = old_versions
+    report.pending_retirement = old_versions
+    if old_versions and ripe:
+        try:
+            retire_key_versions(practice_id=practice.pk, versions=old_versions)
+        except KeyVersionInUse as refusal:
+            report.refused = refusal.rows
+        else:
+            report.retired, report.pending_retirement = old_versions, []
     record_event(
         action=Action.KEY_OPERATION,
         actor=actor or KEY_ROTATION,
@@ -124,17 +133,32 @@ def rotate_practice_key(
             "batches": report.batches,
             "retired_versions": report.retired,
             "pending_versions": report.pending_retirement,
+            "refused_models": sorted(report.refused),
+            "refused_rows": sum(report.refused.values()),
         },
     )
     return report
 
 
 @transaction.atomic
-def _retire(practice_id: int, versions: list[int]) -> None:
+def retire_key_versions(*, practice_id: int, versions: list[int]) -> None:
+    """Destroy old key versions, after proving that no row of any sealed model
+    (patients.sealed.sealed_models()) still uses one: KeyVersionInUse otherwise,
+    and nothing is destroyed. The key rows are locked first, so that two runs
+    do not prove and destroy at once."""
     with practice_scope(practice_id):
+        list(
+            PracticeKey.objects.select_for_update().filter(
+                practice_id=practice_id, version__in=versions
+            )
+        )
+        still_used = rows_on_versions(practice_id, versions)
+        if still_used:
+            raise KeyVersionInUse(practice_id, versions, still_used)
         PracticeKey.objects.filter(practice_id=practice_id, version__in=versions).update(
             wrapped_dek=b"", wrapped_index_key=b"", destroyed_at=timezone.now()
         )
+    transaction.on_commit(lambda: keys.forget(practice_id))
     keys.forget(practice_id)
 
 
@@ -183,6 +207,8 @@ def shred_practice_key(*, practice: Practice, actor: Actor | None = None) -> lis
             .filter(practice=practice, destroyed_at=None)
             .values_list("version", flat=True)
         )
+        # What becomes unreadable, model by model (the registry lists them all).
+        sealed = {label: rows for label, rows in rows_per_model(practice.pk).items() if rows}
         PracticeKey.objects.filter(practice=practice).update(
             wrapped_dek=b"", wrapped_index_key=b"", destroyed_at=timezone.now()
         )
@@ -200,7 +226,12 @@ def shred_practice_key(*, practice: Practice, actor: Actor | None = None) -> lis
         actor=actor or KEY_ROTATION,
         practice=practice,
         object_type="practice_key",
-        detail={"operation": "shred", "versions": versions},
+        detail={
+            "operation": "shred",
+            "versions": versions,
+            "sealed_models": sorted(sealed),
+            "sealed_rows": sum(sealed.values()),
+        },
     )
     transaction.on_commit(lambda: keys.forget(practice.pk))
     keys.forget(practice.pk)

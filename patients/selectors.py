@@ -15,6 +15,7 @@ from accounts.permissions import has_practice_perm
 from audit.selectors import patient_access_events
 from patients import keys, normalise
 from patients.models import BreakGlassGrant, ClinicalNote, Consent, Patient
+from patients.sealed import patient_sealed_models
 from patients.services import Identity, blind_indexes
 
 SEARCH_LIMIT = 50
@@ -197,6 +198,57 @@ def break_glass_grants(practice: Practice) -> list[BreakGlassGrant]:
     return list(BreakGlassGrant.objects.filter(practice=practice).select_related("user")[:200])
 
 
+# Sealed models the export lists in a section of their own (with their author).
+EXPORTED_APART = frozenset({"patients.clinicalnote"})
+
+
+def sealed_records_of(patient: Patient) -> list[dict]:
+    """Every other sealed row that belongs to the patient (appointments' reasons,
+    call messages, break-glass reasons...), opened: found from the sealed-model
+    registry, so that a new sealed model is exported the day it exists."""
+    sections = []
+    for model, link in patient_sealed_models():
+        label = model._meta.label_lower
+        if label in EXPORTED_APART:
+            continue
+        rows = model.objects.filter(practice_id=patient.practice_id, **{link: patient}).order_by(
+            "pk"
+        )
+        sections.append(
+            {
+                "kind": label,
+                "title": str(model._meta.verbose_name_plural),
+                "rows": [
+                    {
+                        "id": str(row.pk),
+                        "created_at": getattr(row, "created_at", None),
+                        **{name: row.read(name) for name in model.SEALED},
+                    }
+                    for row in rows
+                ],
+            }
+        )
+    return sections
+
+
+def sealed_records_without_patient(practice: Practice) -> list[dict]:
+    """The practice's sealed rows tied to no patient (a call message about no
+    known patient), opened, for the practice's hand-over export."""
+    found = []
+    for model, link in patient_sealed_models():
+        rows = model.objects.filter(practice=practice, **{f"{link}__isnull": True}).order_by("pk")
+        found += [
+            {
+                "sealed_record": model._meta.label_lower,
+                "id": str(row.pk),
+                "created_at": getattr(row, "created_at", None),
+                **{name: row.read(name) for name in model.SEALED},
+            }
+            for row in rows.iterator(chunk_size=500)
+        ]
+    return found
+
+
 def patient_export_data(practice: Practice, patient: Patient) -> dict:
     """Everything the practice holds on one patient (GDPR art. 15 and 20), and who
     accessed the record. Callers check the permission and audit the export."""
@@ -226,6 +278,7 @@ def patient_export_data(practice: Practice, patient: Patient) -> dict:
             }
             for note in notes_for(patient)
         ],
+        "sealed_records": sealed_records_of(patient),
         "accesses": [
             {
                 "occurred_at": event.occurred_at,

@@ -12,6 +12,7 @@ from accounts.scoping import practice_scope
 from audit.models import AuditEvent
 from patients import keys, rotation, selectors, services
 from patients.models import BreakGlassGrant, ClinicalNote, Patient, PracticeKey
+from patients.sealed import sealed_models
 from secretariat import crypto
 from tests.factories import as_actor
 from tests.patients.helpers import add_note, make_patient
@@ -42,7 +43,7 @@ def _ciphertexts():
     with every_practice():
         return {
             (model.__name__, row.pk, name): bytes(getattr(row, f"{name}_sealed"))
-            for model in rotation.SEALED_MODELS
+            for model in sealed_models()
             for row in model.objects.all()
             for name in model.SEALED
         }
@@ -50,7 +51,7 @@ def _ciphertexts():
 
 def _all_readable(practice):
     with practice_scope(practice):
-        for model in rotation.SEALED_MODELS:
+        for model in sealed_models():
             for row in model.objects.all():
                 for name in model.SEALED:
                     row.read(name)
@@ -89,7 +90,7 @@ def test_rotation_reencrypts_every_row_and_retires_the_old_key(world):
 
 def _practice_rows(practice):
     with every_practice():
-        for model in rotation.SEALED_MODELS:
+        for model in sealed_models():
             yield from model.objects.filter(practice=practice).values_list("pk", flat=True)
 
 
@@ -217,4 +218,9 @@ def test_shred_makes_data_unavailable_with_a_clear_page(world):
     event = AuditEvent.objects.filter(action="key_operation", practice=world.practice_a).latest(
         "id"
     )
-    assert event.detail == {"operation": "shred", "versions": [1]}
+    assert event.detail == {
+        "operation": "shred",
+        "versions": [1],
+        "sealed_models": ["patients.breakglassgrant", "patients.clinicalnote", "patients.patient"],
+        "sealed_rows": 2 + 2 + 1,
+    }

@@ -1,5 +1,6 @@
 """Offboarding: everything a practice holds, for its hand-over (one JSON object per
-patient and line), before its data keys are destroyed."""
+patient and line, then one per sealed row tied to no patient), before its data
+keys are destroyed."""
 
 import json
 import os
@@ -14,7 +15,7 @@ from audit.models import Action
 from audit.services import record_event
 from patients.management.commands._practice import practice_by_slug
 from patients.models import Patient
-from patients.selectors import patient_export_data
+from patients.selectors import patient_export_data, sealed_records_without_patient
 
 BATCH = 500
 
@@ -43,12 +44,16 @@ class Command(BaseCommand):
                 data = patient_export_data(found, patient)
                 out.write(json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False) + "\n")
                 count += 1
+            # Then one line per sealed row tied to no patient (a call message).
+            others = sealed_records_without_patient(found)
+            for data in others:
+                out.write(json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False) + "\n")
         record_event(
             actor=Actor.system("export_practice"),
             action=Action.EXPORT,
             practice=found,
             object_type="practice",
             object_id=found.pk,
-            detail={"patients": count, "purpose": "offboarding"},
+            detail={"patients": count, "other_records": len(others), "purpose": "offboarding"},
         )
         self.stdout.write(f"{count} dossiers exportés dans {path} (mode 0600).")

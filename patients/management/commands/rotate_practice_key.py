@@ -34,7 +34,16 @@ class Command(BaseCommand):
         )
         if report.retired:
             self.stdout.write(f"Anciennes versions détruites : {report.retired}.")
-        if report.pending_retirement:
+        if report.refused:
+            listed = ", ".join(
+                f"{label} : {rows}" for label, rows in sorted(report.refused.items())
+            )
+            self.stderr.write(
+                f"Destruction des versions {report.pending_retirement} refusée : des lignes "
+                f"les utilisent encore ({listed}). Relancez la commande : elle les rechiffrera "
+                "avant de détruire quoi que ce soit."
+            )
+        elif report.pending_retirement:
             self.stdout.write(
                 f"Versions {report.pending_retirement} conservées le temps que les caches "
                 "expirent : relancez la commande dans une minute pour les détruire."
