@@ -184,6 +184,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.boo
 # The practice is set per transaction (SET LOCAL), so nothing else leaks across.
 if env.bool("DATABASE_TRANSACTION_POOLER", default=False):
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+# A streaming replica for reads that can lag (secretariat/replica.py): the audit
+# browser and its export. Never migrated, never written; the suite mirrors it.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    replica = env.db_url_config(DATABASE_REPLICA_URL)
+    DATABASES["replica"] = {**replica, "TEST": {"MIRROR": "default"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Database roles and topology (docs/tenancy.md, docs/scaling.md) -------------
