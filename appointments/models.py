@@ -377,6 +377,9 @@ class Reminder(models.Model):
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="reminders")
     kind = models.CharField(max_length=16, default="day_before")
     channel = models.CharField(max_length=16)
+    # Where it went, masked ("••••••••••78", "e•••@example.org"): the patient's
+    # export says where each reminder was sent without revealing the address.
+    destination = models.CharField(max_length=120, blank=True, default="")
     status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
     # When the last attempt was claimed (the first one, or a resend).

@@ -163,7 +163,16 @@ def _channel(appointment: Appointment) -> tuple[str, str]:
     return "none", ""
 
 
-def _claim(appointment: Appointment, channel: str, status: str) -> Reminder | None:
+def masked(address: str) -> str:
+    """An address as the patient's export shows it: a number's last two digits,
+    an e-mail's first letter and domain ("e•••@example.org")."""
+    if "@" in address:
+        local, _at, domain = address.rpartition("@")
+        return f"{local[:1]}•••@{domain}"
+    return sms.mask(address)
+
+
+def _claim(appointment: Appointment, channel: str, address: str, status: str) -> Reminder | None:
     """Record the reminder under its unique key; None when it already exists."""
     try:
         with transaction.atomic():
@@ -172,6 +181,7 @@ def _claim(appointment: Appointment, channel: str, status: str) -> Reminder | No
                 appointment=appointment,
                 kind=KIND,
                 channel=channel,
+                destination=masked(address),
                 status=status,
             )
     except IntegrityError:
@@ -196,7 +206,7 @@ def reminder_send(*, practice_id: int, appointment_id: str) -> str:
         channel, address = _channel(appointment)
         sendable = bool(address)
         status = Reminder.Status.PENDING if sendable else Reminder.Status.SKIPPED
-        reminder = _claim(appointment, channel, status)
+        reminder = _claim(appointment, channel, address, status)
         if reminder is None:
             return "already"
     if sendable:
@@ -296,11 +306,12 @@ def reminder_deliver(*, practice_id: int, reminder_id: int) -> str:
             return "already"
         appointment = reminder.appointment
         reminder.channel, address = _channel(appointment)
+        reminder.destination = masked(address)
         bookable = appointment.status == Appointment.Status.BOOKED
         sendable = bool(address) and bookable
         reminder.status = Reminder.Status.PENDING if sendable else Reminder.Status.SKIPPED
         reminder.claimed_at = timezone.now()
-        reminder.save(update_fields=["channel", "status", "claimed_at"])
+        reminder.save(update_fields=["channel", "destination", "status", "claimed_at"])
     if sendable:
         SENDERS[reminder.channel](appointment, address)
     with practice_scope(practice_id):

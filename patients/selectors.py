@@ -12,8 +12,7 @@ from guardian.shortcuts import get_objects_for_user
 
 from accounts.models import Practice, User
 from accounts.permissions import has_practice_perm
-from audit.selectors import patient_access_events
-from patients import keys, normalise
+from patients import keys, normalise, portability
 from patients.models import BreakGlassGrant, ClinicalNote, Consent, Patient
 from patients.sealed import patient_sealed_models
 from patients.services import Identity, blind_indexes
@@ -198,39 +197,6 @@ def break_glass_grants(practice: Practice) -> list[BreakGlassGrant]:
     return list(BreakGlassGrant.objects.filter(practice=practice).select_related("user")[:200])
 
 
-# Sealed models the export lists in a section of their own (with their author).
-EXPORTED_APART = frozenset({"patients.clinicalnote"})
-
-
-def sealed_records_of(patient: Patient) -> list[dict]:
-    """Every other sealed row that belongs to the patient (appointments' reasons,
-    call messages, break-glass reasons...), opened: found from the sealed-model
-    registry, so that a new sealed model is exported the day it exists."""
-    sections = []
-    for model, link in patient_sealed_models():
-        label = model._meta.label_lower
-        if label in EXPORTED_APART:
-            continue
-        rows = model.objects.filter(practice_id=patient.practice_id, **{link: patient}).order_by(
-            "pk"
-        )
-        sections.append(
-            {
-                "kind": label,
-                "title": str(model._meta.verbose_name_plural),
-                "rows": [
-                    {
-                        "id": str(row.pk),
-                        "created_at": getattr(row, "created_at", None),
-                        **{name: row.read(name) for name in model.SEALED},
-                    }
-                    for row in rows
-                ],
-            }
-        )
-    return sections
-
-
 def sealed_records_without_patient(practice: Practice) -> list[dict]:
     """The practice's sealed rows tied to no patient (a call message about no
     known patient), opened, for the practice's hand-over export."""
@@ -251,44 +217,8 @@ def sealed_records_without_patient(practice: Practice) -> list[dict]:
 
 def patient_export_data(practice: Practice, patient: Patient) -> dict:
     """Everything the practice holds on one patient (GDPR art. 15 and 20), and who
-    accessed the record. Callers check the permission and audit the export."""
-    decrypted = identity(patient)
-    events = patient_access_events(practice, patient.pk).order_by("id")
-    return {
-        "patient": {
-            "id": str(patient.pk),
-            **{name: getattr(decrypted, name) for name in decrypted.__dataclass_fields__},
-            "restricted": patient.restricted,
-            "created_at": patient.created_at,
-        },
-        "consents": [
-            {
-                "purpose": consent.purpose,
-                "label": consent.get_purpose_display(),
-                "given_at": consent.given_at,
-                "withdrawn_at": consent.withdrawn_at,
-            }
-            for consent in consents_for(patient)
-        ],
-        "clinical_notes": [
-            {
-                "created_at": note.created_at,
-                "author": note.author.get_full_name() or note.author.username,
-                "text": note.read("text"),
-            }
-            for note in notes_for(patient)
-        ],
-        "sealed_records": sealed_records_of(patient),
-        "accesses": [
-            {
-                "occurred_at": event.occurred_at,
-                "who": event.actor_username,
-                "role": event.role,
-                "role_label": event.role_label,
-                "action": event.action,
-                "action_label": event.get_action_display(),
-                "outcome": event.outcome,
-            }
-            for event in events
-        ],
-    }
+    accessed the record (patients/portability.py, docs/export.md). Callers check
+    the permission (clinical notes included) and audit the export."""
+    if patient.practice_id != practice.pk:
+        raise Http404
+    return portability.patient_document(patient, clinical=True)

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.permissions import has_practice_perm, practice_permission
 from audit.models import Action
 from audit.services import patients_shown, record_event
-from patients import selectors, services
+from patients import portability, selectors, services
 from patients.decorators import sealed_data
 from patients.forms import BreakGlassForm, ConsentForm, NoteForm, PatientForm, SearchForm
 from patients.models import Consent, Patient
@@ -274,7 +274,8 @@ def export_html_view(request: HttpRequest, practice: str, patient) -> HttpRespon
     patient = _patient(request, patient)
     _record_export(request, patient, "html")
     data = _export_data(request, patient)
-    return render(request, "patients/export.html", {"patient": patient, "data": data})
+    context = {"patient": patient, "data": data, "page": portability.readable(data)}
+    return render(request, "patients/export.html", context)
 
 
 @practice_permission("view_clinical_notes")
