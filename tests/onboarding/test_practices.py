@@ -264,12 +264,11 @@ def test_duplicate_slug_is_refused_with_a_message(world):
 def test_closing_needs_suspension_then_keys_are_shredded_after_grace(
     world, settings, tmp_path, audit_clock_unchecked
 ):
-    import json
-
     from django.core.management import call_command
     from freezegun import freeze_time
 
     from onboarding.tasks import shred_closed_practices
+    from patients.handover import read_documents
     from patients.models import PracticeKey
     from tests.patients.helpers import make_patient
 
@@ -282,9 +281,19 @@ def test_closing_needs_suspension_then_keys_are_shredded_after_grace(
     admin.post(status_url, {"status": "suspended"})
     with freeze_time("2026-11-23 10:00:00"):
         assert admin.post(status_url, {"status": "closed"}).status_code == 302
-    output = tmp_path / "export.jsonl"
-    call_command("export_practice", "--practice", world.practice_a.slug, "--output", str(output))
-    lines = [json.loads(line) for line in output.read_text().splitlines()]
+    output = tmp_path / "restitution"
+    phrase = tmp_path / "phrase.txt"
+    phrase.write_text("phrase-secrète-du-cabinet\n")
+    call_command(
+        "export_practice",
+        "--practice",
+        world.practice_a.slug,
+        "--output",
+        str(output),
+        "--passphrase-file",
+        str(phrase),
+    )
+    lines = list(read_documents(output, "phrase-secrète-du-cabinet"))
     assert [line["patient"]["last_name"] for line in lines] == ["Lefèvre"]
     with freeze_time("2027-02-20 10:00:00"):
         assert shred_closed_practices() == 0

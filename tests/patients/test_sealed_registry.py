@@ -18,6 +18,7 @@ from accounts.scoping import practice_scope
 from appointments.services.call_messages import call_message_leave
 from audit.models import AuditEvent
 from patients import keys, rotation, services
+from patients.handover import read_documents
 from patients.models import PracticeKey, SealedModel
 from patients.sealed import patient_sealed_models, sealed_fields, sealed_models
 from tests.appointments.helpers import booked, booking_world
@@ -177,11 +178,21 @@ def test_patient_export_holds_every_sealed_row_of_the_patient(world):
 
 def test_practice_export_holds_every_sealed_row(world, tmp_path):
     texts = _one_row_of_every_sealed_model(world)
-    output = tmp_path / "cabinet-a.jsonl"
+    output = tmp_path / "cabinet-a"
+    phrase = tmp_path / "phrase.txt"
+    phrase.write_text("phrase-secrète-du-cabinet\n")
     call_command(
-        "export_practice", "--practice", "cabinet-a", "--output", output, stdout=StringIO()
+        "export_practice",
+        "--practice",
+        "cabinet-a",
+        "--output",
+        output,
+        "--passphrase-file",
+        phrase,
+        stdout=StringIO(),
     )
-    body = output.read_text(encoding="utf-8")
+    records = read_documents(output, "phrase-secrète-du-cabinet")
+    body = json.dumps(list(records), ensure_ascii=False)
     for label, values in texts.items():
         for value in values:
             assert value in body, label
