@@ -5,7 +5,16 @@ measured in the same run. `python -m bench NAME [ARGS]` runs one."""
 import subprocess
 import sys
 
-BENCHMARKS = ["patients", "audit", "appointments", "booking", "backup_memory", "purge", "outbox"]
+BENCHMARKS = [
+    "patients",
+    "audit",
+    "appointments",
+    "booking",
+    "backup_memory",
+    "purge",
+    "outbox",
+    "topology",
+]
 
 
 def main() -> int:

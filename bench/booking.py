@@ -83,7 +83,11 @@ def _free_port() -> int:
 class Server:
     """gunicorn on 127.0.0.1, serving the bench database; stopped on exit."""
 
-    def __init__(self, database: str, workers: int, threads: int, pool: bool) -> None:
+    def __init__(
+        self, database: str, workers: int, threads: int, pool: bool, env: dict | None = None
+    ) -> None:
+        """`env` overrides the server's environment (bench.topology: another
+        database URL, through a pooler or as another role)."""
         self.port = _free_port()
         self.log = tempfile.NamedTemporaryFile(prefix="bench-booking-", suffix=".log")  # noqa: SIM115
         env = os.environ | {
@@ -91,6 +95,7 @@ class Server:
             "DATABASE_POOL": "true" if pool else "false",
             "SECRETARIAT_ENV": "test",
             "ALLOWED_HOSTS": HOST,
+            **(env or {}),
         }
         command = [
             sys.executable,

@@ -56,30 +56,31 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def pgbouncer(pool_size: int) -> Iterator[int]:
+def pgbouncer(pool_size: int, users: tuple[str, ...] = (APP,)) -> Iterator[int]:
     """PgBouncer in transaction mode in front of 127.0.0.1:5432; yields its port.
-    At most `pool_size` server connections per database and user."""
+    At most `pool_size` server connections per database and user; `users` may log
+    in (trust, like the machine's PostgreSQL)."""
     # Its own directory, readable by the postgres user PgBouncer runs as (pytest's
     # tmp_path is private to root).
     with tempfile.TemporaryDirectory(prefix="pgbouncer-") as name:
         directory = Path(name)
         directory.chmod(0o755)
-        with _pgbouncer(directory, pool_size) as port:
+        with _pgbouncer(directory, pool_size, users) as port:
             yield port
 
 
 @contextmanager
-def _pgbouncer(directory: Path, pool_size: int) -> Iterator[int]:
+def _pgbouncer(directory: Path, pool_size: int, users: tuple[str, ...]) -> Iterator[int]:
     binary = pgbouncer_binary()
     port = free_port()
-    users = directory / "users.txt"
-    users.write_text(f'"{APP}" ""\n')
+    users_file = directory / "users.txt"
+    users_file.write_text("".join(f'"{user}" ""\n' for user in users))
     config = directory / "pgbouncer.ini"
     config.write_text(
         "[databases]\n* = host=127.0.0.1 port=5432\n"
         "[pgbouncer]\n"
         f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
-        f"auth_type = trust\nauth_file = {users}\n"
+        f"auth_type = trust\nauth_file = {users_file}\n"
         f"pool_mode = transaction\ndefault_pool_size = {pool_size}\nmax_client_conn = 200\n"
         f"logfile = {directory / 'pgbouncer.log'}\npidfile = {directory / 'pgbouncer.pid'}\n"
         "ignore_startup_parameters = extra_float_digits,options\n"
@@ -87,7 +88,7 @@ def _pgbouncer(directory: Path, pool_size: int) -> Iterator[int]:
     command = [binary, str(config)]
     if os.geteuid() == 0:  # PgBouncer refuses to run as root
         shutil.chown(directory, "postgres")
-        for path in (users, config):
+        for path in (users_file, config):
             shutil.chown(path, "postgres")
         command = [binary, "-u", "postgres", str(config)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
