@@ -37,7 +37,7 @@ PROVIDER_ACTIONS: list[tuple[str, str, str]] = [
     ("manage_compliance", "compliance:access_review", _("Revue des accès")),
     ("manage_compliance", "continuity:training", _("Formations à la confidentialité")),
     ("manage_compliance", "continuity:continuity", _("Sauvegardes et exercices de restauration")),
-    ("manage_compliance", "continuity:register_index", _("Registre des traitements")),
+    ("manage_compliance", "compliance:register_index", _("Registre des traitements")),
 ]
 
 

@@ -75,4 +75,7 @@ urlpatterns = [
         views.access_review_decide_view,
         name="access_review_decide",
     ),
+    path("conformite/registre/", views.register_index_view, name="register_index"),
+    path("conformite/registre/<slug:slug>/", views.register_view, name="register"),
+    path("conformite/registre/<slug:slug>/pdf/", views.register_pdf_view, name="register_pdf"),
 ]

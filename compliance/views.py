@@ -15,7 +15,7 @@ from accounts.models import Membership, Practice
 from accounts.permissions import any_authenticated, practice_permission, provider_permission
 from audit.models import Action, ObjectType
 from audit.services import patients_shown, record_event
-from compliance import hygiene, incidents, notices, retention, selectors, services
+from compliance import hygiene, incidents, notices, register, retention, selectors, services
 from compliance.forms import AcknowledgeForm, IncidentForm, RetentionForm
 from compliance.models import (
     AccessReviewDecision,
@@ -24,6 +24,7 @@ from compliance.models import (
     DataKind,
     PatientNotification,
 )
+from compliance.register_pdf import register_pdf
 from secretariat.spreadsheet import CSVWriter
 
 NOTICE_PAGE = 100
@@ -540,3 +541,43 @@ def access_review_decide_view(request: HttpRequest, membership_id: int, decision
     else:
         messages.success(request, _("Décision enregistrée."))
     return redirect("compliance:access_review")
+
+
+@provider_permission("manage_compliance")
+@require_GET
+def register_index_view(request: HttpRequest) -> HttpResponse:
+    record_event(actor=request.actor, action=Action.LIST, object_type="processing_register")
+    practices = Practice.objects.order_by("name")
+    return render(request, "compliance/register_index.html", {"practices": practices})
+
+
+@provider_permission("manage_compliance")
+@require_GET
+def register_view(request: HttpRequest, slug: str) -> HttpResponse:
+    practice = get_object_or_404(Practice, slug=slug)
+    record_event(
+        actor=request.actor,
+        action=Action.VIEW,
+        practice=practice,
+        object_type="processing_register",
+        object_id=practice.pk,
+    )
+    context = register.processing_register(practice)
+    return render(request, "compliance/register.html", context)
+
+
+@provider_permission("manage_compliance")
+@require_GET
+def register_pdf_view(request: HttpRequest, slug: str) -> HttpResponse:
+    practice = get_object_or_404(Practice, slug=slug)
+    record_event(
+        actor=request.actor,
+        action=Action.EXPORT,
+        practice=practice,
+        object_type="processing_register",
+        object_id=practice.pk,
+        detail={"format": "pdf"},
+    )
+    response = HttpResponse(register_pdf(practice), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="registre-{practice.slug}.pdf"'
+    return response

@@ -13,7 +13,4 @@ urlpatterns = [
         name="training_record",
     ),
     path("conformite/continuite/", views.continuity_view, name="continuity"),
-    path("conformite/registre/", views.register_index_view, name="register_index"),
-    path("conformite/registre/<slug:slug>/", views.register_view, name="register"),
-    path("conformite/registre/<slug:slug>/pdf/", views.register_pdf_view, name="register_pdf"),
 ]

@@ -3,18 +3,16 @@ and the page explaining a training block."""
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import Practice
 from accounts.permissions import any_authenticated, provider_permission
 from audit.models import Action
 from audit.services import record_event
-from continuity import register, services, training
+from continuity import services, training
 from continuity.forms import TrainingSessionForm
 from continuity.models import BackupRun, DrillResult, TrainingSession
-from continuity.register_pdf import register_pdf
 
 
 @any_authenticated
@@ -71,43 +69,3 @@ def continuity_view(request: HttpRequest) -> HttpResponse:
         "backups": BackupRun.objects.all()[:14],
     }
     return render(request, "continuity/continuity.html", context)
-
-
-@provider_permission("manage_compliance")
-@require_GET
-def register_index_view(request: HttpRequest) -> HttpResponse:
-    record_event(actor=request.actor, action=Action.LIST, object_type="processing_register")
-    practices = Practice.objects.order_by("name")
-    return render(request, "continuity/register_index.html", {"practices": practices})
-
-
-@provider_permission("manage_compliance")
-@require_GET
-def register_view(request: HttpRequest, slug: str) -> HttpResponse:
-    practice = get_object_or_404(Practice, slug=slug)
-    record_event(
-        actor=request.actor,
-        action=Action.VIEW,
-        practice=practice,
-        object_type="processing_register",
-        object_id=practice.pk,
-    )
-    context = register.processing_register(practice)
-    return render(request, "continuity/register.html", context)
-
-
-@provider_permission("manage_compliance")
-@require_GET
-def register_pdf_view(request: HttpRequest, slug: str) -> HttpResponse:
-    practice = get_object_or_404(Practice, slug=slug)
-    record_event(
-        actor=request.actor,
-        action=Action.EXPORT,
-        practice=practice,
-        object_type="processing_register",
-        object_id=practice.pk,
-        detail={"format": "pdf"},
-    )
-    response = HttpResponse(register_pdf(practice), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="registre-{practice.slug}.pdf"'
-    return response

@@ -432,6 +432,12 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="secretariat@localhos
 # stub for staging; a real gateway is one more class in appointments/sms.py.
 SMS_BACKEND = env.str("SMS_BACKEND", default="appointments.sms.ConsoleBackend")
 SMS_FILE_PATH = env.str("SMS_FILE_PATH", default="")
+# Declared for the record of processing (compliance/register.py): the host of the
+# health data (its name, its country as ISO 3166 alpha-2) and the mail provider's
+# country; a real SMS gateway backend declares provider_name and provider_country.
+HOSTING_PROVIDER = env.str("HOSTING_PROVIDER", default="")
+HOSTING_COUNTRY = env.str("HOSTING_COUNTRY", default="")
+EMAIL_PROVIDER_COUNTRY = env.str("EMAIL_PROVIDER_COUNTRY", default="")
 
 # Continuity (continuity/): encrypted backups, restore drills, training records.
 # BACKUP_KEYRING has SECRETARIAT_KEYRING's format and must hold different keys; it

@@ -271,4 +271,24 @@ ROUTES = [
         ok_status=302,
         audit_action="update",
     ),
+    Route(
+        "compliance:register_index",
+        allowed=COMPLIANCE,
+        practice_scoped=False,
+        audit_action="list",
+    ),
+    Route(
+        "compliance:register",
+        kwargs=lambda world: {"slug": world.practice_a.slug},
+        allowed=COMPLIANCE,
+        practice_scoped=False,
+        audit_action="view",
+    ),
+    Route(
+        "compliance:register_pdf",
+        kwargs=lambda world: {"slug": world.practice_a.slug},
+        allowed=COMPLIANCE,
+        practice_scoped=False,
+        audit_action="export",
+    ),
 ]

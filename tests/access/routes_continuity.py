@@ -27,24 +27,4 @@ ROUTES = [
         audit_action="create",
     ),
     Route("continuity:continuity", allowed=COMPLIANCE, practice_scoped=False, audit_action="list"),
-    Route(
-        "continuity:register_index",
-        allowed=COMPLIANCE,
-        practice_scoped=False,
-        audit_action="list",
-    ),
-    Route(
-        "continuity:register",
-        kwargs=lambda world: {"slug": world.practice_a.slug},
-        allowed=COMPLIANCE,
-        practice_scoped=False,
-        audit_action="view",
-    ),
-    Route(
-        "continuity:register_pdf",
-        kwargs=lambda world: {"slug": world.practice_a.slug},
-        allowed=COMPLIANCE,
-        practice_scoped=False,
-        audit_action="export",
-    ),
 ]

@@ -13,7 +13,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from reportlab.platypus.flowables import Flowable
 
 from accounts.models import Practice
-from continuity import register
+from compliance import register
 
 _STYLES = getSampleStyleSheet()
 
@@ -66,7 +66,14 @@ def register_pdf(practice: Practice) -> bytes:
         _table([list(item) for item in data["purposes"]], [_("Finalité"), _("Base légale")]),
     )
     story += _section(
-        _("Catégories de données"), _table([list(item) for item in data["data_categories"]])
+        _("Catégories de données"),
+        _table(
+            [
+                [c.title, ", ".join(c.fields), ", ".join(c.sealed) or "—"]
+                for c in data["data_categories"]
+            ],
+            [_("Catégorie"), _("Données"), _("Chiffrées au repos")],
+        ),
     )
     story += _section(
         _("Destinataires (par rôle)"),
@@ -77,14 +84,24 @@ def register_pdf(practice: Practice) -> bytes:
     )
     story += _section(
         _("Durées de conservation"),
-        _table([[item["label"], f"{item['days']} j"] for item in data["retention"]]),
+        _table(
+            [
+                [item["label"], f"{item['days']} j", "{} – {} j".format(*item["bounds"])]
+                for item in data["retention"]
+            ],
+            [_("Données"), _("Durée appliquée"), _("Bornes")],
+        ),
     )
     story += _section(
         _("Mesures de sécurité"), _table([[measure] for measure in data["security_measures"]])
     )
     story += _section(
         _("Sous-traitants ultérieurs"),
-        _table([[s["name"], s["service"], s["country"]] for s in data["subprocessors"]]),
+        _table(
+            [[s["name"], s["service"], s["country"] or "—"] for s in data["subprocessors"]],
+            [_("Sous-traitant"), _("Service"), _("Pays")],
+        ),
     )
+    story.append(Paragraph(_text(data["transfers"]), _STYLES["BodyText"]))
     document.build(story)
     return out.getvalue()
