@@ -25,6 +25,7 @@ urlpatterns = [
     ),
     path(_PATIENT + "export/", views.export_html_view, name="export_html"),
     path(_PATIENT + "export.json", views.export_json_view, name="export_json"),
+    path(_PATIENT + "export.pdf", views.export_pdf_view, name="export_pdf"),
     path(_PATIENT + "restriction/", views.restrict_view, name="restrict"),
     path(_PATIENT + "acces-urgence/", views.break_glass_view, name="break_glass"),
 ]

@@ -18,6 +18,7 @@ from audit.models import Action
 from audit.services import patients_shown, record_event
 from patients import portability, selectors, services
 from patients.decorators import sealed_data
+from patients.export_pdf import patient_pdf
 from patients.forms import BreakGlassForm, ConsentForm, NoteForm, PatientForm, SearchForm
 from patients.models import Consent, Patient
 
@@ -276,6 +277,20 @@ def export_html_view(request: HttpRequest, practice: str, patient) -> HttpRespon
     data = _export_data(request, patient)
     context = {"patient": patient, "data": data, "page": portability.readable(data)}
     return render(request, "patients/export.html", context)
+
+
+@practice_permission("export_patient_data")
+@never_cache
+@require_http_methods(["GET"])
+@sealed_data
+def export_pdf_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
+    patient = _patient(request, patient)
+    _require_notes(request, patient)  # before the audit: a refusal is not an export
+    _record_export(request, patient, "pdf")
+    data = _export_data(request, patient)
+    response = HttpResponse(patient_pdf(data), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="patient-{patient.pk}.pdf"'
+    return response
 
 
 @practice_permission("view_clinical_notes")

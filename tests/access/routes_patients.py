@@ -167,6 +167,13 @@ ROUTES = [
         foreign=patient_b_under_a,
     ),
     Route(
+        "patients:export_pdf",
+        kwargs=patient_a,
+        allowed=PRACTITIONER,
+        audit_action="export",
+        foreign=patient_b_under_a,
+    ),
+    Route(
         "patients:break_glass",
         kwargs=patient_a,
         allowed=PRACTITIONER,

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.scoping import practice_scope
 from appointments.models import Appointment, Reminder
+from audit.models import AuditEvent
 from compliance.models import BreachIncident, PatientNotification
 from patients import portability
 from patients.models import Patient
@@ -168,3 +169,21 @@ def test_schema_document_names_every_section_and_column():
         assert f"`{section.key}`" in text
         for name, _label in section.columns:
             assert f"`{name}`" in text, f"{section.key}.{name} undocumented in docs/export.md"
+
+
+def test_pdf_holds_the_same_tables_as_the_page(world):
+    made = _with_one_row_of_every_kind(world)
+    patient = made["a"]
+    client = world.client("practitioner_a")
+    url = reverse("patients:export_pdf", kwargs={"practice": "cabinet-a", "patient": patient.pk})
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert "no-store" in response["Cache-Control"]
+    body = response.content
+    assert body.startswith(b"%PDF-")
+    for text in (b"Motif secret a", b"Rappeler a", b"Cabinet A"):
+        assert text in body
+    assert b"Motif secret b" not in body
+    event = AuditEvent.objects.filter(action="export", object_id=str(patient.pk)).latest("id")
+    assert event.detail == {"format": "pdf"}
