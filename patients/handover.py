@@ -49,8 +49,9 @@ MAGIC = b"SECHOV01"
 DATA_FILE = "patients.jsonl.enc"
 MANIFEST_FILE = "manifest.json"
 SUMS_FILE = "SHA256SUMS"
-# scrypt: 2**17 x 8 x 128 bytes = 128 MiB and about a second per derivation, the
-# cost an attacker pays per guess (OWASP's minimum is 2**17 with r=8, p=1).
+# scrypt: 2**17 x 8 x 128 bytes = 128 MiB and seconds per derivation (3.5-4.2 s
+# measured on a shared 2-CPU machine at load 14), the cost an attacker pays per
+# guess (OWASP's minimum is 2**17 with r=8, p=1).
 SCRYPT_N = 2**17
 SCRYPT_R = 8
 SCRYPT_P = 1
