@@ -81,6 +81,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 
+def role_label(value: str | None) -> str:
+    """A role's name for people (the audit trail keeps the code); a value that
+    names no role, such as a system actor's, is shown as it is."""
+    return Role(value).label if value in Role.values else (value or "")
+
+
 def practice_group_name(practice_id: int, role: str) -> str:
     return f"practice-{practice_id}-{role}"
 

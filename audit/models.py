@@ -177,12 +177,6 @@ class AuditEvent(models.Model):
     def object_type_label(self) -> str:
         return ObjectType.label_of(self.object_type)
 
-    @property
-    def role_label(self) -> str:
-        from accounts.roles import Role
-
-        return Role(self.role).label if self.role in Role.values else self.role
-
 
 class AuditDigest(models.Model):
     """A signed chain head, written daily: HMAC-SHA256 with AUDIT_SIGNING_KEY (kept

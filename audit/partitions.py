@@ -1,12 +1,19 @@
 """The monthly partitions of audit_auditevent (PostgreSQL only, migration 0007):
-which exist, and what a month holds per chain. Read-only; the changes are
-audit.services.partitions_ensure and partition_drop."""
+which exist, what a month holds per chain, and the two changes: months created
+ahead (partitions_ensure) and a month dropped by retention (partition_drop)."""
 
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from django.db import connection
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.context import Actor
+from audit.models import Action, AuditChain, AuditDigest, AuditEvent
+from audit.services import record_event
+from audit.verification import digest_signature, verify_one
 
 PARENT = "audit_auditevent"
 DEFAULT = "audit_auditevent_default"
@@ -73,3 +80,97 @@ def chain_ranges(partition: Partition) -> list[tuple[int, int, int, int]]:
             [partition.lower, partition.upper],
         )
         return cursor.fetchall()
+
+
+class PartitionDropRefused(Exception):
+    """The month cannot be dropped as it is; the message says why (French)."""
+
+
+def partitions_ensure(*, months_ahead: int = 3, today: date | None = None) -> int:
+    """Create the month partitions from this month to `months_ahead` months ahead;
+    return how many were created (0 when they exist, or off PostgreSQL)."""
+    if not is_partitioned():
+        return 0
+    first = (today or timezone.now().date()).replace(day=1)
+    last = first
+    for _month in range(months_ahead):
+        last = next_month(last)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT audit_ensure_partitions(%s, %s)", [first, last])
+            created = cursor.fetchone()[0]
+        if created:
+            record_event(
+                actor=Actor.system("audit_partitions"),
+                action=Action.CREATE,
+                object_type="audit_partition",
+                object_id=f"{first:%Y-%m}..{last:%Y-%m}",
+                detail={"created": created},
+            )
+    return created
+
+
+@transaction.atomic
+def partition_drop(*, partition: Partition, actor: Actor | None = None) -> dict:
+    """Drop one month of the trail (retention), oldest month first. Each chain in
+    it is verified, then its last event in the month is signed as a checkpoint
+    from which verification restarts; then the partition is detached and
+    dropped, and the drop recorded. All in one transaction."""
+    if partition.month is None:
+        raise PartitionDropRefused(_("La partition par défaut ne se supprime pas."))
+    with connection.cursor() as cursor:
+        # No event can enter the month while its checkpoints are computed. The
+        # lock and the drop are SECURITY DEFINER functions (migration 0012): the
+        # maintenance role may call them, the application role may not.
+        cursor.execute("SELECT audit_lock_partition(%s)", [partition.name])
+    ranges = chain_ranges(partition)
+    chains = AuditChain.objects.in_bulk([chain_id for chain_id, *_rest in ranges])
+    for chain_id, _first, last, _count in ranges:
+        chain = chains[chain_id]
+        _refuse_unless_oldest(chain, partition, last)
+        report = verify_one(chain)
+        if not report.ok:
+            raise PartitionDropRefused(
+                _("La chaîne %(chain)s est rompue : vérifiez-la avant toute suppression.")
+                % {"chain": chain.key}
+            )
+        event_hash = AuditEvent.objects.values_list("hash", flat=True).get(chain=chain, seq=last)
+        kind = AuditDigest.Kind.CHECKPOINT
+        AuditDigest.objects.get_or_create(
+            chain=chain,
+            kind=kind,
+            seq=last,
+            defaults={
+                "hash": event_hash,
+                "signature": digest_signature(chain.key, last, event_hash, kind),
+            },
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT audit_drop_partition(%s)", [partition.name])
+    summary = {"events": sum(row[3] for row in ranges), "chains": len(ranges)}
+    record_event(
+        action=Action.PURGE,
+        actor=actor or Actor.system("audit_drop_partitions"),
+        object_type="audit_partition",
+        object_id=partition.name,
+        detail=summary,
+    )
+    return summary
+
+
+def _refuse_unless_oldest(chain: AuditChain, partition: Partition, last: int):
+    """Every event of the chain left after the drop must come after the month's
+    last one, so that the chain restarts cleanly at the checkpoint."""
+    earlier = (
+        AuditEvent.objects.filter(chain=chain, seq__lt=last)
+        .exclude(occurred_at__gte=partition.lower, occurred_at__lt=partition.upper)
+        .exists()
+    )
+    if earlier:
+        raise PartitionDropRefused(
+            _(
+                "Des événements plus anciens de la chaîne %(chain)s restent : supprimez d'abord "
+                "les mois antérieurs."
+            )
+            % {"chain": chain.key}
+        )

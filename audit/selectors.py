@@ -1,15 +1,16 @@
 """Queries over the audit trail. Callers hold the permission: provider views
-(browse_audit_trail) see every practice's events; practice-side callers go
-through patient_access_events, which is bounded to one practice."""
+(browse_audit_trail, compliance/trail_views.py) see every practice's events;
+practice-side callers go through patient_access_events, which is bounded to one
+practice. A practice is a `Practice` or its id: audit imports no domain app."""
 
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 
+from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
-from accounts.models import Practice, User
 from audit.models import AuditEvent
 from secretariat.replica import lagging_reads
 
@@ -19,7 +20,7 @@ EXPORT_BATCH = 2000
 
 def filtered_events(
     *,
-    practice: Practice | None = None,
+    practice: Model | int | None = None,
     user: str = "",
     object_type: str = "",
     object_id: str = "",
@@ -41,7 +42,11 @@ def filtered_events(
         # from a frequent one and walks the whole table backwards by id for a
         # user with few events (8 s at 10M events); as a constant it uses the index.
         actor_id = (
-            User.objects.using(database).filter(username=user).values_list("pk", flat=True).first()
+            get_user_model()
+            .objects.using(database)
+            .filter(username=user)
+            .values_list("pk", flat=True)
+            .first()
         )
         if actor_id is None:
             return AuditEvent.objects.using(database).none().order_by("-id")
@@ -93,7 +98,7 @@ def iter_events(events: QuerySet[AuditEvent], batch: int = EXPORT_BATCH) -> Iter
         after = rows[-1].pk
 
 
-def patient_access_events(practice: Practice, patient_id: int | str) -> QuerySet[AuditEvent]:
+def patient_access_events(practice: Model | int, patient_id: int | str) -> QuerySet[AuditEvent]:
     """Who accessed this patient in this practice: events about the patient
     (object_type "patient", object_id the patient's id) and list or search events
     whose detail names it in "patient_ids". Newest first; only this practice's
@@ -103,7 +108,7 @@ def patient_access_events(practice: Practice, patient_id: int | str) -> QuerySet
 
 
 def patient_access_page(
-    practice: Practice,
+    practice: Model | int,
     patient_id: int | str,
     *,
     after: int | None = None,
@@ -122,7 +127,7 @@ def patient_access_page(
 
 
 def _patient_access_halves(
-    practice: Practice, patient_id: int | str
+    practice: Model | int, patient_id: int | str
 ) -> tuple[QuerySet[AuditEvent], QuerySet[AuditEvent]]:
     patient_id = str(patient_id)
     events = AuditEvent.objects.filter(practice=practice)

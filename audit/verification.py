@@ -1,7 +1,7 @@
 """Whole-trail verification: every chain recomputed from its genesis (or from the
 signed checkpoint left when retention dropped its oldest months), and its signed
 digests checked against it; and the daily exports of those digests (files outside
-the database, see audit.services.digest_export) checked against the trail.
+the database, see audit.digests.digest_export) checked against the trail.
 
 A digest is HMAC-SHA256(AUDIT_SIGNING_KEY, "<chain key>:<seq>:<hash>"), a
 checkpoint the same over "checkpoint:<chain key>:<seq>:<hash>". The key

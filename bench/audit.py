@@ -365,7 +365,7 @@ def run(small: int, big: int, per_writer: int) -> None:
     origin = datetime.now(UTC) - HISTORY - timedelta(minutes=1)
     # The generated months need their partitions (else every event would sit in
     # the default partition, unlike production).
-    from audit.services import partitions_ensure
+    from audit.partitions import partitions_ensure
 
     partitions_ensure(today=origin.date(), months_ahead=HISTORY.days // 28 + 3)
     # Round 2 starts after the latest possible end of round 1: time never goes back.

@@ -7,7 +7,29 @@ skip_locked, advisory locks, unique keys)."""
 from celery import shared_task
 
 from accounts.scoping import practice_scope
-from compliance import detectors
+from compliance import audit_trail, detectors
+
+
+@shared_task
+def verify_audit_chains() -> dict:
+    """Nightly: recompute every audit chain, check its signed digests and the
+    newest export off the database; alert on a break."""
+    return audit_trail.chains_verify()
+
+
+@shared_task
+def write_audit_digests() -> dict:
+    """Nightly: sign every chain's head and export the signed heads off the
+    database (mailed to AUDIT_DIGEST_EMAILS); alert on a break."""
+    return audit_trail.digests_write()
+
+
+@shared_task
+def seal_audit_chains() -> dict:
+    """Every AUDIT_SEAL_MINUTES: check every chain since its last sealed head,
+    sign the heads and export them off the database, so that a rewrite of
+    anything older than a few minutes shows (audit.digests.heads_seal)."""
+    return {"file": audit_trail.heads_seal().name}
 
 
 @shared_task

@@ -204,8 +204,9 @@ def consent_withdraw(*, consent: Consent, actor: Actor) -> Consent:
 @transaction.atomic
 def break_glass_open(*, patient: Patient, reason: str, actor: Actor) -> BreakGlassGrant:
     """A time-limited access to a restricted record's notes. The reason is
-    mandatory and sealed; the audit event is the distinct break_glass action.
-    Compliance officers are alerted."""
+    mandatory and sealed; the audit event is the distinct break_glass action,
+    from which compliance alerts the compliance officers
+    (compliance.detectors.detect_break_glass, within a detection pass)."""
     if not reason.strip():
         raise ValueError("a break-glass access needs a reason")
     now = timezone.now()
@@ -226,16 +227,5 @@ def break_glass_open(*, patient: Patient, reason: str, actor: Actor) -> BreakGla
         object_type="patient",
         object_id=patient.pk,
         detail={"grant": str(grant.pk), "hours": BreakGlassGrant.DURATION_HOURS},
-    )
-    # SECURITY.md: break-glass alerts compliance (mailed after commit).
-    from compliance.models import Alert
-    from compliance.services import alert_raise
-
-    alert_raise(
-        kind=Alert.Kind.BREAK_GLASS,
-        fingerprint=f"break_glass:{grant.pk}",
-        practice=patient.practice_id,
-        subject=actor.user,
-        detail={"grant": str(grant.pk), "patient": str(patient.pk)},
     )
     return grant

@@ -73,7 +73,7 @@ _require(len(AUDIT_SIGNING_KEY) >= 32, "AUDIT_SIGNING_KEY must be at least 32 ch
 # Chains verified at once by audit_verify (one database connection each).
 AUDIT_VERIFY_WORKERS = env.int("AUDIT_VERIFY_WORKERS", default=min(4, os.cpu_count() or 1))
 _require(AUDIT_VERIFY_WORKERS >= 1, "AUDIT_VERIFY_WORKERS must be at least 1.")
-# The signed chain heads are also written there daily (audit.services.digest_export):
+# The signed chain heads are also written there daily (audit.digests.digest_export):
 # a copy the database cannot reach, so deleting the digest rows along with a rewrite
 # is still detected. Production names it (storage the database administrator cannot
 # rewrite) and refuses to start without it; elsewhere it defaults under var/.
@@ -87,7 +87,7 @@ _require(
 )
 AUDIT_DIGEST_EXPORT_DIR = Path(AUDIT_DIGEST_EXPORT_DIR)
 # Every this many minutes the chain heads are checked, signed and exported to
-# AUDIT_DIGEST_EXPORT_DIR (audit.tasks.seal_audit_chains): the newest events a
+# AUDIT_DIGEST_EXPORT_DIR (compliance.tasks.seal_audit_chains): the newest events a
 # superuser could rewrite unseen are those of the last interval.
 AUDIT_SEAL_MINUTES = env.int("AUDIT_SEAL_MINUTES", default=5)
 if not 1 <= AUDIT_SEAL_MINUTES <= 15:
@@ -350,17 +350,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "appointments.tasks.send_reminders_task",
         "schedule": 15 * 60,
     },
-    # audit
+    # audit: partitions (audit); digests, seal and verification, which alert (compliance)
     "write-audit-digests": {
-        "task": "audit.tasks.write_audit_digests",
+        "task": "compliance.tasks.write_audit_digests",
         "schedule": crontab(hour=1, minute=30),
     },
     "seal-audit-chains": {
-        "task": "audit.tasks.seal_audit_chains",
+        "task": "compliance.tasks.seal_audit_chains",
         "schedule": AUDIT_SEAL_MINUTES * 60,
     },
     "verify-audit-chains": {
-        "task": "audit.tasks.verify_audit_chains",
+        "task": "compliance.tasks.verify_audit_chains",
         "schedule": crontab(hour=2, minute=0),
     },
     "ensure-audit-partitions": {

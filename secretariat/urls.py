@@ -9,7 +9,7 @@ from onboarding.views import invitation_accept_view
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/setlang/", agreement_exempt(login_not_required(set_language)), name="set_language"),
-    path("conformite/audit/", include("audit.urls")),
+    path("conformite/audit/", include("compliance.trail_urls")),
     path("plateforme/", include("onboarding.urls")),
     path("invitation/<str:token>/", invitation_accept_view, name="invitation_accept"),
     path("", include("accounts.urls")),

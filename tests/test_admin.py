@@ -202,7 +202,7 @@ def test_admin_never_changes_tenancy_or_patient_data():
 def test_admin_pausing_a_periodic_task_is_audited(console, superuser):
     every = IntervalSchedule.objects.create(every=5, period=IntervalSchedule.MINUTES)
     task = PeriodicTask.objects.create(
-        name="seal", task="audit.tasks.seal_audit_chains", interval=every
+        name="seal", task="compliance.tasks.seal_audit_chains", interval=every
     )
 
     response = console.post(

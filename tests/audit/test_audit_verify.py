@@ -7,12 +7,12 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.test import TestCase
 
-from audit import services
+from audit import digests
 from audit.chain import CONTENT_FIELDS, link_hash, payload_digest
 from audit.models import AuditChain, AuditDigest, AuditEvent
-from audit.tasks import verify_audit_chains, write_audit_digests
 from audit.verification import digest_signature, verify_all
 from compliance.models import Alert
+from compliance.tasks import verify_audit_chains, write_audit_digests
 from tests.audit.helpers import audit_verify, fill_chain, head_reset, raw, triggers_disabled
 
 # Alerts are mailed after commit: run the on-commit callbacks.
@@ -190,7 +190,10 @@ def test_a_forged_digest_is_detected(chain):
 def test_digest_is_not_written_over_a_tampered_segment(chain, mailoutbox):
     with triggers_disabled():
         raw("UPDATE audit_auditevent SET role = 'x' WHERE id = %s", [_event(chain, 2).pk])
-    assert services.digest_write(chain=chain) is None
+    digest, finding = digests.digest_write(chain=chain)
+    assert (digest, finding.chain) == (None, chain)
+    assert not Alert.objects.exists()  # audit reports; compliance alerts
+    write_audit_digests.apply().get()
     assert not AuditDigest.objects.filter(chain=chain).exists()
     assert Alert.objects.get().detail["chain_id"] == chain.pk
 
@@ -203,7 +206,10 @@ def test_digest_signature_depends_on_the_key(settings):
 
 def test_the_daily_tasks_are_scheduled_and_acks_late():
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert {"audit.tasks.verify_audit_chains", "audit.tasks.write_audit_digests"} <= scheduled
+    assert {
+        "compliance.tasks.verify_audit_chains",
+        "compliance.tasks.write_audit_digests",
+    } <= scheduled
     assert verify_audit_chains.acks_late and write_audit_digests.acks_late
 
 
@@ -216,7 +222,9 @@ def test_the_daily_tasks_are_registered_with_the_celery_app():
     from secretariat.celery import app
 
     app.loader.import_default_modules()
-    assert {"audit.tasks.verify_audit_chains", "audit.tasks.write_audit_digests"} <= set(app.tasks)
+    assert {"compliance.tasks.verify_audit_chains", "compliance.tasks.write_audit_digests"} <= set(
+        app.tasks
+    )
 
 
 @pytest.mark.parametrize("value", ["", "too-short"])
@@ -238,7 +246,8 @@ def test_settings_refuse_a_missing_or_short_signing_key(value):
 
 def test_digest_is_not_written_after_a_forged_digest(chain):
     AuditDigest.objects.create(chain=chain, seq=2, hash=_event(chain, 2).hash, signature="f" * 64)
-    assert services.digest_write(chain=chain) is None
+    assert digests.digest_write(chain=chain)[0] is None
+    write_audit_digests.apply().get()
     assert Alert.objects.get().detail["problem"] == "digest_signature"
 
 

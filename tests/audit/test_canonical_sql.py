@@ -19,7 +19,7 @@ from audit.chain import (
     verify_chain,
 )
 from audit.models import AuditChain, AuditEvent
-from audit.services import _clean_detail
+from audit.services import clean_detail
 from tests.audit.helpers import head_reset, raw, triggers_disabled
 
 pytestmark = pytest.mark.skipif(
@@ -85,7 +85,7 @@ def _content(rng: random.Random, number: int) -> dict:
         "ip_address": rng.choice(["", "10.0.0.1", "2001:db8::1", _text(rng, 45)]),
         "user_agent": ASCII if number == 0 else _text(rng, 256),
         "request_id": _text(rng, 32),
-        "detail": _clean_detail(detail),
+        "detail": clean_detail(detail),
     }
 
 
@@ -97,7 +97,7 @@ def _python_canonical(content: dict) -> str:
 def generated(db) -> tuple[AuditChain, list[tuple[int, dict]]]:
     rng = random.Random(20261123)
     contents = [_content(rng, number) for number in range(300)]
-    # Shapes _clean_detail refuses but a tampered row could hold: nested objects
+    # Shapes clean_detail refuses but a tampered row could hold: nested objects
     # and arrays, which the SQL renderer must still sort and render like Python.
     contents.append(
         dict(contents[1], detail={"z": {"b": [1, {"é": None, "a": "\t"}], "A": []}, "a": {}})

@@ -14,11 +14,11 @@ from django.core.management import CommandError, call_command
 from django.test import TestCase
 from django.utils import timezone
 
-from audit import services
 from audit.chain import CONTENT_FIELDS, link_hash, payload_digest
 from audit.models import AuditChain, AuditDigest, AuditEvent
-from audit.tasks import verify_audit_chains, write_audit_digests
+from compliance.audit_trail import heads_seal
 from compliance.models import Alert
+from compliance.tasks import verify_audit_chains, write_audit_digests
 from tests.audit.helpers import audit_verify, fill_chain, head_reset, raw, triggers_disabled
 
 committed = TestCase.captureOnCommitCallbacks
@@ -106,9 +106,9 @@ def test_digest_export_file_is_mode_0600_in_a_0700_directory(exported):
 
 
 def test_seal_rerun_with_no_new_event_rewrites_the_same_content(exported):
-    services.heads_seal()
+    heads_seal()
     before = exported.read_bytes()
-    assert services.heads_seal() == exported
+    assert heads_seal() == exported
     assert exported.read_bytes() == before
     assert stat.S_IMODE(exported.stat().st_mode) == 0o600
 

@@ -14,14 +14,9 @@ from freezegun import freeze_time
 from accounts.dbroles import MAINTENANCE, OWNER
 from audit import chain as chain_module
 from audit import partitions
+from audit.digests import digest_export, digest_write
 from audit.models import AuditChain, AuditDigest, AuditEvent
-from audit.services import (
-    PartitionDropRefused,
-    digest_export,
-    digest_write,
-    partition_drop,
-    partitions_ensure,
-)
+from audit.partitions import PartitionDropRefused, partition_drop, partitions_ensure
 from audit.verification import digest_signature, verify_all
 from compliance.models import Alert
 from tests.audit.helpers import raw, triggers_disabled
@@ -238,7 +233,7 @@ def test_drop_old_months_checkpoints_and_the_chains_still_verify(old_trail):
 def test_drop_then_daily_digest_restarts_from_the_checkpoint(old_trail):
     chain_a, _chain_b = old_trail
     _drop_months(before="2025-03", confirm=True)
-    digest = digest_write(chain=chain_a)
+    digest, _finding = digest_write(chain=chain_a)
     assert digest is not None and digest.seq == 8
 
 
@@ -253,7 +248,7 @@ def test_events_deleted_after_a_drop_are_detected(old_trail):
 
 def test_oldest_events_deleted_up_to_a_daily_digest_are_detected(old_trail):
     chain_a, _chain_b = old_trail
-    assert digest_write(chain=chain_a).seq == 8
+    assert digest_write(chain=chain_a)[0].seq == 8
     _record(chain_a.practice)
     with triggers_disabled():
         raw("DELETE FROM audit_auditevent WHERE chain_id = %s AND seq <= 8", [chain_a.pk])
@@ -346,7 +341,7 @@ def test_digest_export_signs_heads_not_checkpoints(old_trail, settings, tmp_path
     chain_a, chain_b = old_trail
     _drop_months(before="2025-03", confirm=True)
 
-    entries = json.loads(digest_export().read_text())["entries"]
+    entries = json.loads(digest_export()[0].read_text())["entries"]
 
     sealed = {entry["chain"]: entry for entry in entries}
     # Chain B's oldest events are gone: sealed from its checkpoint to its head.
@@ -370,7 +365,7 @@ def test_audit_verify_against_an_export_older_than_a_drop_passes(old_trail, sett
         hash=event.hash,
         signature=digest_signature(chain_a.key, 4, event.hash),
     )
-    path = digest_export()
+    path, _findings = digest_export()
     _drop_months(before="2025-03", confirm=True)
 
     out = StringIO()

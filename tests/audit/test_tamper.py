@@ -23,14 +23,14 @@ from freezegun import freeze_time
 
 from accounts.dbroles import MAINTENANCE, OWNER
 from audit import chain as chain_module
-from audit import services
 from audit.chain import CONTENT_FIELDS, link_hash, payload_digest
 from audit.models import GENESIS_HASH, AuditChain, AuditEvent
 from audit.selectors import patient_access_events
 from audit.services import record_event
-from audit.tasks import seal_audit_chains, verify_audit_chains, write_audit_digests
 from audit.verification import verify_all
+from compliance.audit_trail import heads_seal
 from compliance.models import Alert
+from compliance.tasks import seal_audit_chains, verify_audit_chains, write_audit_digests
 from tests.audit.helpers import audit_verify, fill_chain, head_reset, raw, triggers_disabled
 from tests.dbroles import as_role
 from tests.factories import as_actor
@@ -407,7 +407,7 @@ def test_seal_signs_the_events_since_the_daily_digest(sealed):
 
 def test_seal_runs_every_few_minutes():
     entry = settings.CELERY_BEAT_SCHEDULE["seal-audit-chains"]
-    assert entry["task"] == "audit.tasks.seal_audit_chains"
+    assert entry["task"] == "compliance.tasks.seal_audit_chains"
     assert entry["schedule"] == settings.AUDIT_SEAL_MINUTES * 60 <= 15 * 60
 
 
@@ -475,7 +475,7 @@ def test_application_role_appends_and_seals(world, chain):
         )
     assert appended.seq == chain.last_seq + 1
     assert fresh.seq >= 1
-    services.heads_seal()
+    heads_seal()
     assert all(report.ok for report in verify_all())
 
 

@@ -1,6 +1,6 @@
 """Retention of the audit trail: drop the month partitions older than a month,
 oldest first, each after its chains are verified and checkpointed (see
-audit.services.partition_drop). Without --confirm, only lists what would go.
+audit.partitions.partition_drop). Without --confirm, only lists what would go.
 
 Needs a database role that owns audit_auditevent (the DBA's, not the
 application's): the application role cannot drop or detach its partitions.
@@ -11,7 +11,8 @@ from datetime import date, timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from audit import partitions, services
+from audit import partitions
+from compliance.retention import longest_audit_retention_days
 
 
 def _month(value: str) -> date:
@@ -30,8 +31,6 @@ class Command(BaseCommand):
         parser.add_argument("--confirm", action="store_true", help="supprimer vraiment")
 
     def handle(self, *args, before: str, confirm: bool = False, **options):
-        from compliance.retention import longest_audit_retention_days
-
         before = _month(before)
         if not partitions.is_partitioned():
             raise CommandError("Le journal d'audit n'est partitionné que sur PostgreSQL.")
@@ -53,8 +52,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"{partition.month:%Y-%m}  {events} événements  (à supprimer)")
                 continue
             try:
-                summary = services.partition_drop(partition=partition)
-            except services.PartitionDropRefused as error:
+                summary = partitions.partition_drop(partition=partition)
+            except partitions.PartitionDropRefused as error:
                 raise CommandError(str(error)) from error
             self.stdout.write(
                 f"{partition.month:%Y-%m}  {summary['events']} événements, "

@@ -1,4 +1,6 @@
-"""The compliance officer's audit browser (provider pages, French UI).
+"""The compliance officer's audit browser (provider pages, French UI), under
+the URL namespace "audit" (compliance/trail_urls.py). It lives in compliance,
+above accounts, whose permissions it needs; audit itself stays the ground floor.
 
 Every page that shows audit rows records its own read first (fail closed: if the
 record cannot be written, nothing is shown). Filters are POSTed, so that a
@@ -15,10 +17,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.permissions import provider_permission
 from audit import selectors
 from audit.chain import canonical_time
-from audit.forms import EventFilterForm, PatientAccessForm
 from audit.labels import detail_rows
 from audit.models import Action, AuditEvent
 from audit.services import record_event
+from compliance.trail_forms import EventFilterForm, PatientAccessForm
 from secretariat.spreadsheet import CSVWriter
 
 

@@ -1,6 +1,6 @@
 """Recompute every audit chain (or one practice's) and check its signed digests;
-with --against, also check daily export files (audit.services.digest_export)
-against the trail.
+with --against, also check daily export files (audit.digests.digest_export)
+against the trail. Each break is alerted (compliance.audit_trail) unless --no-alert.
 
 Exit status 0 when every chain and export verifies, 1 when one is broken (after
 printing all).
@@ -11,9 +11,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Practice
-from audit import services, verification
+from audit import digests, verification
 from audit.chain import BrokenLink, chain_key
-from audit.models import AuditChain
+from compliance.audit_trail import alert_finding
 
 
 def _describe(broken: BrokenLink) -> str:
@@ -81,9 +81,7 @@ class Command(BaseCommand):
                 + _describe(report.broken)
             )
             if not no_alert:
-                # None for events under a chain id with no head (orphans).
-                chain = AuditChain.objects.filter(pk=report.chain_id).first()
-                services.alert_raise(chain=chain, broken=report.broken)
+                alert_finding(digests.report_finding(report))
         return failed, len(reports)
 
     def _export(self, path: Path, practice_id: int | None, no_alert: bool) -> int:
@@ -94,5 +92,5 @@ class Command(BaseCommand):
         for broken in report.broken:
             self.stdout.write(f"{broken.chain_key}  ROMPUE selon {path.name} : {_describe(broken)}")
             if not no_alert:
-                services.export_alert_raise(path=path, broken=broken)
+                alert_finding(digests.export_finding(path, broken))
         return len(report.broken)

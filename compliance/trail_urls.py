@@ -1,6 +1,8 @@
+"""The audit browser's URLs: namespace "audit", mounted at /conformite/audit/."""
+
 from django.urls import path
 
-from audit import views
+from compliance import trail_views as views
 
 app_name = "audit"
 
