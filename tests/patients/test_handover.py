@@ -202,3 +202,23 @@ def test_handover_refuses_an_existing_output_and_a_short_passphrase(world, tmp_p
         )
     with pytest.raises(CommandError, match="existe déjà"):
         call_command("export_practice", "--practice", "cabinet-a", "--output", str(tmp_path))
+
+
+def test_handover_check_refuses_hostile_files_before_any_work(world, tmp_path, passphrase_file):
+    _with_one_row_of_every_kind(world)
+    output = _export(world, tmp_path, passphrase_file)
+    data_path = output / handover.DATA_FILE
+    data = data_path.read_bytes()
+    magic, _n, r, p, salt = handover._HEADER.unpack(data[: handover._HEADER.size])
+    # A header asking scrypt for 2**30 x 8 x 128 bytes (128 GiB): refused, not derived.
+    bomb = handover._HEADER.pack(magic, 2**30, r, p, salt)
+    data_path.write_bytes(bomb + data[handover._HEADER.size :])
+    _resum(output)
+    with pytest.raises(CommandError, match="paramètres de dérivation refusés"):
+        _check(output, passphrase_file, practice=None)
+    (output / handover.MANIFEST_FILE).write_text("pas du JSON")
+    _resum(output)
+    with pytest.raises(CommandError, match="manifeste illisible"):
+        _check(output, passphrase_file, practice=None)
+    with pytest.raises(CommandError, match="SHA256SUMS illisible"):
+        _check(tmp_path, passphrase_file, practice=None)
