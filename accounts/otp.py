@@ -34,7 +34,8 @@ def current_step(now: float | None = None) -> int:
 
 def _normalise_token(token: str) -> int | None:
     token = token.strip().replace(" ", "")
-    if len(token) != 6 or not token.isdigit():
+    # ASCII digits only: "²" is a digit to str.isdigit() but not to int().
+    if len(token) != 6 or not (token.isascii() and token.isdigit()):
         return None
     return int(token)
 

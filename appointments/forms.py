@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from appointments.models import Absence, Appointment, AppointmentType, Weekday
 from appointments.services.booking import REASON_MAX_LENGTH
+from secretariat import inputs
 
 
 def slot_value(practitioner_id: int, start: datetime) -> str:
@@ -28,6 +29,9 @@ class SlotForm(forms.Form):
             raise ValidationError(_("Créneau invalide.")) from None
         if moment.tzinfo is None:
             raise ValidationError(_("Créneau invalide."))
+        # Its own date first: a year 1 or 9999 with an extreme offset would
+        # overflow as soon as it is moved to UTC.
+        inputs.SCHEDULE.validator(moment)
         return practitioner_id, moment
 
 
@@ -36,6 +40,7 @@ class BookingForm(SlotForm):
         label=_("Motif de la consultation"),
         max_length=REASON_MAX_LENGTH,
         required=False,
+        validators=[inputs.free_text],
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     repeat_weeks = forms.TypedChoiceField(
@@ -71,6 +76,7 @@ class ProposalFilterForm(forms.Form):
         label=_("À partir du"),
         required=False,
         input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+        validators=[inputs.SCHEDULE.validator],
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
@@ -102,17 +108,16 @@ class StatusForm(forms.Form):
     )
 
 
-class DayForm(forms.Form):
-    date = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
-
-
 class CallMessageForm(forms.Form):
     """No practice, author or state can be posted: only what the call said."""
 
     practitioner = forms.TypedChoiceField(label=_("Pour le praticien"), coerce=int)
     urgent = forms.BooleanField(label=_("Urgent"), required=False)
     text = forms.CharField(
-        label=_("Message"), max_length=2000, widget=forms.Textarea(attrs={"rows": 5})
+        label=_("Message"),
+        max_length=2000,
+        validators=[inputs.free_text],
+        widget=forms.Textarea(attrs={"rows": 5}),
     )
     patient = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
@@ -138,6 +143,11 @@ class AppointmentTypeForm(forms.ModelForm):
         ]
         widgets = {"telesecretary_instructions": forms.Textarea(attrs={"rows": 3})}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["name"].validators.append(inputs.plain_text)
+        self.fields["telesecretary_instructions"].validators.append(inputs.free_text)
+
 
 class WorkingHoursForm(forms.Form):
     weekday = forms.TypedChoiceField(label=_("Jour"), choices=Weekday.choices, coerce=int)
@@ -161,11 +171,19 @@ class SlotMinutesForm(forms.Form):
 
 
 class AbsenceForm(forms.Form):
-    start_date = forms.DateField(label=_("Du"), widget=forms.DateInput(attrs={"type": "date"}))
+    start_date = forms.DateField(
+        label=_("Du"),
+        validators=[inputs.SCHEDULE.validator],
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
     start_time = forms.TimeField(
         label=_("à"), initial="00:00", widget=forms.TimeInput(attrs={"type": "time"})
     )
-    end_date = forms.DateField(label=_("Au"), widget=forms.DateInput(attrs={"type": "date"}))
+    end_date = forms.DateField(
+        label=_("Au"),
+        validators=[inputs.SCHEDULE.validator],
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
     end_time = forms.TimeField(
         label=_("à"), initial="23:59", widget=forms.TimeInput(attrs={"type": "time"})
     )

@@ -33,6 +33,7 @@ from appointments.models import (
     overlapping,
 )
 from appointments.selectors import practice_zone, practitioners
+from secretariat import inputs
 
 WINDOW_DAYS = 14
 HORIZON_DAYS = 182
@@ -64,6 +65,8 @@ def find_free_slots(
     default; callers showing proposals pass at least now), of one practitioner
     or of all the practice's practitioners, ordered by start time.
     Queries: 3 (2 with a practitioner given) + 2 per window examined."""
+    if start_from is not None and not inputs.HISTORY.contains(start_from):
+        return []  # nothing is proposed from a day out of range (no overflow below)
     zone = practice_zone(practice)
     start_from = (start_from or timezone.now()).astimezone(UTC)
     if practitioner is not None:

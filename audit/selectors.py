@@ -12,6 +12,7 @@ from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from secretariat import inputs
 from secretariat.replica import lagging_reads
 
 PAGE_SIZE = 50
@@ -31,6 +32,10 @@ def filtered_events(
 ) -> QuerySet[AuditEvent]:
     """Events matching every given filter (empty ones ignored), newest first.
     Dates are calendar days in the current time zone, both ends included."""
+    # The last word on the dates (the form checked them first): a day near
+    # year 1 or 9999 would overflow below.
+    inputs.HISTORY.check(date_from)
+    inputs.HISTORY.check(date_to)
     # Read from the replica when there is one: a few seconds' lag is harmless here.
     database = lagging_reads()
     events = AuditEvent.objects.using(database).all()

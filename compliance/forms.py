@@ -1,11 +1,14 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from secretariat import inputs
+
 
 class AcknowledgeForm(forms.Form):
     comment = forms.CharField(
         label=_("Commentaire (analyse, suite donnée)"),
         max_length=1000,
+        validators=[inputs.free_text],
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": _("Un commentaire est obligatoire pour acquitter une alerte.")},
     )
@@ -78,6 +81,11 @@ class IncidentForm(forms.ModelForm):
         )
         for name in ("approx_people", "approx_records"):
             self.fields[name].required = False
+        from compliance.incidents import INCIDENT_TEXT_FIELDS
+
+        for name in INCIDENT_TEXT_FIELDS:
+            self.fields[name].validators.append(inputs.free_text)
+        self.fields["detected_at"].validators.append(inputs.PAST.validator)
 
     def clean_detected_at(self):
         from django.utils import timezone

@@ -24,6 +24,7 @@ from audit.services import record_event
 from compliance import incident_texts, notices
 from compliance.models import BreachIncident, Notification, PatientNotification
 from outbox import services as outbox
+from secretariat import inputs
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,14 @@ INCIDENT_FIELDS = (
     "people_categories",
     "approx_people",
     "approx_records",
+    "likely_consequences",
+    "measures_taken",
+    "patient_advice",
+)
+INCIDENT_TEXT_FIELDS = (
+    "nature",
+    "data_categories",
+    "people_categories",
     "likely_consequences",
     "measures_taken",
     "patient_advice",
@@ -92,6 +101,9 @@ def incident_declare(
 ) -> BreachIncident:
     """Record the incident, draft a notice per affected patient of the affected
     practices (unknown ids ignored), and notify the practices after commit."""
+    if "detected_at" in fields:
+        inputs.PAST.check(fields["detected_at"])
+    inputs.check_text(*(fields.get(name) or "" for name in INCIDENT_TEXT_FIELDS), multiline=True)
     incident = BreachIncident(
         created_by=actor.user, **{k: fields[k] for k in INCIDENT_FIELDS if k in fields}
     )

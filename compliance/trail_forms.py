@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Practice
 from audit.models import Action, Outcome
+from secretariat import inputs
 
 
 class DateInput(forms.DateInput):
@@ -19,14 +20,24 @@ class EventFilterForm(forms.Form):
         required=False,
         empty_label=_("Tous les cabinets"),
     )
-    user = forms.CharField(label=_("Utilisateur (identifiant)"), max_length=150, required=False)
+    user = forms.CharField(
+        label=_("Utilisateur (identifiant)"),
+        max_length=150,
+        required=False,
+        validators=[inputs.plain_text],
+    )
     object_type = forms.CharField(
-        label=_("Type d'objet"), max_length=64, required=False, help_text=_("ex. patient")
+        label=_("Type d'objet"),
+        max_length=64,
+        required=False,
+        help_text=_("ex. patient"),
+        validators=[inputs.plain_text],
     )
     object_id = forms.CharField(
         label=_("Identifiant de l'objet"),
         max_length=64,
         required=False,
+        validators=[inputs.plain_text],
         help_text=_("ex. référence du patient"),
     )
     action = forms.ChoiceField(
@@ -35,8 +46,12 @@ class EventFilterForm(forms.Form):
     outcome = forms.ChoiceField(
         label=_("Résultat"), choices=[("", _("Tous"))] + Outcome.choices, required=False
     )
-    date_from = forms.DateField(label=_("Du"), required=False, widget=DateInput)
-    date_to = forms.DateField(label=_("Au"), required=False, widget=DateInput)
+    date_from = forms.DateField(
+        label=_("Du"), required=False, widget=DateInput, validators=[inputs.HISTORY.validator]
+    )
+    date_to = forms.DateField(
+        label=_("Au"), required=False, widget=DateInput, validators=[inputs.HISTORY.validator]
+    )
     after = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def clean(self):

@@ -3,11 +3,16 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, User
+from secretariat import inputs
 
 
 class TrainingSessionForm(forms.Form):
-    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
-    topic = forms.CharField(label=_("Thème"), max_length=200)
+    date = forms.DateField(
+        label=_("Date"),
+        validators=[inputs.PAST.validator],
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    topic = forms.CharField(label=_("Thème"), max_length=200, validators=[inputs.plain_text])
     attendees = forms.ModelMultipleChoiceField(
         label=_("Participants"), queryset=User.objects.none(), widget=forms.CheckboxSelectMultiple
     )

@@ -30,6 +30,7 @@ from continuity.models import (
 )
 from continuity.retention import backups_to_keep
 from continuity.stream import BackupIntegrityError
+from secretariat import inputs
 
 AlertKind = ComplianceAlert.Kind
 
@@ -286,6 +287,8 @@ def training_session_record(
     attendees: list[User],
     actor: Actor,
 ) -> TrainingSession:
+    inputs.PAST.check(day)
+    inputs.check_text(topic)
     session = TrainingSession.objects.create(date=day, topic=topic, recorded_by=actor.user)
     session.attendees.set(attendees)
     record_event(

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Membership, Practice, User
 from accounts.roles import PRACTICE_ROLES, PROVIDER_ROLES, Role
 from onboarding.models import DeviceReset
+from secretariat import inputs
 
 TIMEZONES = sorted(zone for zone in zoneinfo.available_timezones() if zone.startswith("Europe/"))
 
@@ -34,15 +35,21 @@ class PracticeIdentityForm(forms.ModelForm):
             *PRIVACY_CONTACT,
         ]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("name", "specialty"):
+            self.fields[name].validators.append(inputs.plain_text)
+        self.fields["address"].validators.append(inputs.free_text)
+
     def clean_finess(self):
         value = self.cleaned_data["finess"]
-        if value and (len(value) != 9 or not value.isalnum()):
+        if value and (len(value) != 9 or not (value.isascii() and value.isalnum())):
             raise forms.ValidationError(_("Le numéro FINESS compte 9 caractères."))
         return value
 
     def clean_siret(self):
         value = self.cleaned_data["siret"].replace(" ", "")
-        if value and (len(value) != 14 or not value.isdigit()):
+        if value and (len(value) != 14 or not (value.isascii() and value.isdigit())):
             raise forms.ValidationError(_("Le numéro SIRET compte 14 chiffres."))
         return value
 
@@ -53,15 +60,21 @@ class PracticeIdentityEditForm(PracticeIdentityForm):
 
 
 class ContractForm(forms.Form):
-    version = forms.CharField(label=_("Version du contrat"), max_length=40)
-    signed_on = forms.DateField(label=_("Signé le"), widget=forms.DateInput(attrs={"type": "date"}))
+    version = forms.CharField(
+        label=_("Version du contrat"), max_length=40, validators=[inputs.plain_text]
+    )
+    signed_on = forms.DateField(
+        label=_("Signé le"),
+        validators=[inputs.PAST.validator],
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
     pdf = forms.FileField(label=_("Contrat signé (PDF)"))
 
 
 class InvitationForm(forms.Form):
-    first_name = forms.CharField(label=_("Prénom"), max_length=150)
-    last_name = forms.CharField(label=_("Nom"), max_length=150)
-    email = forms.EmailField(label=_("Adresse e-mail"))
+    first_name = forms.CharField(label=_("Prénom"), max_length=150, validators=[inputs.plain_text])
+    last_name = forms.CharField(label=_("Nom"), max_length=150, validators=[inputs.plain_text])
+    email = forms.EmailField(label=_("Adresse e-mail"), validators=[inputs.plain_text])
     role = forms.ChoiceField(label=_("Rôle"))
 
     def __init__(self, *args, practice_roles: bool, **kwargs):
@@ -72,10 +85,15 @@ class InvitationForm(forms.Form):
 
 class AssignmentForm(forms.Form):
     user = forms.ModelChoiceField(label=_("Télésecrétaire"), queryset=User.objects.none())
-    starts_on = forms.DateField(label=_("Début"), widget=forms.DateInput(attrs={"type": "date"}))
+    starts_on = forms.DateField(
+        label=_("Début"),
+        validators=[inputs.SCHEDULE.validator],
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
     ends_on = forms.DateField(
         label=_("Fin (facultative)"),
         required=False,
+        validators=[inputs.SCHEDULE.validator],
         widget=forms.DateInput(attrs={"type": "date"}),
     )
 
@@ -106,6 +124,7 @@ class DeviceResetForm(forms.Form):
     reference = forms.CharField(
         label=_("Référence de la vérification"),
         max_length=80,
+        validators=[inputs.plain_text],
         help_text=_(
             "Par exemple : numéro de ticket, date et heure de l'appel. Pas de donnée de santé."
         ),
@@ -119,7 +138,7 @@ class InvitationAcceptForm(forms.Form):
     username = forms.RegexField(
         label=_("Identifiant de connexion"),
         max_length=150,
-        regex=r"^[a-zA-Z0-9._-]+$",
+        regex=r"\A[a-zA-Z0-9._-]+\Z",
         error_messages={"invalid": _("Lettres, chiffres, points, tirets et tirets bas seulement.")},
     )
     password1 = forms.CharField(

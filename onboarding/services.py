@@ -25,6 +25,7 @@ from audit.services import record_event
 from compliance import notices
 from onboarding.models import DeviceReset, Invitation, ProcessingContract
 from outbox import services as outbox
+from secretariat import inputs
 
 INVITATION_LIFETIME = timedelta(hours=72)
 MAX_CONTRACT_BYTES = 10 * 1024 * 1024
@@ -68,6 +69,14 @@ IDENTITY_FIELDS = (
 
 @transaction.atomic
 def practice_identity_update(*, practice: Practice, actor: Actor, **identity) -> Practice:
+    inputs.check_text(
+        *(
+            identity.get(name) or ""
+            for name in ("name", "specialty", "dpo_name", "dpo_email", "dpo_phone")
+        ),
+        error=OnboardingError,
+    )
+    inputs.check_text(identity.get("address") or "", multiline=True, error=OnboardingError)
     for field in IDENTITY_FIELDS:
         if field in identity:
             setattr(practice, field, identity[field] or "")
@@ -91,6 +100,8 @@ def contract_record(
     pdf: bytes,
     actor: Actor,
 ) -> ProcessingContract:
+    inputs.PAST.check(signed_on, error=OnboardingError)
+    inputs.check_text(version, error=OnboardingError)
     if not pdf.startswith(b"%PDF-"):
         raise OnboardingError(_("Le fichier doit être un PDF."))
     if len(pdf) > MAX_CONTRACT_BYTES:
@@ -122,6 +133,7 @@ def invitation_create(
     site_url: str,
 ) -> Invitation:
     """`site_url` (scheme and host, no trailing slash) starts the link mailed."""
+    inputs.check_text(first_name, last_name, error=OnboardingError)
     if (role in PRACTICE_ROLES) != (practice is not None):
         raise OnboardingError(_("Ce rôle ne correspond pas à ce type d'invitation."))
     if User.objects.filter(email__iexact=email).exists():
@@ -253,6 +265,8 @@ def assignment_add(
     ends_on: date | None,
     actor: Actor,
 ) -> Membership:
+    inputs.SCHEDULE.check(starts_on, error=OnboardingError)
+    inputs.SCHEDULE.check(ends_on, error=OnboardingError)
     if ends_on is not None and ends_on < starts_on:
         raise OnboardingError(_("La date de fin précède la date de début."))
     membership = account_services.membership_grant(

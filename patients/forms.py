@@ -4,12 +4,14 @@ from django.utils.translation import gettext_lazy as _
 from patients import normalise
 from patients.models import Consent
 from patients.services import Identity
+from secretariat import inputs
 
 
 class SearchForm(forms.Form):
     q = forms.CharField(
         label=_("Téléphone, date de naissance, nom ou « nom prénom »"),
         max_length=200,
+        validators=[inputs.plain_text],
         widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}),
     )
 
@@ -24,21 +26,44 @@ class DateInput(forms.DateInput):
 class PatientForm(forms.Form):
     """Identity only: no practice, no flag, no key field can be posted."""
 
-    last_name = forms.CharField(label=_("Nom d'usage"), max_length=100)
-    birth_name = forms.CharField(label=_("Nom de naissance"), max_length=100, required=False)
-    first_names = forms.CharField(label=_("Prénoms"), max_length=150)
+    last_name = forms.CharField(
+        label=_("Nom d'usage"), max_length=100, validators=[inputs.plain_text]
+    )
+    birth_name = forms.CharField(
+        label=_("Nom de naissance"),
+        max_length=100,
+        required=False,
+        validators=[inputs.plain_text],
+    )
+    first_names = forms.CharField(
+        label=_("Prénoms"), max_length=150, validators=[inputs.plain_text]
+    )
     birth_date = forms.DateField(
         label=_("Date de naissance"),
         input_formats=["%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d"],
+        validators=[inputs.BIRTH_DATE.validator],
         widget=DateInput(),
     )
-    phone = forms.CharField(label=_("Téléphone"), max_length=40, required=False)
-    phone_alt = forms.CharField(label=_("Autre téléphone"), max_length=40, required=False)
-    email = forms.EmailField(label=_("Courriel"), required=False)
-    address = forms.CharField(
-        label=_("Adresse"), max_length=300, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    phone = forms.CharField(
+        label=_("Téléphone"), max_length=40, required=False, validators=[inputs.plain_text]
     )
-    nir = forms.CharField(label=_("NIR (n° de sécurité sociale)"), max_length=21, required=False)
+    phone_alt = forms.CharField(
+        label=_("Autre téléphone"), max_length=40, required=False, validators=[inputs.plain_text]
+    )
+    email = forms.EmailField(label=_("Courriel"), required=False, validators=[inputs.plain_text])
+    address = forms.CharField(
+        label=_("Adresse"),
+        max_length=300,
+        required=False,
+        validators=[inputs.free_text],
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    nir = forms.CharField(
+        label=_("NIR (n° de sécurité sociale)"),
+        max_length=21,
+        required=False,
+        validators=[inputs.plain_text],
+    )
     confirm_duplicate = forms.BooleanField(
         label=_("Je confirme qu'il s'agit d'un autre patient"), required=False
     )
@@ -74,7 +99,10 @@ class PatientForm(forms.Form):
 
 class NoteForm(forms.Form):
     text = forms.CharField(
-        label=_("Note clinique"), max_length=10_000, widget=forms.Textarea(attrs={"rows": 5})
+        label=_("Note clinique"),
+        max_length=10_000,
+        validators=[inputs.free_text],
+        widget=forms.Textarea(attrs={"rows": 5}),
     )
 
 
@@ -87,6 +115,7 @@ class BreakGlassForm(forms.Form):
         label=_("Motif de l'accès d'urgence"),
         min_length=10,
         max_length=1000,
+        validators=[inputs.free_text],
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Obligatoire. L'accès est limité à 4 heures et signalé."),
     )

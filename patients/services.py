@@ -20,6 +20,7 @@ from patients.models import (
     Patient,
     PatientUserObjectPermission,
 )
+from secretariat import inputs
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,24 @@ def blind_indexes(practice_id: int, identity: Identity) -> dict[str, bytes | Non
     }
 
 
+def check_identity(identity: Identity) -> None:
+    """The last word on what an identity may hold (docs/decisions.md, "Bounded
+    input"): a birth date in range, names without control or bidi characters."""
+    inputs.BIRTH_DATE.check(identity.birth_date)
+    inputs.check_text(
+        identity.last_name,
+        identity.birth_name,
+        identity.first_names,
+        identity.phone,
+        identity.phone_alt,
+        identity.email,
+        identity.nir,
+    )
+    inputs.check_text(identity.address, multiline=True)
+
+
 def _apply_identity(patient: Patient, identity: Identity) -> None:
+    check_identity(identity)
     count = patient.write(identity.sealed_values())
     for column, value in blind_indexes(patient.practice_id, identity).items():
         setattr(patient, column, value)
@@ -145,6 +163,7 @@ def patient_set_restricted(
 
 @transaction.atomic
 def clinical_note_add(*, patient: Patient, text: str, actor: Actor) -> ClinicalNote:
+    inputs.check_text(text, multiline=True)
     note = ClinicalNote(practice_id=patient.practice_id, patient=patient, author=actor.user)
     count = note.write({"text": text})
     note.save(force_insert=True)
@@ -209,6 +228,7 @@ def break_glass_open(*, patient: Patient, reason: str, actor: Actor) -> BreakGla
     (compliance.detectors.detect_break_glass, within a detection pass)."""
     if not reason.strip():
         raise ValueError("a break-glass access needs a reason")
+    inputs.check_text(reason, multiline=True)
     now = timezone.now()
     grant = BreakGlassGrant(
         practice_id=patient.practice_id,

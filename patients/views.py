@@ -74,6 +74,11 @@ def _duplicates_or_none(request, form, exclude=None) -> list | None:
     return [selectors.summary(patient) for patient in found]
 
 
+def _form_status(form) -> int:
+    """Bad input is a 400 (the form again, with its French errors)."""
+    return 400 if form.is_bound and form.errors else 200
+
+
 @practice_permission("change_patient_identity")
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -95,7 +100,7 @@ def create_view(request: HttpRequest, practice: str) -> HttpResponse:
     else:
         record_event(actor=request.actor, action=Action.VIEW, object_type="patient_form")
     context = {"form": form, "duplicates": duplicates, "creating": True}
-    return render(request, "patients/form.html", context)
+    return render(request, "patients/form.html", context, status=_form_status(form))
 
 
 @practice_permission("change_patient_identity")
@@ -121,7 +126,7 @@ def edit_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
         )
         form = PatientForm(initial=PatientForm.initial_from(selectors.identity(patient)))
     context = {"form": form, "duplicates": duplicates, "creating": False, "patient": patient}
-    return render(request, "patients/form.html", context)
+    return render(request, "patients/form.html", context, status=_form_status(form))
 
 
 @practice_permission("view_patient_identity")

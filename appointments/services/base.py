@@ -27,6 +27,7 @@ from appointments.models import (
 from audit.context import Actor
 from audit.models import Action, ObjectType
 from audit.services import record_event
+from secretariat import inputs
 
 NO_OVERLAP_CONSTRAINT = "appointment_no_overlap"
 
@@ -62,6 +63,17 @@ def check_type(practice: Practice, appointment_type: AppointmentType, actor: Act
         raise TypeNotBookable(_(TypeNotBookable.message))
 
 
+def check_date(moment: datetime) -> None:
+    """The last word on a booking's date (docs/decisions.md, "Bounded input"),
+    checked on the datetime as given, before any move to UTC could overflow."""
+    inputs.SCHEDULE.check(moment, error=BookingError)
+
+
+def check_text(*values: str) -> None:
+    """Free text shown to others: no control or bidirectional-override characters."""
+    inputs.check_text(*values, multiline=True, error=BookingError)
+
+
 def check_practitioner(practice: Practice, practitioner: User | None) -> None:
     """The last word on "this practitioner works here": views pass what they
     fetched within the practice (None for an id that is not a practitioner of
@@ -79,6 +91,7 @@ def check_slot(
     practitioner: User | None,
     start: datetime,
 ) -> None:
+    check_date(start)
     check_practitioner(practice, practitioner)
     if start <= timezone.now():
         raise BookingError(_("Ce créneau est déjà passé."))

@@ -20,7 +20,9 @@ from appointments.services.base import (
     BookingError,
     SlotTaken,
     audit_change,
+    check_date,
     check_slot,
+    check_text,
     check_type,
     history_event,
     lock_practitioner,
@@ -59,6 +61,8 @@ def appointment_book(
 ) -> Appointment:
     """Book the slot or raise BookingError / SlotTaken / TypeNotBookable. An
     open waiting-list entry of the patient for this type is resolved."""
+    check_date(start)
+    check_text(reason)
     # In UTC before any arithmetic: adding minutes to a datetime in a DST zone
     # is wall-clock arithmetic in Python, wrong across a change.
     start = start.astimezone(UTC)
@@ -114,6 +118,7 @@ def appointment_move(
     practitioner: User | None = None,
     actor: Actor,
 ) -> Appointment:
+    check_date(start)
     start = start.astimezone(UTC)  # see appointment_book
     appointment = locked(appointment)
     practice = appointment.practice

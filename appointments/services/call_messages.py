@@ -12,6 +12,7 @@ from appointments.services.base import (
     BookingError,
     audit_change,
     check_practitioner,
+    check_text,
 )
 from audit.context import Actor
 from audit.models import Action
@@ -36,6 +37,7 @@ def call_message_leave(
         raise BookingError(_("Ce patient n'est pas un patient de ce cabinet."))
     if not text.strip() or len(text) > MESSAGE_MAX_LENGTH:
         raise BookingError(_("Le message doit compter entre 1 et 2000 caractères."))
+    check_text(text)
     message = CallMessage(
         practice=practice,
         practitioner=practitioner,

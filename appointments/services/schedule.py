@@ -18,7 +18,9 @@ from appointments.models import (
 )
 from appointments.services.base import (
     BookingError,
+    check_date,
     check_practitioner,
+    check_text,
     lock_practitioner,
 )
 from audit.context import Actor
@@ -41,6 +43,7 @@ def _settings_event(
 
 @transaction.atomic
 def appointment_type_save(*, appointment_type: AppointmentType, actor: Actor) -> AppointmentType:
+    check_text(appointment_type.name, appointment_type.telesecretary_instructions)
     created = appointment_type._state.adding
     appointment_type.save()
     _settings_event(
@@ -131,6 +134,8 @@ def absence_add(
     """The absence, and how many booked appointments fall in it (they are not
     cancelled behind anyone's back: the page asks for them to be moved)."""
     check_practitioner(practice, practitioner)
+    check_date(start)
+    check_date(end)
     if end <= start:
         raise BookingError(_("La fin doit suivre le début."))
     if reason not in Absence.Reason.values:

@@ -16,6 +16,7 @@ from appointments.services import booking
 from appointments.services.base import (
     BookingError,
     TypeNotBookable,
+    check_date,
 )
 from audit.context import Actor
 from audit.models import Action
@@ -54,6 +55,7 @@ def appointment_series_book(
 ) -> AppointmentSeries:
     """All occurrences or none: when some cannot be booked, nothing is, and the
     error names the dates that failed so that another time can be chosen."""
+    check_date(first_start)
     if not 1 <= every_weeks <= 8 or not 2 <= count <= SERIES_MAX:
         raise BookingError(_("Une série compte de 2 à 52 rendez-vous, espacés de 1 à 8 semaines."))
     series = AppointmentSeries.objects.create(

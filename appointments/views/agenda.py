@@ -13,9 +13,6 @@ from django.views.decorators.http import require_GET
 
 from accounts.permissions import has_practice_perm, practice_permission
 from appointments import selectors
-from appointments.forms import (
-    DayForm,
-)
 from appointments.models import (
     Appointment,
 )
@@ -27,6 +24,7 @@ from appointments.views.common import (
 from audit.models import Action, ObjectType
 from audit.services import patients_shown, record_event
 from patients.decorators import sealed_data
+from secretariat import inputs
 
 
 @dataclass
@@ -38,9 +36,11 @@ class AgendaEntry:
 
 
 def _day_param(request: HttpRequest) -> date:
-    form = DayForm(request.GET)
-    if form.is_valid() and form.cleaned_data["date"]:
-        return form.cleaned_data["date"]
+    """The `date` asked for (a French 400 when it is not a date or out of
+    range), today in the practice's time zone by default."""
+    day = inputs.date_param(request.GET, "date", inputs.HISTORY)
+    if day is not None:
+        return day
     return timezone.now().astimezone(selectors.practice_zone(request.practice)).date()
 
 

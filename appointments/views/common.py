@@ -27,6 +27,7 @@ from appointments.slots import Slot, find_free_slots
 from audit.models import Action, ObjectType, Outcome
 from audit.services import record_event
 from patients.models import Patient
+from secretariat import inputs
 
 PROPOSALS = 12
 
@@ -79,6 +80,12 @@ def find_proposals(
     names = {user.pk: person_name(user) for user in people}
     filters = ProposalFilterForm(request.GET or None, practitioners=people)
     start_from = timezone.now()
+    if filters.is_bound and not filters.is_valid():
+        # A filter out of range or naming no practitioner of the practice: a
+        # French 400 that says why, never a 500 further down.
+        raise inputs.RefusedParameter(
+            " ".join(str(error) for errors in filters.errors.values() for error in errors)
+        )
     if filters.is_valid():
         wanted = filters.cleaned_data["praticien"]
         if wanted is not None:

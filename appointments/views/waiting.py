@@ -21,6 +21,7 @@ from audit.models import Action, ObjectType
 from audit.services import patients_shown, record_event
 from patients import selectors as patient_selectors
 from patients.decorators import sealed_data
+from secretariat import inputs
 
 
 @practice_permission("book_appointment")
@@ -28,8 +29,7 @@ from patients.decorators import sealed_data
 @require_GET
 @sealed_data
 def waiting_list_view(request: HttpRequest, practice: str) -> HttpResponse:
-    type_id = request.GET.get("type")
-    type_id = int(type_id) if type_id and type_id.isdigit() else None
+    type_id = inputs.id_param(request.GET, "type")
     entries = selectors.waiting_list(request.practice, type_id)
     record_event(
         actor=request.actor,

@@ -201,17 +201,19 @@ def test_review_decisions_are_notified_to_the_person_concerned(world):
 
 
 def test_an_assignment_is_notified_to_the_telesecretary(world):
+    # Within the bounds of an assignment (today - 1 year .. today + 2 years).
+    starts_on = timezone.localdate() + timedelta(days=7)
     onboarding_services.assignment_add(
         user=world.users["telesecretary_a"],
         practice=world.practice_b,
-        starts_on=date(2026, 3, 2),
+        starts_on=starts_on,
         ends_on=None,
         actor=as_actor(world.users["platform_admin"]),
     )
     notice = Notice.objects.get(kind=Notice.Kind.ROLE_GRANTED)
     text = notices.text_of(notice)
     assert text.title == "Nouveau rôle : Télésecrétaire (Cabinet B)"
-    assert text.lines[1] == "À partir du 02/03/2026."
+    assert text.lines[1] == f"À partir du {starts_on:%d/%m/%Y}."
     # The practice confirms a role the provider grants (issue 12, defect 13).
     assert text.lines[2] == "Il prendra effet une fois confirmé par un responsable du cabinet."
     assert text.url == "/p/cabinet-b/"
