@@ -85,7 +85,6 @@ class IncidentForm(forms.ModelForm):
 
         for name in INCIDENT_TEXT_FIELDS:
             self.fields[name].validators.append(inputs.free_text)
-        self.fields["detected_at"].validators.append(inputs.PAST.validator)
 
     def clean_detected_at(self):
         from django.utils import timezone
@@ -93,6 +92,7 @@ class IncidentForm(forms.ModelForm):
         value = self.cleaned_data["detected_at"]
         if value > timezone.now():
             raise forms.ValidationError(_("La date de découverte ne peut pas être dans le futur."))
+        inputs.PAST.validator(value)
         return value
 
     def clean_patient_ids_text(self):

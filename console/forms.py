@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from patients.forms import PatientForm, SearchForm
+from secretariat import inputs
 
 ALL_PRACTITIONERS = "tous"
 
@@ -17,9 +18,11 @@ class PanelForm(forms.Form):
     """GET choices of the booking panel (no health data): a type, a practitioner
     ("tous" for all), a first day."""
 
-    type = forms.IntegerField(required=False, min_value=1)
-    praticien = forms.CharField(required=False, max_length=12)
-    a_partir_du = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
+    type = forms.IntegerField(required=False, min_value=1, max_value=inputs.ID_MAX)
+    praticien = forms.CharField(required=False, max_length=12, validators=[inputs.plain_text])
+    a_partir_du = forms.DateField(
+        required=False, input_formats=["%Y-%m-%d"], validators=[inputs.SCHEDULE.validator]
+    )
 
     def practitioner_choice(self) -> int | str | None:
         """An id, ALL_PRACTITIONERS, or None (the usual practitioner)."""
@@ -28,7 +31,8 @@ class PanelForm(forms.Form):
         value = self.cleaned_data["praticien"]
         if value == ALL_PRACTITIONERS:
             return ALL_PRACTITIONERS
-        return int(value) if value.isdigit() else None
+        # ASCII digits only: "²" is a digit to str.isdigit() but not to int().
+        return int(value) if value.isascii() and value.isdigit() else None
 
 
 class NewCallerForm(PatientForm):

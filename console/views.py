@@ -40,6 +40,7 @@ from console.timing import server_timing
 from patients import selectors as patient_selectors
 from patients.decorators import sealed_data
 from patients.models import Patient
+from secretariat import inputs
 
 # Slots are picked with the keys 1 to 9.
 SLOTS = 9
@@ -199,6 +200,12 @@ def _start_from(request: HttpRequest, panel: PanelForm):
 def _booking(request: HttpRequest, patient: Patient, form=None, error="") -> dict:
     """The booking panel of one patient, its audit event written."""
     panel = PanelForm(request.GET or None)
+    if panel.is_bound and not panel.is_valid():
+        # A day out of range or a parameter no page makes: a French 400 that
+        # says why (issue 12, defect 2), never a 500 further down.
+        raise inputs.RefusedParameter(
+            " ".join(str(error) for errors in panel.errors.values() for error in errors)
+        )
     choice = _choice(request, patient, panel)
     choice.slots = _numbered_slots(request, choice, _start_from(request, panel))
     record_event(

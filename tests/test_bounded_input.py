@@ -8,6 +8,7 @@ from datetime import timezone as dt_timezone
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -121,6 +122,21 @@ def test_absence_service_refuses_out_of_range(world, setup, start, end):
         )
     with practice_scope(world.practice_a):
         assert not Absence.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (datetime(1, 1, 1, tzinfo=UTC), datetime(2030, 1, 1, tzinfo=UTC)),
+        (datetime(2030, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, tzinfo=UTC)),
+    ],
+)
+def test_database_refuses_an_absence_beyond_its_wall(world, setup, start, end):
+    # Behind the service's bounds, migration 0009's check constraint.
+    with practice_scope(world.practice_a), pytest.raises(IntegrityError), transaction.atomic():
+        Absence.objects.create(
+            practice=world.practice_a, practitioner=setup.practitioner, start=start, end=end
+        )
 
 
 # ---------------------------------------------------------------- URL parameters
@@ -386,8 +402,33 @@ def test_invitation_username_with_a_trailing_newline_is_refused():
 
 
 @pytest.mark.parametrize(("field", "value"), [("siret", "²" * 14), ("finess", "é" * 9)])
-def test_practice_numbers_are_ascii(field, value):
+def test_practice_numbers_are_ascii(db, field, value):
     from onboarding.forms import PracticeIdentityForm
 
     form = PracticeIdentityForm(data={"name": "Cabinet", "slug": "cabinet", field: value})
     assert field in form.errors
+
+
+# ---------------------------------------------------------------- the call console's panel
+
+
+def _console_patient(world, setup) -> str:
+    return reverse(
+        "console:patient", kwargs={"practice": world.practice_a.slug, "patient": setup.patient.pk}
+    )
+
+
+@pytest.mark.parametrize("value", FAR)
+def test_console_panel_day_out_of_range_is_a_french_400(world, setup, value):
+    response = world.client("telesecretary_a").get(
+        _console_patient(world, setup), {"a_partir_du": value}
+    )
+    assert response.status_code == 400
+    assert "Date hors des limites admises" in response.content.decode()
+
+
+def test_console_panel_practitioner_of_superscript_digits_is_not_a_500(world, setup):
+    response = world.client("telesecretary_a").get(
+        _console_patient(world, setup), {"praticien": "²"}
+    )
+    assert response.status_code == 200

@@ -125,7 +125,7 @@ def test_telesecretary_assignment_waits_for_the_practice(world):
     tele = world.users["telesecretary_a"]
     response = world.client("platform_admin").post(
         reverse("platform:assignment_add", args=[world.practice_b.slug]),
-        {"user": tele.pk, "starts_on": "2020-01-01"},
+        {"user": tele.pk, "starts_on": timezone.localdate().isoformat()},
     )
     assert response.status_code == 302
     practice_b_home = reverse("accounts:practice_home", args=[world.practice_b.slug])

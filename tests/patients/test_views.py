@@ -117,7 +117,7 @@ def test_create_refuses_invalid_input_without_writing(world):
         _url("patients:create"),
         {"last_name": "X", "first_names": "Y", "birth_date": "31/02/1990", "phone": "abc"},
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     with practice_scope(world.practice_a):
         assert Patient.objects.count() == 0
 
