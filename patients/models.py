@@ -139,14 +139,19 @@ class Patient(SealedModel):
         permissions = [
             ("view_restricted_notes", _("Voir les notes cliniques d'un dossier restreint")),
         ]
+        # Each blind index with the id: a lookup reads its matches in id order
+        # and stops at the page (patients.selectors.patient_search).
         indexes = [
-            models.Index(fields=["practice", "last_name_bidx"], name="patient_last_name_bidx"),
-            models.Index(fields=["practice", "birth_name_bidx"], name="patient_birth_name_bidx"),
-            models.Index(fields=["practice", "name_prefix_bidx"], name="patient_prefix_bidx"),
-            models.Index(fields=["practice", "full_name_bidx"], name="patient_full_name_bidx"),
-            models.Index(fields=["practice", "birth_date_bidx"], name="patient_birth_date_bidx"),
-            models.Index(fields=["practice", "phone_bidx"], name="patient_phone_bidx"),
-            models.Index(fields=["practice", "phone_alt_bidx"], name="patient_phone_alt_bidx"),
+            models.Index(fields=["practice", column, "id"], name=f"patient_{name}_bidx_id")
+            for column, name in (
+                ("last_name_bidx", "last_name"),
+                ("birth_name_bidx", "birth_name"),
+                ("name_prefix_bidx", "prefix"),
+                ("full_name_bidx", "full_name"),
+                ("birth_date_bidx", "birth_date"),
+                ("phone_bidx", "phone"),
+                ("phone_alt_bidx", "phone_alt"),
+            )
         ]
 
     def __str__(self) -> str:

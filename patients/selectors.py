@@ -5,7 +5,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.db import connection
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
@@ -80,7 +82,10 @@ class SearchResult:
 def patient_search(practice: Practice, query: str) -> SearchResult:
     """One box: a phone in any format, a birth date, a name, "nom prénom", or
     a name prefix (>= 3 letters). Lookups go through blind indexes; only the
-    matched rows are decrypted (for display, or to refine a prefix match)."""
+    matched rows are decrypted (for display, or to refine a prefix match).
+    Results come in the order of their id, which the (practice, index, id)
+    indexes serve: a lookup reads at most SEARCH_LIMIT rows of each index,
+    however many patients share the name (issue 18 item 3)."""
     text = query.strip()[:200]
     if not text:
         return SearchResult("empty")
@@ -89,26 +94,72 @@ def patient_search(practice: Practice, query: str) -> SearchResult:
     found_date = normalise.birth_date(text) if re.search(r"\d", text) else None
     if found_date is not None:
         digest = practice_keys.blind_index("birth_date", found_date.isoformat())
-        return SearchResult("birth_date", list(base.filter(birth_date_bidx=digest)[:SEARCH_LIMIT]))
+        return SearchResult("birth_date", _first(practice, [("birth_date_bidx", digest)]))
     phone = normalise.phone(text)
     if phone is not None:
         digest = practice_keys.blind_index("phone", phone)
-        matches = base.filter(Q(phone_bidx=digest) | Q(phone_alt_bidx=digest))
-        return SearchResult("phone", list(matches[:SEARCH_LIMIT]))
+        return SearchResult(
+            "phone", _first(practice, [("phone_bidx", digest), ("phone_alt_bidx", digest)])
+        )
     name = normalise.name(text)
     if len(name.replace(" ", "")) < normalise.PREFIX_LENGTH or re.search(r"\d", name):
         return SearchResult("empty")
+    exact = _first(practice, _name_lookups(practice_keys, name))
+    if exact:
+        return SearchResult("name", exact)
+    return SearchResult("name_prefix", _prefix_matches(base, practice_keys, text, name))
+
+
+def _name_lookups(practice_keys, name: str) -> list[tuple[str, bytes]]:
     name_digest = practice_keys.blind_index("name", name)
-    condition = Q(last_name_bidx=name_digest) | Q(birth_name_bidx=name_digest)
+    lookups = [("last_name_bidx", name_digest), ("birth_name_bidx", name_digest)]
     words = name.split(" ")
     # "nom prénom" or "prénom nom", compound names included: try each split.
     for cut in range(1, len(words)):
         for last, first in ((words[:cut], words[cut:]), (words[cut:], words[:cut])):
             value = f"{' '.join(last)}|{first[0]}"
-            condition |= Q(full_name_bidx=practice_keys.blind_index("full_name", value))
-    exact = list(base.filter(condition)[:SEARCH_LIMIT])
-    if exact:
-        return SearchResult("name", exact)
+            lookups.append(("full_name_bidx", practice_keys.blind_index("full_name", value)))
+    return lookups
+
+
+# The blind-index columns a lookup may name (the only text formatted into SQL).
+_LOOKUP_COLUMNS = frozenset(
+    ("last_name_bidx", "birth_name_bidx", "full_name_bidx", "birth_date_bidx")
+    + ("phone_bidx", "phone_alt_bidx")
+)
+
+
+def _first(practice: Practice, lookups: list[tuple[str, bytes]]) -> list[Patient]:
+    """The first SEARCH_LIMIT patients by id matching any of the (column, digest)
+    lookups, in one query. On PostgreSQL each lookup is its own `ORDER BY id
+    LIMIT n` read of its (practice, column, id) index, the ids merged by a UNION
+    ALL: an OR across columns would read every match of a common name, then sort
+    them. The union is written as SQL: compiled by the ORM (a queryset union) it
+    cost more than the query itself."""
+    limit = SEARCH_LIMIT
+    base = Patient.objects.filter(practice=practice)
+    lookups = list(dict.fromkeys(lookups))
+    if connection.vendor == "postgresql" and len(lookups) > 1:
+        branches, params = [], []
+        for column, digest in lookups:
+            if column not in _LOOKUP_COLUMNS:
+                raise ValueError(f"not a blind-index column: {column}")
+            branches.append(
+                f"(SELECT id FROM patients_patient WHERE practice_id = %s AND {column} = %s"  # noqa: S608
+                " ORDER BY id LIMIT %s)"
+            )
+            params += [practice.pk, digest, limit]
+        ids = RawSQL(" UNION ALL ".join(branches), params)  # noqa: S611
+        return list(base.filter(pk__in=ids).order_by("pk")[:limit])
+    condition = Q()
+    for column, digest in lookups:
+        condition |= Q(**{column: digest})
+    return list(base.filter(condition).order_by("pk")[:limit])
+
+
+def _prefix_matches(base, practice_keys, text: str, name: str) -> list[Patient]:
+    """A bounded candidate set (the first SEARCH_LIMIT * 4 of the 3-letter
+    bucket by id, read from its index), refined by decrypting their last names."""
     prefix = normalise.name_prefix(text)
     candidates = base.filter(
         name_prefix_bidx=practice_keys.blind_index("name_prefix", prefix)
@@ -119,7 +170,7 @@ def patient_search(practice: Practice, query: str) -> SearchResult:
         for patient in candidates
         if normalise.name(patient.read("last_name")).replace(" ", "").startswith(wanted)
     ]
-    return SearchResult("name_prefix", refined[:SEARCH_LIMIT])
+    return refined[:SEARCH_LIMIT]
 
 
 def duplicates(practice: Practice, identity: Identity, exclude=None) -> list[Patient]:
