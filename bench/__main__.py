@@ -9,6 +9,7 @@ BENCHMARKS = [
     "patients",
     "audit",
     "appointments",
+    "contention",
     "booking",
     "backup_memory",
     "purge",

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 
 from accounts.scoping import practice_scope
@@ -182,14 +182,60 @@ def practice_key_create(*, practice_id: int, index_master: bytes | None = None):
     return key
 
 
+# Encryptions are counted in the process and written to the key's row in one
+# UPDATE every COUNT_FLUSH_EVERY encryptions or COUNT_FLUSH_SECONDS, after the
+# caller's commit and in a statement of its own. Counted in the transaction, the
+# key's row was locked by every booking of the practice until it committed: a
+# queue of the whole practice (issue 18 item 2). A process that dies loses at most
+# its pending count, a few thousand against a warning at 2**30 and a bound at 2**32.
+COUNT_FLUSH_EVERY = 1000
+COUNT_FLUSH_SECONDS = 60.0
+_pending: dict[tuple[int, int], int] = {}
+_pending_lock = threading.Lock()
+_last_flush = [time.monotonic()]
+
+
 def count_encryptions(practice_id: int, version: int, count: int) -> None:
+    """Count `count` encryptions under the practice's key version; the row is
+    updated later (flush_encryption_counts). Rolled-back encryptions count too:
+    their nonces were drawn all the same."""
+    if not count:
+        return
+    with _pending_lock:
+        _pending[practice_id, version] = _pending.get((practice_id, version), 0) + count
+        due = (
+            sum(_pending.values()) >= COUNT_FLUSH_EVERY
+            or time.monotonic() - _last_flush[0] >= COUNT_FLUSH_SECONDS
+        )
+    if due:
+        transaction.on_commit(flush_encryption_counts)
+
+
+def flush_encryption_counts() -> int:
+    """Write the pending counts, one short UPDATE per key version, each in
+    autocommit (never inside a caller's transaction). Returns the count written."""
     from patients.models import PracticeKey
 
-    if count:
-        with practice_scope(practice_id):
-            PracticeKey.objects.filter(practice_id=practice_id, version=version).update(
-                encryptions=F("encryptions") + count
-            )
+    with _pending_lock:
+        pending = dict(_pending)
+        _pending.clear()
+        _last_flush[0] = time.monotonic()
+    written = 0
+    for (practice_id, version), count in pending.items():
+        try:
+            with practice_scope(practice_id):
+                PracticeKey.objects.filter(practice_id=practice_id, version=version).update(
+                    encryptions=F("encryptions") + count
+                )
+        except DatabaseError as error:
+            # Kept for the next flush: after the caller's commit, a failure here
+            # must not turn a committed change into an error page.
+            logger.warning("encryption count not written: %s", type(error).__name__)
+            with _pending_lock:
+                _pending[practice_id, version] = _pending.get((practice_id, version), 0) + count
+        else:
+            written += count
+    return written
 
 
 def rewrap(key) -> bool:

@@ -90,6 +90,14 @@ def appointment_book(
     save_or_slot_taken(appointment, force_insert=True)
     keys.count_encryptions(practice.pk, appointment.key_version, count)
     history_event(appointment, AppointmentEvent.Kind.CREATED, actor, **times(appointment))
+    WaitingListEntry.objects.filter(
+        practice=practice,
+        patient=patient,
+        appointment_type=appointment_type,
+        resolved_at__isnull=True,
+    ).update(resolved_at=timezone.now())
+    # Last: the append locks the practice's audit chain until the commit, so
+    # every other audited action of the practice waits only for the commit.
     audit_change(
         appointment,
         Action.CREATE,
@@ -101,12 +109,6 @@ def appointment_book(
             "series": series.pk if series else None,
         },
     )
-    WaitingListEntry.objects.filter(
-        practice=practice,
-        patient=patient,
-        appointment_type=appointment_type,
-        resolved_at__isnull=True,
-    ).update(resolved_at=timezone.now())
     return appointment
 
 

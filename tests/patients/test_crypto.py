@@ -30,6 +30,7 @@ def test_sealed_fields_round_trip(world):
 
 def test_practice_key_is_stored_wrapped_only(world):
     make_patient(world.practice_a)
+    keys.flush_encryption_counts()
     with practice_scope(world.practice_a):
         key = PracticeKey.objects.get(practice=world.practice_a)
     dek = keys.practice_keys(world.practice_a.pk).dek(key.version)
