@@ -32,8 +32,9 @@ class PracticeAccess:
         if self.user.is_superuser:
             return frozenset(checker.get_perms(self.practice))
         # The user's own grants and their groups' in one query (guardian makes two).
-        own = checker.get_user_perms(self.practice)
-        return frozenset(own.union(checker.get_group_perms(self.practice)))
+        # Unordered: SQLite (the embedded default) refuses ORDER BY inside a UNION.
+        own = checker.get_user_perms(self.practice).order_by()
+        return frozenset(own.union(checker.get_group_perms(self.practice).order_by()))
 
     def role_for(self, codename: str) -> str:
         for role in Role.values:
