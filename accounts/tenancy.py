@@ -45,6 +45,11 @@ PROVIDER_RECORDS = {
     "compliance.PatientNotification": "the provider's breach register: notices to draft, "
     "counted across practices; identifiers only",
     "compliance.AccessReviewDecision": "the compliance officer's access review, across practices",
+    "console.PhoneLine": "the numbers practices answer on: read by the phone system's webhook "
+    "before it knows the practice; public numbers, no patient data",
+    "console.Call": "the call log: the agent's console asks which practice rings across "
+    "practices, the provider bills on it; no identity, the caller's number sealed under the "
+    "practice's key and blind-indexed",
     "compliance.Notice": "notifications to members of staff (their inbox, the header count): "
     "identifiers and counts only, addressed across practices",
 }

@@ -5,7 +5,7 @@ filters on the practice explicitly."""
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from accounts.models import Practice, User
 from accounts.selectors import PracticeAccess, user_practices
@@ -13,6 +13,8 @@ from appointments import rules
 from appointments import selectors as appointment_selectors
 from appointments.models import Absence, Appointment, AppointmentType, WorkingHours
 from audit.context import Actor
+from console.models import Call, PhoneLine
+from patients import normalise
 
 USUAL_PRACTITIONER_WINDOW = 10
 
@@ -96,3 +98,38 @@ def usual_practitioner(practice: Practice, patient) -> User | None:
         if found is not None:
             return found
     return None
+
+
+def line_for(called: str) -> PhoneLine | None:
+    """The line of an active practice a called number names, in any format."""
+    number = normalise.phone(called)
+    if number is None:
+        return None
+    return (
+        PhoneLine.objects.filter(number=number, practice__status=Practice.Status.ACTIVE)
+        .select_related("practice")
+        .first()
+    )
+
+
+RINGING_FOR = timedelta(minutes=15)
+
+
+def ringing_call(user: User, now: datetime) -> Call | None:
+    """The newest call the phone system gave this agent, still ringing or
+    answered, in a practice where they may still book: the one their console
+    opens. One query for the call, one for the user's practices."""
+    call = (
+        Call.objects.filter(
+            agent=user,
+            state__in=[Call.State.RINGING, Call.State.ANSWERED],
+            started_at__gte=now - RINGING_FOR,
+        )
+        .select_related("practice")
+        .order_by("-started_at")
+        .first()
+    )
+    if call is None:
+        return None
+    practices = {access.practice.pk for access in console_practices(user)}
+    return call if call.practice_id in practices else None

@@ -2,12 +2,21 @@
 goes through the owning app's services, which write the audit events."""
 
 from django.db import transaction
+from django.utils import timezone
 
-from accounts.models import Practice
+from accounts.models import Practice, User
 from audit.context import Actor
+from audit.models import Action
+from audit.services import record_event
+from console import selectors
+from console.cti import CallEvent
+from console.models import Call, PhoneLine
+from patients import keys, normalise
 from patients import services as patient_services
 from patients.models import Consent, Patient
 from patients.services import Identity
+
+CALL = "call"
 
 
 @transaction.atomic
@@ -32,3 +41,61 @@ def caller_register(
             patient=patient, purpose=Consent.Purpose.SMS_REMINDERS, actor=actor
         )
     return patient
+
+
+STATE_ORDER = [Call.State.RINGING, Call.State.ANSWERED, Call.State.ENDED]
+
+
+def _agent(practice: Practice, login: str) -> User | None:
+    """The user the phone system names, when they may book for the practice."""
+    if not login:
+        return None
+    user = User.objects.filter(username=login, is_active=True).first()
+    if user is None:
+        return None
+    allowed = any(access.practice.pk == practice.pk for access in selectors.console_practices(user))
+    return user if allowed else None
+
+
+def _new_call(practice: Practice, line: PhoneLine, event: CallEvent) -> Call:
+    call = Call(practice=practice, line=line, call_id=event.call_id, started_at=timezone.now())
+    caller = normalise.phone(event.caller) if event.caller else None
+    if caller:
+        count = call.write({"caller": caller})
+        keys.count_encryptions(practice.pk, call.key_version, count)
+        call.caller_bidx = keys.practice_keys(practice.pk).blind_index("phone", caller)
+    return call
+
+
+@transaction.atomic
+def call_event_record(*, line: PhoneLine, event: CallEvent, actor: Actor) -> tuple[Call, bool]:
+    """Record one phone system event on its call, idempotently: the call is
+    created once per call id, its state only moves forward, an event seen
+    before changes nothing. Returns the call and whether anything changed."""
+    practice = line.practice
+    call = Call.objects.select_for_update().filter(practice=practice, call_id=event.call_id).first()
+    created = call is None
+    if created:
+        call = _new_call(practice, line, event)
+    changed = created
+    target = Call.State(event.event)
+    if STATE_ORDER.index(target) > STATE_ORDER.index(call.state):
+        call.state = target
+        stamp = "answered_at" if target == Call.State.ANSWERED else "ended_at"
+        setattr(call, stamp, timezone.now())
+        changed = True
+    agent = _agent(practice, event.agent)
+    if agent is not None and call.agent_id is None:
+        call.agent = agent
+        changed = True
+    if changed:
+        call.save(force_insert=created)
+    record_event(
+        actor=actor,
+        action=Action.CREATE if created else Action.UPDATE,
+        practice=practice,
+        object_type=CALL,
+        object_id=call.pk,
+        detail={"event": event.event, "changed": changed, "agent": call.agent_id},
+    )
+    return call, changed

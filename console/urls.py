@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console import views
+from console import views, webhook
 
 app_name = "console"
 
@@ -8,8 +8,11 @@ _PRACTICE = "p/<slug:practice>/console/"
 
 urlpatterns = [
     path("console/", views.home_view, name="home"),
+    path("console/appel/", views.ringing_view, name="ringing"),
+    path("cti/evenements/", webhook.cti_webhook_view, name="cti_webhook"),
     path(_PRACTICE, views.practice_view, name="practice"),
     path(_PRACTICE + "recherche/", views.search_view, name="search"),
+    path(_PRACTICE + "appels/<uuid:call>/", views.call_view, name="call"),
     path(_PRACTICE + "nouveau/", views.new_caller_view, name="new_caller"),
     path(_PRACTICE + "patients/<uuid:patient>/", views.patient_view, name="patient"),
     path(

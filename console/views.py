@@ -6,8 +6,10 @@ request from htmx gets the panel alone, any other the whole page around it."""
 
 from dataclasses import dataclass, field
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -36,6 +38,7 @@ from audit.models import Action, ObjectType, Outcome
 from audit.services import patients_shown, record_event
 from console import selectors, services
 from console.forms import ALL_PRACTITIONERS, ConsoleSearchForm, NewCallerForm, PanelForm
+from console.models import Call
 from console.timing import server_timing
 from patients import selectors as patient_selectors
 from patients.decorators import sealed_data
@@ -61,7 +64,8 @@ def home_view(request: HttpRequest) -> HttpResponse:
         object_type=CONSOLE,
         detail={"practices": len(practices)},
     )
-    return render(request, "console/home.html", {"practices": practices})
+    context = {"practices": practices, "poll_ms": settings.CONSOLE_POLL_MS}
+    return render(request, "console/home.html", context)
 
 
 def _page_context(request: HttpRequest) -> dict:
@@ -70,6 +74,7 @@ def _page_context(request: HttpRequest) -> dict:
         "today": selectors.practitioners_today(practice, timezone.now()),
         "instructions": selectors.instructions(practice),
         "search_form": ConsoleSearchForm(),
+        "poll_ms": settings.CONSOLE_POLL_MS,
     }
 
 
@@ -334,3 +339,69 @@ def new_caller_view(request: HttpRequest, practice: str) -> HttpResponse:
         actor=request.actor,
     )
     return _respond(request, "console/_booking.html", _booking(request, patient))
+
+
+@any_authenticated
+@never_cache
+@require_GET
+@server_timing
+def ringing_view(request: HttpRequest) -> HttpResponse:
+    """Polled by an open console: 204 while no new call rings for this agent,
+    else the whole page goes to the call (HX-Redirect). Audited when a call is
+    handed over only: a poll every half second must not flood the trail."""
+    call = selectors.ringing_call(request.user, timezone.now())
+    if call is None or str(call.pk) == request.GET.get("actuel", ""):
+        return HttpResponse(status=204)
+    record_event(
+        actor=request.actor,
+        action=Action.VIEW,
+        practice=call.practice,
+        object_type=services.CALL,
+        object_id=call.pk,
+        detail={"for": "ringing"},
+    )
+    response = HttpResponse(status=204)
+    response["HX-Redirect"] = reverse("console:call", args=[call.practice.slug, call.pk])
+    return response
+
+
+@practice_permission("book_appointment")
+@never_cache
+@require_GET
+@sealed_data
+@server_timing
+def call_view(request: HttpRequest, practice: str, call) -> HttpResponse:
+    """The console of a call the phone system gave: the practice, and the
+    caller's number already searched (a single match already in booking)."""
+    found_call = Call.objects.filter(practice=request.practice, pk=call).first()
+    if found_call is None:
+        raise Http404
+    caller = found_call.read("caller") if found_call.caller_sealed is not None else ""
+    context = _page_context(request) | {"call": found_call}
+    if not caller:
+        record_event(
+            actor=request.actor,
+            action=Action.VIEW,
+            object_type=services.CALL,
+            object_id=found_call.pk,
+        )
+        return render(request, "console/practice.html", context)
+    found = patient_selectors.patient_search(request.practice, caller)
+    record_event(
+        actor=request.actor,
+        action=Action.SEARCH,
+        object_type=ObjectType.PATIENT,
+        object_id=found_call.pk,
+        detail={"kind": found.kind, "results": len(found.patients), "for": services.CALL}
+        | patients_shown(patient.pk for patient in found.patients),
+    )
+    context["search_value"] = patient_selectors.display_phone(caller)
+    if len(found.patients) == 1:
+        context |= _booking(request, found.patients[0]) | {"panel": "console/_booking.html"}
+    elif not found.patients:
+        form = NewCallerForm(initial={"phone": context["search_value"]})
+        context |= {"form": form, "panel": "console/_new_caller.html"}
+    else:
+        results = [patient_selectors.summary(patient) for patient in found.patients]
+        context |= {"results": results, "kind": found.kind, "panel": "console/_results.html"}
+    return render(request, "console/practice.html", context)

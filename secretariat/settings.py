@@ -513,9 +513,18 @@ RATELIMIT_CACHE = "default"
 CALENDAR_FEED_DAYS_BACK = env.int("CALENDAR_FEED_DAYS_BACK", default=30)
 CALENDAR_FEED_DAYS_AHEAD = env.int("CALENDAR_FEED_DAYS_AHEAD", default=180)
 CALENDAR_FEED_RATE = env.str("CALENDAR_FEED_RATE", default="120/h")
+# The phone system's webhook (console/, docs/console.md): the installation's
+# secret (empty: the webhook answers 503), how old a signed event may be, and
+# how many events one address may post.
+CTI_WEBHOOK_SECRET = env.str("CTI_WEBHOOK_SECRET", default="")
+CTI_REPLAY_WINDOW_SECONDS = env.int("CTI_REPLAY_WINDOW_SECONDS", default=300)
+CTI_RATE = env.str("CTI_RATE", default="600/s")
+# How often an open console asks whether a call rings for its agent (ms).
+CONSOLE_POLL_MS = env.int("CONSOLE_POLL_MS", default=500)
 try:
     Rate.parse(CALENDAR_FEED_RATE)
+    Rate.parse(CTI_RATE)
 except ValueError:
     raise ImproperlyConfigured(
-        "CALENDAR_FEED_RATE must read <count>/<s|m|h|d>, e.g. 120/h."
+        "CALENDAR_FEED_RATE and CTI_RATE must read <count>/<s|m|h|d>, e.g. 120/h."
     ) from None

@@ -1,6 +1,7 @@
 from tests.access.routes import Route, practice_a
 from tests.access.routes_appointments import BOOKERS, _foreign_patient, _patient, _slot
 from tests.appointments.helpers import booking_world
+from tests.console.helpers import phone_line, ring
 
 LOGGED_IN = frozenset(
     {
@@ -24,7 +25,31 @@ def _foreign_book(world) -> dict:
     return {**_foreign_patient(world), "appointment_type": booking_world(world).kind.pk}
 
 
+def _call(world) -> dict:
+    if "call" not in world.objects:
+        booking_world(world)
+        world.objects["call"] = ring(phone_line(world.practice_a), "06 12 34 56 78", "tele_a")
+    return {**practice_a(world), "call": world.objects["call"].pk}
+
+
+def _foreign_call(world) -> dict:
+    if "foreign_call" not in world.objects:
+        line = phone_line(world.practice_b, "+33140000002")
+        world.objects["foreign_call"] = ring(line, "06 12 34 56 78", "tele_ab", call_id="b-1")
+    return {**practice_a(world), "call": world.objects["foreign_call"].pk}
+
+
 ROUTES = [
+    # Polled by every open console: 204, audited only when it hands a call over
+    # (tests/console/test_cti.py).
+    Route("console:ringing", allowed=LOGGED_IN, practice_scoped=False, ok_status=204),
+    Route(
+        "console:call",
+        kwargs=_call,
+        allowed=BOOKERS,
+        audit_action="search",
+        foreign=_foreign_call,
+    ),
     Route(
         "console:home",
         allowed=LOGGED_IN,

@@ -9,6 +9,7 @@ UNLISTED = {
     "compliance:notice_open",  # tests/compliance/test_notices.py (ids are per user)
     "invitation_accept",  # tests/onboarding/test_invitations.py (public, token-bound)
     "set_language",  # tests/test_i18n.py
+    "console:cti_webhook",  # tests/console/test_cti.py (public, signature-bound)
     "calendarfeed:feed",  # tests/calendarfeed/test_feed.py (public, secret-bound)
     "admin:login",  # tests/test_admin.py (sends to ours)
     "admin:logout",  # tests/test_admin.py (ours)

@@ -40,6 +40,9 @@ class Counted:
             self.errors.append(message.text)
 
     def _request(self, request) -> None:
+        # The console's poll is the page's, not the user's: not counted.
+        if "/console/appel/" in request.url:
+            return
         if request.resource_type in ("document", "xhr", "fetch"):
             self.requests.append(f"{request.method} {request.url}")
 
@@ -120,3 +123,47 @@ def test_new_caller_booked_in_eight_actions(page, practices, screenshot_dir):
         assert Appointment.objects.filter(practice=lilas).count() == 1
     counted.report("new caller, by hand, practice known")
     assert len(counted.actions) <= 8, counted.actions
+
+
+def test_existing_caller_rung_by_the_phone_system_booked_in_two_actions(
+    page, practices, screenshot_dir, settings
+):
+    import time as clock
+
+    from console.models import PhoneLine
+    from tests.console.helpers import SECRET, post_event
+
+    lilas, tele, patient = practices
+    settings.CTI_WEBHOOK_SECRET = SECRET
+    PhoneLine.objects.create(practice=lilas, number="+33140000001")
+    log_in(page, tele)
+    page.wait_for_url("**/console/")  # several practices: the console's home (item 7)
+    counted = Counted(page)
+    counted.start()
+    from django.test import Client
+
+    rang = clock.monotonic()
+    event = {
+        "event": "ringing",
+        "call_id": "journey-1",
+        "caller": "+33612345678",
+        "called": "+33140000001",
+        "agent": tele.username,
+    }
+    assert post_event(Client(), event).status_code == 200
+    posted = clock.monotonic() - rang
+    page.wait_for_url("**/appels/**", wait_until="commit")
+    redirected = clock.monotonic() - rang
+    page.wait_for_selector("[data-booking]")
+    shown = clock.monotonic() - rang
+    print(f"posted {posted * 1000:.0f} ms, redirected {redirected * 1000:.0f} ms")
+    assert page.locator("h1").inner_text().startswith("« Cabinet des Lilas")
+    counted.press("1")
+    counted.press("Enter")
+    page.wait_for_selector("[data-booked]")
+    page.screenshot(path=screenshot_dir / "console-rung.png", full_page=True)
+    with practice_scope(lilas):
+        assert Appointment.objects.filter(practice=lilas, patient=patient).count() == 1
+    print(f"ring to console showing the caller: {shown * 1000:.0f} ms")
+    counted.report("existing caller, phone system")
+    assert len(counted.actions) <= 2, counted.actions
