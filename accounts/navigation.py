@@ -16,6 +16,7 @@ PRACTICE_ACTIONS: list[tuple[str, str, str]] = [
     ("view_own_agenda", "calendarfeed:subscription", _("Mon agenda sur mon téléphone")),
     ("view_practice_agenda", "appointments:practice_day", _("Agenda du cabinet")),
     ("manage_practice_settings", "accounts:team", _("Équipe : rôles à confirmer")),
+    ("manage_practice_settings", "console:practice_calls", _("Appels du cabinet")),
     ("manage_practice_settings", "appointments:settings", _("Agendas : types et horaires")),
     ("manage_practice_settings", "compliance:practice_retention", _("Durées de conservation")),
     (
@@ -30,6 +31,7 @@ PRACTICE_ACTIONS: list[tuple[str, str, str]] = [
 # The provider's pages, shown on the home page to the roles holding the permission.
 PROVIDER_ACTIONS: list[tuple[str, str, str]] = [
     ("onboard_practices", "platform:dashboard", _("Administration de la plateforme")),
+    ("onboard_practices", "console:platform_calls", _("Volume d'appels par cabinet")),
     ("browse_audit_trail", "audit:event_list", _("Journal d'audit")),
     ("manage_compliance", "compliance:alert_list", _("Alertes de conformité")),
     ("manage_compliance", "compliance:retention_index", _("Durées de conservation")),

@@ -15,6 +15,7 @@ BENCHMARKS = [
     "purge",
     "outbox",
     "topology",
+    "console",
 ]
 
 

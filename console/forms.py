@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from console.models import Call
 from patients.forms import PatientForm, SearchForm
 from secretariat import inputs
 
@@ -59,3 +60,10 @@ class NewCallerForm(PatientForm):
         # The focus where typing starts: the name when the number is known.
         first = "last_name" if self.initial.get("phone") or self.data.get("phone") else "phone"
         self.fields[first].widget.attrs["data-autofocus"] = ""
+
+
+class CallEndForm(forms.Form):
+    """What a call came to; `appel` names the phone system's call, if any."""
+
+    outcome = forms.ChoiceField(choices=Call.Outcome.choices)
+    appel = forms.UUIDField(required=False)

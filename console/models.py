@@ -59,7 +59,8 @@ class Call(SealedModel):
     agent = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    caller_sealed = models.BinaryField(null=True)
+    # The number as the phone system gave it, normalised ("" when hidden).
+    caller_sealed = models.BinaryField()
     caller_bidx = models.BinaryField(null=True)
     state = models.CharField(max_length=10, choices=State, default=State.RINGING)
     outcome = models.CharField(max_length=12, choices=Outcome, blank=True)

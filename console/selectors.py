@@ -7,6 +7,9 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
+
 from accounts.models import Practice, User
 from accounts.selectors import PracticeAccess, user_practices
 from appointments import rules
@@ -133,3 +136,52 @@ def ringing_call(user: User, now: datetime) -> Call | None:
         return None
     practices = {access.practice.pk for access in console_practices(user)}
     return call if call.practice_id in practices else None
+
+
+def call_in_practice(practice: Practice, call_id) -> Call | None:
+    return Call.objects.filter(practice=practice, pk=call_id).first()
+
+
+REPORT_DAYS = 31
+
+
+def calls_per_day(practice: Practice, now: datetime) -> list[dict]:
+    """The practice's calls of the last REPORT_DAYS local days: per day, the
+    count of each outcome (no caller, no patient). One query."""
+    zone = appointment_selectors.practice_zone(practice)
+    first_day = now.astimezone(zone).date() - timedelta(days=REPORT_DAYS - 1)
+    since, _end = appointment_selectors.day_bounds(practice, first_day)
+    rows = (
+        Call.objects.filter(practice=practice, started_at__gte=since)
+        .annotate(day=TruncDate("started_at", tzinfo=zone))
+        .values("day", "outcome")
+        .annotate(count=Count("id"))
+        .order_by("-day")
+    )
+    counts: dict = {}
+    for row in rows:
+        counts.setdefault(row["day"], {})[row["outcome"]] = row["count"]
+    return [
+        {
+            "day": day,
+            "counts": [found.get(outcome, 0) for outcome in Call.Outcome.values],
+            "open": found.get("", 0),
+            "total": sum(found.values()),
+        }
+        for day, found in counts.items()
+    ]
+
+
+def calls_per_practice(start: datetime, end: datetime) -> list[dict]:
+    """The platform's call volume per practice over [start, end), by source:
+    what the provider bills on. One query, no caller."""
+    return list(
+        Call.objects.filter(started_at__gte=start, started_at__lt=end)
+        .values("practice__name", "practice__slug")
+        .annotate(
+            total=Count("id"),
+            by_phone=Count("id", filter=Q(source=Call.Source.PHONE_SYSTEM)),
+            by_hand=Count("id", filter=Q(source=Call.Source.BY_HAND)),
+        )
+        .order_by("practice__name")
+    )

@@ -1,6 +1,8 @@
 """State changes made from the call console. Each runs in one transaction and
 goes through the owning app's services, which write the audit events."""
 
+import uuid
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -59,10 +61,10 @@ def _agent(practice: Practice, login: str) -> User | None:
 
 def _new_call(practice: Practice, line: PhoneLine, event: CallEvent) -> Call:
     call = Call(practice=practice, line=line, call_id=event.call_id, started_at=timezone.now())
-    caller = normalise.phone(event.caller) if event.caller else None
+    caller = (normalise.phone(event.caller) if event.caller else None) or ""
+    count = call.write({"caller": caller})
+    keys.count_encryptions(practice.pk, call.key_version, count)
     if caller:
-        count = call.write({"caller": caller})
-        keys.count_encryptions(practice.pk, call.key_version, count)
         call.caller_bidx = keys.practice_keys(practice.pk).blind_index("phone", caller)
     return call
 
@@ -99,3 +101,35 @@ def call_event_record(*, line: PhoneLine, event: CallEvent, actor: Actor) -> tup
         detail={"event": event.event, "changed": changed, "agent": call.agent_id},
     )
     return call, changed
+
+
+@transaction.atomic
+def call_outcome_set(*, practice: Practice, call: Call | None, outcome: str, actor: Actor) -> Call:
+    """What the call came to (item 5), on the phone system's call or, for a call
+    taken by hand, on a call record made now. The last outcome stands."""
+    if outcome not in Call.Outcome.values:
+        raise ValueError(outcome)
+    created = call is None
+    if created:
+        now = timezone.now()
+        call = Call(
+            practice=practice,
+            call_id=f"manual-{uuid.uuid4()}",
+            source=Call.Source.BY_HAND,
+            agent=actor.user,
+            state=Call.State.ENDED,
+            started_at=now,
+            ended_at=now,
+        )
+        call.write({"caller": ""})
+    call.outcome = outcome
+    call.save(force_insert=created)
+    record_event(
+        actor=actor,
+        action=Action.CREATE if created else Action.UPDATE,
+        practice=practice,
+        object_type=CALL,
+        object_id=call.pk,
+        detail={"outcome": outcome, "source": call.source},
+    )
+    return call

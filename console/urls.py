@@ -13,6 +13,9 @@ urlpatterns = [
     path(_PRACTICE, views.practice_view, name="practice"),
     path(_PRACTICE + "recherche/", views.search_view, name="search"),
     path(_PRACTICE + "appels/<uuid:call>/", views.call_view, name="call"),
+    path(_PRACTICE + "fin-appel/", views.call_end_view, name="call_end"),
+    path("p/<slug:practice>/appels/", views.practice_calls_view, name="practice_calls"),
+    path("plateforme/appels/", views.platform_calls_view, name="platform_calls"),
     path(_PRACTICE + "nouveau/", views.new_caller_view, name="new_caller"),
     path(_PRACTICE + "patients/<uuid:patient>/", views.patient_view, name="patient"),
     path(

@@ -5,8 +5,10 @@ attempt(): there is no second booking path). Partial updates with htmx: a
 request from htmx gets the panel alone, any other the whole page around it."""
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -15,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
-from accounts.permissions import any_authenticated, practice_permission
+from accounts.permissions import any_authenticated, practice_permission, provider_permission
 from appointments import rules
 from appointments import selectors as appointment_selectors
 from appointments.forms import BookingForm
@@ -37,7 +39,13 @@ from appointments.views.common import (
 from audit.models import Action, ObjectType, Outcome
 from audit.services import patients_shown, record_event
 from console import selectors, services
-from console.forms import ALL_PRACTITIONERS, ConsoleSearchForm, NewCallerForm, PanelForm
+from console.forms import (
+    ALL_PRACTITIONERS,
+    CallEndForm,
+    ConsoleSearchForm,
+    NewCallerForm,
+    PanelForm,
+)
 from console.models import Call
 from console.timing import server_timing
 from patients import selectors as patient_selectors
@@ -48,6 +56,7 @@ from secretariat import inputs
 # Slots are picked with the keys 1 to 9.
 SLOTS = 9
 CONSOLE = "console"
+CALLS = "calls"
 
 
 @any_authenticated
@@ -278,6 +287,12 @@ def book_view(request: HttpRequest, practice: str, patient, appointment_type: in
     outcome = attempt(form, book)
     if outcome.result is not None:
         appointment = outcome.result
+        services.call_outcome_set(
+            practice=request.practice,
+            call=_current_call(request),
+            outcome=Call.Outcome.BOOKED,
+            actor=request.actor,
+        )
         context = {
             "appointment": appointment,
             "patient_label": patient_label(patient),
@@ -376,7 +391,7 @@ def call_view(request: HttpRequest, practice: str, call) -> HttpResponse:
     found_call = Call.objects.filter(practice=request.practice, pk=call).first()
     if found_call is None:
         raise Http404
-    caller = found_call.read("caller") if found_call.caller_sealed is not None else ""
+    caller = found_call.read("caller")
     context = _page_context(request) | {"call": found_call}
     if not caller:
         record_event(
@@ -405,3 +420,66 @@ def call_view(request: HttpRequest, practice: str, call) -> HttpResponse:
         results = [patient_selectors.summary(patient) for patient in found.patients]
         context |= {"results": results, "kind": found.kind, "panel": "console/_results.html"}
     return render(request, "console/practice.html", context)
+
+
+def _current_call(request: HttpRequest) -> Call | None:
+    """The phone system's call a console form names (hidden `appel`), fetched
+    within the practice; None for a call taken by hand or a forged id."""
+    try:
+        return selectors.call_in_practice(request.practice, request.POST.get("appel") or None)
+    except (ValueError, ValidationError):
+        return None
+
+
+@practice_permission("book_appointment")
+@never_cache
+@require_POST
+@server_timing
+def call_end_view(request: HttpRequest, practice: str) -> HttpResponse:
+    """What the call came to when it did not end in a booking (information, a
+    message, no patient...): kept per practice for the reports (item 5)."""
+    form = CallEndForm(request.POST)
+    if not form.is_valid():
+        return _respond(request, "console/_call_end.html", {"form": form}, status=400)
+    call = services.call_outcome_set(
+        practice=request.practice,
+        call=_current_call(request),
+        outcome=form.cleaned_data["outcome"],
+        actor=request.actor,
+    )
+    return _respond(request, "console/_call_end.html", {"ended": call})
+
+
+@practice_permission("manage_practice_settings")
+@never_cache
+@require_GET
+def practice_calls_view(request: HttpRequest, practice: str) -> HttpResponse:
+    """The practice's calls per day and outcome, no caller and no patient."""
+    days = selectors.calls_per_day(request.practice, timezone.now())
+    record_event(
+        actor=request.actor, action=Action.LIST, object_type=CALLS, detail={"days": len(days)}
+    )
+    context = {"days": days, "outcomes": Call.Outcome.choices}
+    return render(request, "console/calls.html", context)
+
+
+@provider_permission("onboard_practices")
+@never_cache
+@require_GET
+def platform_calls_view(request: HttpRequest) -> HttpResponse:
+    """Call volume per practice, this month and the last: what the provider bills."""
+    now = timezone.localtime()
+    this_month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    months = [
+        (this_month, selectors.calls_per_practice(this_month, now + timedelta(seconds=1))),
+        (last_month, selectors.calls_per_practice(last_month, this_month)),
+    ]
+    record_event(
+        actor=request.actor,
+        action=Action.LIST,
+        practice=None,
+        object_type=CALLS,
+        detail={"practices": len(months[0][1])},
+    )
+    return render(request, "console/platform_calls.html", {"months": months})

@@ -40,6 +40,26 @@ def _foreign_call(world) -> dict:
 
 
 ROUTES = [
+    Route(
+        "console:call_end",
+        kwargs=practice_a,
+        method="post",
+        data=lambda world: {"outcome": "information"},
+        allowed=BOOKERS,
+        audit_action="create",
+    ),
+    Route(
+        "console:practice_calls",
+        kwargs=practice_a,
+        allowed=frozenset({"manager_a"}),
+        audit_action="list",
+    ),
+    Route(
+        "console:platform_calls",
+        allowed=frozenset({"platform_admin"}),
+        practice_scoped=False,
+        audit_action="list",
+    ),
     # Polled by every open console: 204, audited only when it hands a call over
     # (tests/console/test_cti.py).
     Route("console:ringing", allowed=LOGGED_IN, practice_scoped=False, ok_status=204),

@@ -22,6 +22,7 @@ from patients.handover import read_documents
 from patients.models import PracticeKey, SealedModel
 from patients.sealed import patient_sealed_models, sealed_fields, sealed_models
 from tests.appointments.helpers import booked, booking_world
+from tests.console.helpers import phone_line, ring
 from tests.factories import as_actor
 from tests.patients.helpers import add_note
 from tests.scoping import every_practice
@@ -85,7 +86,9 @@ def _one_row_of_every_sealed_model(world) -> dict[str, list[str]]:
                 text=text,
                 patient=about,
             )
+    ring(phone_line(world.practice_a), "06 12 34 56 78", "tele_a")
     texts = {
+        "console.call": ["+33612345678"],
         "patients.patient": ["Lefèvre", "284076938212345"],
         "patients.clinicalnote": [NOTE],
         "patients.breakglassgrant": [GRANT],

@@ -1,0 +1,271 @@
+"""The call console against a real gunicorn on loopback (issue 14's figures).
+
+    python -m bench.console                        # 2,000 patients, 50 consoles, 20 rings
+    python -m bench.console --patients 20000 --consoles 200 --rings 40
+
+1. The phone system's webhook: signed `ringing` events (a new call id each) posted
+   by 1 (the baseline) and by 8 threads for --seconds; events/s accepted, every
+   answer must be 200.
+2. Ring to console: --consoles other agents keep their console open (each polls
+   /console/appel/ every CONSOLE_POLL_MS, as the page does), one agent's console is
+   measured: the event is posted, then the time until its poll hands over the call
+   (HX-Redirect) and its call page (the practice, the caller found, the slots) has
+   arrived. p50/p95 with no other console open (the baseline) and with them.
+3. The server time of the console's requests (its `Server-Timing` header) for the
+   call page and a search, p95 over the rings, with --patients in the practice.
+
+Its own throw-away database (bench_console_<name>), created and dropped here.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+from datetime import date, timedelta
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "secretariat.settings")
+os.environ.setdefault("SECRETARIAT_ENV", "test")
+SECRET = "bench-cti-secret"
+os.environ.update(CTI_WEBHOOK_SECRET=SECRET, CTI_RATE="1000000/s")
+
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from audit.context import Actor  # noqa: E402
+from bench.booking import HOST, Server, _session_for  # noqa: E402
+from console import cti  # noqa: E402
+
+LINE = "+33140000001"
+
+
+def _create_database() -> str:
+    settings_dict = connection.settings_dict
+    name = f"bench_console_{settings_dict['NAME']}"
+    settings_dict.setdefault("TEST", {})["NAME"] = name
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    return name
+
+
+def _world(patients: int, consoles: int) -> tuple[str, list[str]]:
+    """A practice on LINE with `patients` patients (phones +336 1000 0000 on) and
+    consoles + 1 telesecretaries; their session cookies, the measured one first."""
+    from accounts import services as account_services
+    from accounts.models import ConfidentialityAgreement, User
+    from accounts.roles import Role
+    from accounts.scoping import practice_scope
+    from appointments.services.schedule import agenda_starter_apply
+    from console.models import PhoneLine
+    from patients import services as patient_services
+    from patients.services import Identity
+
+    system = Actor.system("bench")
+    practice = account_services.practice_create(name="Cabinet Bench", slug="bench", actor=system)
+    PhoneLine.objects.create(practice=practice, number=LINE)
+    agreement, _ = ConfidentialityAgreement.objects.get_or_create(
+        version=1, defaults={"title": "Charte", "text": "Texte"}
+    )
+    doctor = User.objects.create_user(username="dr-bench", password=None)
+    account_services.membership_grant(
+        user=doctor, role=Role.PRACTITIONER, practice=practice, actor=system, confirmed=True
+    )
+    with practice_scope(practice):
+        agenda_starter_apply(practice=practice, actor=system)
+        for number in range(patients):
+            patient_services.patient_create(
+                practice=practice,
+                identity=Identity(
+                    last_name=f"Patient{number}",
+                    first_names="Camille",
+                    birth_date=date(1940, 1, 1) + timedelta(days=number % 25000),
+                    phone=f"+3361{number:07d}",
+                ),
+                actor=system,
+            )
+    cookies = []
+    for number in range(consoles + 1):
+        user = User.objects.create_user(username=f"tele-{number}", password=None)
+        account_services.membership_grant(
+            user=user, role=Role.TELESECRETARY, practice=practice, actor=system, confirmed=True
+        )
+        user.acceptances.get_or_create(agreement=agreement)
+        cookies.append(f"{settings.SESSION_COOKIE_NAME}={_session_for(user)}")
+    return practice.slug, cookies
+
+
+def _call(port: int, method: str, path: str, headers: dict, body: bytes = b""):
+    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    try:
+        conn.request(method, path, body=body or None, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        return response.status, response.headers
+    finally:
+        conn.close()
+
+
+def _post_event(port: int, event: dict) -> int:
+    body = json.dumps(event).encode()
+    stamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        cti.TIMESTAMP_HEADER: stamp,
+        cti.SIGNATURE_HEADER: cti.sign(SECRET, stamp, body),
+    }
+    return _call(port, "POST", "/cti/evenements/", headers, body)[0]
+
+
+def _event(call_id: str, patients: int, number: int, agent: str = "") -> dict:
+    return {
+        "event": "ringing",
+        "call_id": call_id,
+        "caller": f"+3361{number % max(patients, 1):07d}",
+        "called": LINE,
+        "agent": agent,
+    }
+
+
+def webhook(port: int, threads: int, seconds: float, patients: int) -> dict:
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def run(worker: int) -> None:
+        sent = 0
+        while time.monotonic() < deadline:
+            status = _post_event(port, _event(f"w{threads}-{worker}-{sent}", patients, sent))
+            sent += 1
+            with lock:
+                statuses[status] = statuses.get(status, 0) + 1
+
+    started = time.monotonic()
+    pool = [threading.Thread(target=run, args=(n,)) for n in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    elapsed = time.monotonic() - started
+    return {"threads": threads, "per_s": statuses.get(200, 0) / elapsed, "statuses": statuses}
+
+
+def _poller(port: int, cookie: str, stop: threading.Event, interval: float) -> None:
+    while not stop.is_set():
+        _call(port, "GET", "/console/appel/", {"Cookie": cookie, "HX-Request": "true"})
+        stop.wait(interval)
+
+
+def _timing(headers) -> float:
+    value = headers.get("Server-Timing", "app;dur=0")
+    return float(value.split("dur=")[1])
+
+
+def ring_to_console(
+    port: int, cookies: list[str], consoles: int, rings: int, patients: int, tag: str
+) -> dict:
+    interval = settings.CONSOLE_POLL_MS / 1000
+    stop = threading.Event()
+    others = [
+        threading.Thread(target=_poller, args=(port, cookie, stop, interval), daemon=True)
+        for cookie in cookies[1 : consoles + 1]
+    ]
+    for thread in others:
+        thread.start()
+    mine = {"Cookie": cookies[0], "HX-Request": "true"}
+    shown, server_ms = [], []
+    try:
+        time.sleep(min(2.0, interval * 2) if consoles else 0)
+        for ring in range(rings):
+            started = time.monotonic()
+            call_id = f"{tag}-{ring}"
+            assert _post_event(port, _event(call_id, patients, ring * 7, agent="tele-0")) == 200
+            # The console polls on its own clock: the ring lands anywhere in its interval.
+            time.sleep((ring % 10) / 10 * interval)
+            while True:
+                status, headers = _call(port, "GET", "/console/appel/", mine)
+                target = headers.get("HX-Redirect")
+                if target:
+                    break
+                time.sleep(interval)
+            status, headers = _call(port, "GET", target, {"Cookie": cookies[0]})
+            assert status == 200, status
+            shown.append(time.monotonic() - started)
+            server_ms.append(_timing(headers))
+            _post_event(port, {**_event(call_id, patients, 0), "event": "ended"})
+    finally:
+        stop.set()
+    return {
+        "consoles": consoles,
+        "p50_ms": statistics.median(shown) * 1000,
+        "p95_ms": _p95(shown) * 1000,
+        "server_p95_ms": _p95(server_ms),
+    }
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=2000)
+    parser.add_argument("--consoles", type=int, default=50)
+    parser.add_argument("--rings", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--webhook-threads", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    args = parser.parse_args()
+    database = _create_database()
+    server = None
+    try:
+        slug, cookies = _world(args.patients, args.consoles)
+        connection.close()
+        server = Server(database, args.workers, args.threads, pool=True)
+        print(
+            f"gunicorn {HOST}:{server.port}, {args.workers} workers x {args.threads} threads; "
+            f"{args.patients} patients; consoles poll every {settings.CONSOLE_POLL_MS} ms",
+            flush=True,
+        )
+        _post_event(server.port, _event("warm-up", args.patients, 0))
+        hooks = [
+            webhook(server.port, threads, args.seconds, args.patients)
+            for threads in (1, args.webhook_threads)
+        ]
+        rings = [
+            ring_to_console(server.port, cookies, count, args.rings, args.patients, f"r{count}")
+            for count in (0, args.consoles)
+        ]
+    finally:
+        if server is not None:
+            server.stop()
+    try:
+        failed = False
+        print(f"\n{'webhook threads':>15} {'events/s':>9} {'ratio':>6}  answers")
+        for hook in hooks:
+            failed |= set(hook["statuses"]) != {200}
+            ratio = hook["per_s"] / hooks[0]["per_s"]
+            print(f"{hook['threads']:>15} {hook['per_s']:>9.0f} {ratio:>5.2f}x  {hook['statuses']}")
+        header = f"{'ring->shown p50':>15} {'p95':>7} {'ratio':>6} {'server p95':>10}"
+        print(f"\n{'open consoles':>13} {header}")
+        for ring in rings:
+            ratio = ring["p95_ms"] / rings[0]["p95_ms"]
+            print(
+                f"{ring['consoles']:>13} {ring['p50_ms']:>13.0f}ms {ring['p95_ms']:>5.0f}ms "
+                f"{ratio:>5.2f}x {ring['server_p95_ms']:>8.1f}ms"
+            )
+        print(
+            "\nring->shown: the event posted, the measured console's next poll hands the call"
+            " over, its call page (practice, caller found, slots) received; server p95: that"
+            " page's Server-Timing."
+        )
+    finally:
+        connection.creation.destroy_test_db(database, verbosity=0)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
