@@ -5,6 +5,7 @@ import uuid
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Practice, User
 from audit.context import Actor
@@ -133,3 +134,35 @@ def call_outcome_set(*, practice: Practice, call: Call | None, outcome: str, act
         detail={"outcome": outcome, "source": call.source},
     )
     return call
+
+
+class LineError(Exception):
+    """A line refused, with its French reason."""
+
+
+@transaction.atomic
+def phone_line_add(*, practice: Practice, number: str, actor: Actor) -> PhoneLine:
+    normalised = normalise.phone(number)
+    if normalised is None:
+        raise LineError(_("Numéro de téléphone invalide."))
+    existing = PhoneLine.objects.filter(number=normalised).first()
+    if existing is not None and existing.practice_id != practice.pk:
+        raise LineError(_("Ce numéro est déjà celui d'un autre cabinet."))
+    line = existing or PhoneLine.objects.create(practice=practice, number=normalised)
+    record_event(
+        actor=actor,
+        action=Action.CREATE,
+        practice=practice,
+        object_type="phone_line",
+        object_id=line.pk,
+    )
+    return line
+
+
+@transaction.atomic
+def phone_line_remove(*, practice: Practice, number: str, actor: Actor) -> None:
+    normalised = normalise.phone(number) or number
+    removed, _count = PhoneLine.objects.filter(practice=practice, number=normalised).delete()
+    if not removed:
+        raise LineError(_("Ce cabinet n'a pas ce numéro."))
+    record_event(actor=actor, action=Action.DELETE, practice=practice, object_type="phone_line")

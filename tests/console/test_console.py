@@ -117,7 +117,7 @@ def test_console_books_through_the_service(world, setup):
     [created] = _appointments(world)
     assert created.start == at(setup.monday, 9)
     assert created.read("reason") == "Vertiges"
-    create = _last_event("create")
+    create = AuditEvent.objects.get(action="create", object_type="appointment")
     assert create.object_id == str(created.pk)
     assert create.role == "telesecretary"
 
