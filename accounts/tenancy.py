@@ -50,6 +50,9 @@ PROVIDER_RECORDS = {
     "console.Call": "the call log: the agent's console asks which practice rings across "
     "practices, the provider bills on it; no identity, the caller's number sealed under the "
     "practice's key and blind-indexed",
+    "fhir_api.ApiClient": "the platform admin's registry of API clients, each bound to one "
+    "practice: listed across practices, and resolved from a bearer token before any "
+    "practice is known (the token's practice is its client's); no patient data",
     "compliance.Notice": "notifications to members of staff (their inbox, the header count): "
     "identifiers and counts only, addressed across practices",
 }

@@ -92,6 +92,8 @@ class ObjectType(models.TextChoices):
     BACKUP = "backup", _("Sauvegarde")
     RESTORE_DRILL = "restore_drill", _("Exercice de restauration")
     CALENDAR_FEED = "calendar_feed", _("Abonnement d'agenda")
+    API_CLIENT = "api_client", _("Client de l'API")
+    FHIR_RESOURCES = "fhir_resources", _("Ressources de l'API FHIR")
     ADMIN = "admin", _("Console technique (admin Django)")
 
     @classmethod

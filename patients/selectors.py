@@ -273,3 +273,53 @@ def patient_export_data(practice: Practice, patient: Patient) -> dict:
     if patient.practice_id != practice.pk:
         raise Http404
     return portability.patient_document(patient, clinical=True)
+
+
+def patient_match(
+    practice: Practice,
+    *,
+    phone: str | None = None,
+    birth_date: date | None = None,
+    family: str | None = None,
+    given: str | None = None,
+    after=None,
+    limit: int = SEARCH_LIMIT,
+) -> list[Patient] | None:
+    """The practice's patients matching every criterion given (the FHIR API's
+    Patient search), through the blind indexes only: a phone (either number),
+    a birth date, a last or birth name, a first name with the last name. Keyset
+    by id (`after`), `limit` rows. None when a value cannot be searched (a phone
+    that is not one, a first name alone): no criterion is ever dropped."""
+    practice_keys = keys.practice_keys(practice.pk)
+    condition = Q()
+    if phone is not None:
+        number = normalise.phone(phone)
+        if number is None:
+            return None
+        digest = practice_keys.blind_index("phone", number)
+        condition &= Q(phone_bidx=digest) | Q(phone_alt_bidx=digest)
+    if birth_date is not None:
+        condition &= Q(
+            birth_date_bidx=practice_keys.blind_index("birth_date", birth_date.isoformat())
+        )
+    if given is not None and family is None:
+        return None
+    if family is not None:
+        last = normalise.name(family)
+        if not last:
+            return None
+        if given is not None:
+            first = normalise.first_given_name(given)
+            if not first:
+                return None
+            value = f"{last}|{first}"
+            condition &= Q(full_name_bidx=practice_keys.blind_index("full_name", value))
+        else:
+            digest = practice_keys.blind_index("name", last)
+            condition &= Q(last_name_bidx=digest) | Q(birth_name_bidx=digest)
+    if not condition:
+        return None
+    found = Patient.objects.filter(practice=practice).filter(condition)
+    if after is not None:
+        found = found.filter(pk__gt=after)
+    return list(found.order_by("pk")[:limit])

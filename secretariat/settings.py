@@ -117,6 +117,8 @@ INSTALLED_APPS = [
     "calendarfeed",
     "console",
     "django_htmx",
+    "oauth2_provider",
+    "fhir_api",
     "demo",
     "outbox",
 ]
@@ -528,3 +530,35 @@ except ValueError:
     raise ImproperlyConfigured(
         "CALENDAR_FEED_RATE and CTI_RATE must read <count>/<s|m|h|d>, e.g. 120/h."
     ) from None
+
+# Interoperability: the FHIR R4 API (fhir_api/, docs/interop.md). A practice's own
+# software authenticates as an OAuth 2.0 client (client credentials) registered
+# by a platform admin for that one practice; SMART v2 system scopes
+# (fhir_api/scopes.py). Tokens are short-lived (SMART backend services: at most
+# 5 minutes) and stored only as their SHA-256 checksum (RFC 9700 storage).
+FHIR_API_RATE = env.str("FHIR_API_RATE", default="600/m")
+FHIR_TOKEN_RATE = env.str("FHIR_TOKEN_RATE", default="60/m")
+FHIR_PAGE_DEFAULT = 20
+FHIR_PAGE_MAX = 100
+for _name in ("FHIR_API_RATE", "FHIR_TOKEN_RATE"):
+    try:
+        Rate.parse(globals()[_name])
+    except ValueError:
+        raise ImproperlyConfigured(f"{_name} must read <count>/<s|m|h|d>, e.g. 600/m.") from None
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER = {
+    "SCOPES_BACKEND_CLASS": "fhir_api.scopes.ClientScopes",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("FHIR_TOKEN_SECONDS", default=300),
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    # Flows the API does not offer (authorization code, refresh tokens), made
+    # compliant anyway so that `check --deploy` stays clean.
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+}

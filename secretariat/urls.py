@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("appointments.urls")),
     path("", include("calendarfeed.urls")),
     path("", include("console.urls")),
+    path("", include("fhir_api.urls")),
 ]
 
 handler400 = "secretariat.errors.bad_request"

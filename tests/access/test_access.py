@@ -14,6 +14,7 @@ from tests.access import (
     routes_compliance,
     routes_console,
     routes_continuity,
+    routes_fhir,
     routes_onboarding,
     routes_patients,
 )
@@ -27,6 +28,7 @@ ALL_ROUTES = [
     *routes_compliance.ROUTES,
     *routes_console.ROUTES,
     *routes_continuity.ROUTES,
+    *routes_fhir.ROUTES,
     *routes_onboarding.ROUTES,
     *routes_patients.ROUTES,
 ]
@@ -105,7 +107,7 @@ def test_every_method_a_view_accepts_is_in_the_access_table():
     from tests.access.unlisted import UNLISTED
 
     listed: dict[str, set[str]] = {}
-    for route in ALL_ROUTES:
+    for route in [*ALL_ROUTES, *routes_fhir.API_ROUTES]:
         listed.setdefault(route.name, set()).add(route.method.upper())
     missing = sorted(
         f"{name} {method}"
@@ -142,7 +144,8 @@ def test_every_url_is_in_the_access_table():
 
     from tests.access.unlisted import UNLISTED
 
-    listed = {route.name for route in [*ALL_ROUTES, *routes_admin.ROUTES]} | UNLISTED
+    routes = [*ALL_ROUTES, *routes_admin.ROUTES, *routes_fhir.API_ROUTES]
+    listed = {route.name for route in routes} | UNLISTED
     names = _all_url_names(get_resolver())
     missing = sorted(name for name in names if name not in listed)
     assert not missing, f"add these URLs to the access table: {missing}"
