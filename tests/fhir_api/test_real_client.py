@@ -56,7 +56,7 @@ def test_fhirclient_books_a_slot_and_reads_it_back(world, live_server):
     first_page = next(search.perform_iter(smart.server))
     found = [entry.resource for entry in first_page.entry]
     assert len(found) == 3 and all(slot.status == "free" for slot in found)
-    [patient] = Patient.where({"telecom": "0612345678"}).perform_resources(smart.server)
+    [patient] = list(Patient.where({"telecom": "0612345678"}).perform_resources_iter(smart.server))
     assert patient.id == str(setup.patient.pk)
 
     appointment = Appointment(
