@@ -18,7 +18,9 @@ Detectors:
 - role grants: a practice role granted by the provider, waiting for the
   practice's confirmation, and a first manager confirmed by a platform admin;
 - break-glass: every break-glass access to a restricted record (the patients
-  app records it and never imports compliance).
+  app records it and never imports compliance);
+- restriction changes: a record restricted or opened again, or an attempt
+  refused (a break-glass holder trying to lift or take over a restriction).
 
 A pass runs every 15 minutes (beat "compliance-detect-suspicious-activity") and
 leaves the last COMMIT_LAG to the next pass: an alert follows its event by 1 to
@@ -42,7 +44,7 @@ from accounts.models import Practice
 from accounts.roles import Role
 from accounts.scoping import practice_scope
 from appointments.models import Reminder
-from audit.models import Action, AuditEvent
+from audit.models import Action, AuditEvent, Outcome
 from compliance import notices
 from compliance.models import Alert, DetectorCursor
 from compliance.services import alert_raise
@@ -348,6 +350,39 @@ def detect_off_hours(events: list[AuditEvent]) -> list[Alert]:
     return alerts
 
 
+def detect_restriction_changes(events: list[AuditEvent]) -> list[Alert]:
+    """A restricted record's restriction set, lifted, or refused (issue 12,
+    defect 7): who may read a record's notes changed, or someone tried to
+    change it (patients.services.patient_set_restricted audits every attempt)."""
+    alerts = []
+    for event in events:
+        if (
+            event.action != Action.UPDATE
+            or event.object_type != "patient"
+            or event.detail.get("change") != "restriction"
+        ):
+            continue
+        alerts.append(
+            alert_raise(
+                kind=Alert.Kind.RESTRICTION_CHANGE,
+                fingerprint=f"restriction_change:{event.pk}",
+                practice=event.practice_id,
+                subject=_user(event.actor_id),
+                severity=Alert.Severity.WARNING
+                if event.outcome == Outcome.DENIED
+                else Alert.Severity.INFO,
+                detail={
+                    "event_id": event.pk,
+                    "patient": event.object_id,
+                    "restricted": bool(event.detail.get("restricted")),
+                    "refused": event.outcome == Outcome.DENIED,
+                    "by": event.actor_id,
+                },
+            )
+        )
+    return alerts
+
+
 DETECTORS = (
     detect_mass_access,
     detect_off_hours,
@@ -356,6 +391,7 @@ DETECTORS = (
     detect_new_ip,
     detect_role_grants,
     detect_break_glass,
+    detect_restriction_changes,
 )
 
 

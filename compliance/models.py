@@ -28,6 +28,7 @@ class Alert(models.Model):
         BREAK_GLASS = "break_glass", _("Accès d'urgence")
         REMINDER_STUCK = "reminder_stuck", _("Rappels de rendez-vous non confirmés")
         ROLE_GRANT = "role_grant", _("Rôle dans un cabinet attribué par le prestataire")
+        RESTRICTION_CHANGE = "restriction_change", _("Restriction d'un dossier modifiée")
 
     class Severity(models.TextChoices):
         INFO = "info", _("Information")
@@ -96,6 +97,7 @@ DEFAULT_SEVERITY = {
     Alert.Kind.BREAK_GLASS: Alert.Severity.WARNING,
     Alert.Kind.REMINDER_STUCK: Alert.Severity.WARNING,
     Alert.Kind.ROLE_GRANT: Alert.Severity.WARNING,
+    Alert.Kind.RESTRICTION_CHANGE: Alert.Severity.WARNING,
 }
 
 

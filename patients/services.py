@@ -6,11 +6,13 @@ from datetime import date, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm
 
 from accounts.models import Practice, User
-from audit.context import Actor
-from audit.models import Action
+from accounts.roles import ROLE_PERMISSIONS
+from audit.context import SYSTEM_ROLE, Actor
+from audit.models import Action, Outcome
 from audit.services import record_event
 from patients import keys, normalise
 from patients.models import (
@@ -128,7 +130,30 @@ def patient_update(
     return patient
 
 
-@transaction.atomic
+class RestrictionRefused(PermissionError):
+    """The actor may not change this record's restriction; the message is the
+    French sentence the page shows."""
+
+
+def may_change_restriction(*, patient: Patient, actor: Actor) -> bool:
+    """A practitioner's right to restrict or open a record: an open record, any
+    practitioner of the practice who writes notes; a restricted one, only a
+    practitioner the restriction names (a guardian grant on this very record),
+    never one who reads it through a break-glass grant. The platform's own
+    tasks and commands (a system actor, no person) may."""
+    if actor.user is None and actor.role == SYSTEM_ROLE:
+        return True
+    if actor.user is None or "change_clinical_notes" not in ROLE_PERMISSIONS.get(actor.role, ()):
+        return False
+    if not patient.restricted:
+        return True
+    return PatientUserObjectPermission.objects.filter(
+        content_object=patient,
+        user=actor.user,
+        permission__codename="view_restricted_notes",
+    ).exists()
+
+
 def patient_set_restricted(
     *,
     patient: Patient,
@@ -137,7 +162,39 @@ def patient_set_restricted(
     actor: Actor,
 ) -> Patient:
     """Restrict (or open) a record: only the named practitioners keep the notes,
-    through a guardian object permission on this patient."""
+    through a guardian object permission on this patient. Refused
+    (RestrictionRefused) unless may_change_restriction(); a refusal is audited
+    as denied, and every attempt, allowed or not, is one the compliance
+    detectors alert on (detail "change": "restriction")."""
+    try:
+        return _set_restricted(
+            patient=patient, restricted=restricted, practitioners=practitioners, actor=actor
+        )
+    except RestrictionRefused:
+        record_event(
+            actor=actor,
+            action=Action.UPDATE,
+            outcome=Outcome.DENIED,
+            practice=patient.practice_id,
+            object_type="patient",
+            object_id=patient.pk,
+            detail={"change": "restriction", "restricted": restricted},
+        )
+        raise
+
+
+@transaction.atomic
+def _set_restricted(
+    *, patient: Patient, restricted: bool, practitioners: list[User], actor: Actor
+) -> Patient:
+    locked = Patient.objects.select_for_update().get(practice_id=patient.practice_id, pk=patient.pk)
+    if not may_change_restriction(patient=locked, actor=actor):
+        raise RestrictionRefused(
+            _(
+                "Seul un praticien désigné sur ce dossier restreint peut en modifier la "
+                "restriction ; un accès d'urgence ne le permet pas."
+            )
+        )
     patient.restricted = restricted
     patient.save(update_fields=["restricted", "updated_at"])
     if restricted:
@@ -154,6 +211,7 @@ def patient_set_restricted(
         object_type="patient",
         object_id=patient.pk,
         detail={
+            "change": "restriction",
             "restricted": restricted,
             "practitioner_ids": [practitioner.pk for practitioner in practitioners],
         },

@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import has_practice_perm, practice_permission
-from audit.models import Action
+from audit.models import Action, Outcome
 from audit.services import patients_shown, record_event
 from patients import portability, selectors, services
 from patients.decorators import sealed_data
@@ -157,6 +157,7 @@ def detail_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
         "note_form": NoteForm(),
         "can_edit": has_practice_perm(request, "change_patient_identity"),
         "can_write_notes": has_practice_perm(request, "change_clinical_notes"),
+        "can_restrict": services.may_change_restriction(patient=patient, actor=request.actor),
         "can_export": has_practice_perm(request, "export_patient_data"),
         "can_book": has_practice_perm(request, "book_appointment"),
     }
@@ -223,17 +224,22 @@ def consent_withdraw_view(request: HttpRequest, practice: str, patient, consent:
 @require_POST
 def restrict_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
     """A practitioner who may read the notes restricts the record to himself (or
-    opens it again); other practitioners then need break-glass."""
+    opens it again). Once restricted, only the practitioners it names may change
+    that (services.may_change_restriction): a break-glass grant does not."""
     patient = _patient(request, patient)
     _require_notes(request, patient)
     restricted = request.POST.get("restricted") == "1"
     if restricted != patient.restricted:
-        services.patient_set_restricted(
-            patient=patient,
-            restricted=restricted,
-            practitioners=[request.user],
-            actor=request.actor,
-        )
+        try:
+            services.patient_set_restricted(
+                patient=patient,
+                restricted=restricted,
+                practitioners=[request.user],
+                actor=request.actor,
+            )
+        except services.RestrictionRefused as refused:
+            context = {"patient": patient, "message": str(refused)}
+            return render(request, "patients/restriction_refused.html", context, status=403)
     if restricted:
         messages.success(request, _("Dossier restreint : vous seul(e) voyez ses notes cliniques."))
     else:
@@ -241,12 +247,21 @@ def restrict_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
     return redirect("patients:detail", practice=practice, patient=patient.pk)
 
 
-def _export_data(request: HttpRequest, patient: Patient) -> dict:
-    _require_notes(request, patient)
-    return selectors.patient_export_data(request.practice, patient)
-
-
-def _record_export(request: HttpRequest, patient: Patient, fmt: str) -> None:
+def _export(request: HttpRequest, patient: Patient, fmt: str) -> dict:
+    """The export's data, audited as what happened: refused (and a 403) when the
+    record is restricted from this practitioner, granted only once allowed
+    (issue 12, defect 9)."""
+    access = selectors.notes_access(request, patient)
+    if access != "allowed":
+        record_event(
+            actor=request.actor,
+            action=Action.EXPORT,
+            outcome=Outcome.DENIED,
+            object_type="patient",
+            object_id=patient.pk,
+            detail={"format": fmt, "notes_access": access},
+        )
+        raise PermissionDenied
     record_event(
         actor=request.actor,
         action=Action.EXPORT,
@@ -254,6 +269,7 @@ def _record_export(request: HttpRequest, patient: Patient, fmt: str) -> None:
         object_id=patient.pk,
         detail={"format": fmt},
     )
+    return selectors.patient_export_data(request.practice, patient)
 
 
 @practice_permission("export_patient_data")
@@ -262,8 +278,7 @@ def _record_export(request: HttpRequest, patient: Patient, fmt: str) -> None:
 @sealed_data
 def export_json_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
     patient = _patient(request, patient)
-    _record_export(request, patient, "json")
-    data = _export_data(request, patient)
+    data = _export(request, patient, "json")
     response = HttpResponse(
         json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2),
         content_type="application/json; charset=utf-8",
@@ -278,8 +293,7 @@ def export_json_view(request: HttpRequest, practice: str, patient) -> HttpRespon
 @sealed_data
 def export_html_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
     patient = _patient(request, patient)
-    _record_export(request, patient, "html")
-    data = _export_data(request, patient)
+    data = _export(request, patient, "html")
     context = {"patient": patient, "data": data, "page": portability.readable(data)}
     return render(request, "patients/export.html", context)
 
@@ -290,9 +304,7 @@ def export_html_view(request: HttpRequest, practice: str, patient) -> HttpRespon
 @sealed_data
 def export_pdf_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
     patient = _patient(request, patient)
-    _require_notes(request, patient)  # before the audit: a refusal is not an export
-    _record_export(request, patient, "pdf")
-    data = _export_data(request, patient)
+    data = _export(request, patient, "pdf")
     response = HttpResponse(patient_pdf(data), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="patient-{patient.pk}.pdf"'
     return response

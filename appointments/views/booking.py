@@ -21,9 +21,7 @@ from appointments.forms import (
     SlotForm,
     StatusForm,
 )
-from appointments.models import (
-    Appointment,
-)
+from appointments.models import Appointment, AppointmentEvent
 from appointments.services.base import BookingError, check_practitioner
 from appointments.services.booking import (
     STATUS_TRANSITIONS,
@@ -169,6 +167,14 @@ def book_slot_view(request: HttpRequest, practice: str, patient, appointment_typ
     return render(request, "appointments/book_slot.html", context, status=outcome.status)
 
 
+def _status_after(event: AppointmentEvent) -> str:
+    """The new status of a status change, in words (never the stored code)."""
+    if event.kind != AppointmentEvent.Kind.STATUS:
+        return ""
+    after = event.detail.get("after", "")
+    return Appointment.Status(after).label if after in Appointment.Status.values else after
+
+
 @practice_permission("book_appointment")
 @never_cache
 @require_GET
@@ -189,7 +195,10 @@ def detail_view(request: HttpRequest, practice: str, appointment) -> HttpRespons
         "reason": appointment.read("reason"),
         "when": when(request, appointment.start),
         "end": local_time(request, appointment.end).strftime("%H:%M"),
-        "events": [(date_format(local_time(request, e.at), "j F Y H:i"), e) for e in events],
+        "events": [
+            (date_format(local_time(request, e.at), "j F Y H:i"), e, _status_after(e))
+            for e in events
+        ],
         "status_form": StatusForm(),
         "transitions": sorted(STATUS_TRANSITIONS.get(appointment.status, ())) if open_now else [],
         "can_move": appointment.status == Appointment.Status.BOOKED,

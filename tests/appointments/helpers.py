@@ -151,7 +151,8 @@ def booked(world, hour: int = 10, **kwargs) -> Appointment:
     setup = booking_world(world)
     with practice_scope(world.practice_a):
         return appointment_book(
-            actor=as_actor(world.users["telesecretary_a"], "telesecretary"),
+            actor=kwargs.pop("actor", None)
+            or as_actor(world.users["telesecretary_a"], "telesecretary"),
             practice=setup.practice,
             practitioner=setup.practitioner,
             patient=kwargs.pop("patient", setup.patient),

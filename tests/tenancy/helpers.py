@@ -37,7 +37,10 @@ def rows_of_every_kind(world) -> dict[str, Patient]:
                 patient=patient, purpose=Consent.Purpose.SMS_REMINDERS, actor=as_actor(doctor)
             )
             patients.patient_set_restricted(
-                patient=patient, restricted=True, practitioners=[doctor], actor=as_actor(doctor)
+                patient=patient,
+                restricted=True,
+                practitioners=[doctor],
+                actor=as_actor(doctor, "practitioner"),
             )
             patients.break_glass_open(
                 patient=patient, reason=f"Urgence {letter}", actor=as_actor(doctor)
