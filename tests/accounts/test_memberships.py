@@ -2,7 +2,6 @@ import datetime
 
 import pytest
 from django.urls import reverse
-from django_scopes import ScopeError
 
 from accounts import services
 from accounts.models import Membership
@@ -63,21 +62,6 @@ def test_global_permission_holder_gets_no_practice_objects(world):
         user, "accounts.view_patient_identity", Practice.objects.all(), accept_global_perms=False
     )
     assert list(found) == []
-
-
-def test_every_tenant_model_has_a_scoped_default_manager():
-    from django.apps import apps
-    from django_scopes.manager import ScopedManager  # noqa: F401
-
-    tenant_models = [
-        model
-        for model in apps.get_models()
-        if any(f.name == "practice" for f in model._meta.fields)
-        and model._meta.app_label in {"patients", "appointments"}
-    ]
-    for model in tenant_models:
-        with pytest.raises(ScopeError):
-            list(model.objects.all())
 
 
 def test_provider_role_cannot_be_given_a_practice(world):

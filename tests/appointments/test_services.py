@@ -271,23 +271,6 @@ def test_status_refused_before_the_appointments_day(world, setup):
     assert future.status == "booked"
 
 
-def test_tenant_models_refuse_unscoped_queries():
-    from django_scopes.exceptions import ScopeError
-
-    from appointments import models
-
-    for model in (
-        models.Appointment,
-        models.AppointmentEvent,
-        models.AppointmentType,
-        models.WorkingHours,
-        models.Absence,
-        models.PractitionerSettings,
-    ):
-        with pytest.raises(ScopeError):
-            list(model.objects.all())
-
-
 def test_book_across_the_autumn_change_lasts_its_real_duration(world, setup):
     # 31 October 2027, Europe/Paris: 03:00 CEST becomes 02:00 CET. A 90-minute
     # appointment from 01:30 (CEST) ends at 02:00 (CET), not at 03:00.
