@@ -95,6 +95,7 @@ class Server:
             "DATABASE_POOL": "true" if pool else "false",
             "SECRETARIAT_ENV": "test",
             "ALLOWED_HOSTS": HOST,
+            "SERVER_TIMING": "true",  # each answer says its cost (secretariat/timing.py)
             **(env or {}),
         }
         command = [

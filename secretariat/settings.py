@@ -54,6 +54,10 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 ENVIRONMENT = env.str("SECRETARIAT_ENV", default="dev")
 PRODUCTION = ENVIRONMENT == "production"
 DEBUG = env.bool("DEBUG", default=False)
+# Each response's cost (database time and queries, decryptions) in a Server-Timing
+# header, for the browser's network panel: development and benches only.
+SERVER_TIMING = env.bool("SERVER_TIMING", default=DEBUG)
+_require(not (PRODUCTION and SERVER_TIMING), "SERVER_TIMING is for development and benches.")
 
 SECRET_KEY = env.str("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost"])
@@ -128,6 +132,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "secretariat.middleware.RequestIdMiddleware",
+    "secretariat.timing.ServerTimingMiddleware",
     "accounts.sessions.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
