@@ -37,7 +37,7 @@ class PracticeIdentityForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name in ("name", "specialty"):
+        for name in ("name", "specialty", *PRIVACY_CONTACT):
             self.fields[name].validators.append(inputs.plain_text)
         self.fields["address"].validators.append(inputs.free_text)
 
