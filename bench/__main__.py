@@ -16,6 +16,7 @@ BENCHMARKS = [
     "outbox",
     "topology",
     "console",
+    "fhir",
 ]
 
 

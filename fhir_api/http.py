@@ -69,7 +69,9 @@ class Call:
 
 
 def fhir_response(resource: dict, status: int = 200, headers: dict | None = None) -> HttpResponse:
-    body = json.dumps(resources.validated(resource), ensure_ascii=False)
+    if settings.FHIR_VALIDATE_RESPONSES:
+        resources.validated(resource)
+    body = json.dumps(resource, ensure_ascii=False)
     response = HttpResponse(body, status=status, content_type=f"{FHIR_JSON}; charset=utf-8")
     response["Cache-Control"] = "no-store"
     for name, value in (headers or {}).items():

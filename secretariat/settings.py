@@ -545,6 +545,11 @@ FHIR_API_RATE = env.str("FHIR_API_RATE", default="600/m")
 FHIR_TOKEN_RATE = env.str("FHIR_TOKEN_RATE", default="60/m")
 FHIR_PAGE_DEFAULT = 20
 FHIR_PAGE_MAX = 100
+# Request bodies are always read through fhir.resources. Responses are built by
+# our code and validated before they leave in tests and development; in
+# production the validation (pydantic: tens of ms for a Bundle of 20 slots on
+# this loaded test machine) is off unless asked for (bench.fhir measures both).
+FHIR_VALIDATE_RESPONSES = env.bool("FHIR_VALIDATE_RESPONSES", default=ENVIRONMENT != "production")
 for _name in ("FHIR_API_RATE", "FHIR_TOKEN_RATE"):
     try:
         Rate.parse(globals()[_name])
