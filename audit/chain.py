@@ -211,27 +211,37 @@ def verify_chain(
     chain: AuditChain,
     batch_size: int = 10_000,
     start: tuple[int, str] = (0, GENESIS_HASH),
+    end: int | None = None,
 ) -> tuple[int, BrokenLink | None]:
     """Recompute a chain from its genesis (or from a trusted (seq, hash) start,
     e.g. a signed digest); return (events checked, first broken link). The head
     in `chain` must come from the same snapshot as the events (see
-    audit.verification.snapshot), or a live chain looks tampered with."""
+    audit.verification.snapshot), or a live chain looks tampered with. With
+    `end`, only up to that seq (retention: the month dropped), which must be
+    there; the head is then not compared."""
     if connection.vendor == "postgresql":
-        return _verify_chain_postgresql(chain, start)
-    return _verify_chain_python(chain, batch_size, start)
+        return _verify_chain_postgresql(chain, start, end)
+    return _verify_chain_python(chain, batch_size, start, end)
+
+
+def _check_end(chain: AuditChain, end: int, last_seq: int) -> BrokenLink | None:
+    if last_seq != end:
+        return BrokenLink(chain.key, None, end, "missing_events", str(end), str(last_seq))
+    return None
 
 
 def _verify_chain_python(
-    chain: AuditChain, batch_size: int = 10_000, start: tuple[int, str] = (0, GENESIS_HASH)
+    chain: AuditChain,
+    batch_size: int = 10_000,
+    start: tuple[int, str] = (0, GENESIS_HASH),
+    end: int | None = None,
 ) -> tuple[int, BrokenLink | None]:
     """The reference: SQLite's path, and what the PostgreSQL path is tested against."""
     fields = ("id", "seq", "prev_hash", "hash", *CONTENT_FIELDS)
-    rows = (
-        AuditEvent.objects.filter(chain=chain, seq__gt=start[0])
-        .order_by("seq")
-        .values_list(*fields)
-        .iterator(chunk_size=batch_size)
-    )
+    events = AuditEvent.objects.filter(chain=chain, seq__gt=start[0])
+    if end is not None:
+        events = events.filter(seq__lte=end)
+    rows = events.order_by("seq").values_list(*fields).iterator(chunk_size=batch_size)
     prev_hash, expected_seq, count = start[1], start[0] + 1, 0
     for row in rows:
         event_id, seq, stored_prev, stored_hash = row[:4]
@@ -247,6 +257,8 @@ def _verify_chain_python(
         if broken:
             return count, broken
         prev_hash, expected_seq, count = stored_hash, seq + 1, count + 1
+    if end is not None:
+        return count, _check_end(chain, end, expected_seq - 1)
     return count, _check_head(chain, expected_seq, prev_hash)
 
 
@@ -285,6 +297,7 @@ FROM (
                    audit_payload_digest({columns}) AS digest
             FROM audit_auditevent
             WHERE chain_id = %(chain_id)s AND seq > %(start_seq)s::bigint
+              AND seq <= %(end_seq)s::bigint
             -- Sorted here, digest included, behind a fence (OFFSET 0): the digest is
             -- then computed below the sort, by the parallel workers. Without it the
             -- planner defers the digest to the window node, in one process (~1.6x
@@ -304,8 +317,12 @@ LIMIT 1
 """.format(columns=", ".join(CONTENT_FIELDS))  # noqa: S608
 
 
+# The bound when none is given (every seq is below it).
+_NO_END = 2**63 - 1
+
+
 def _verify_chain_postgresql(
-    chain: AuditChain, start: tuple[int, str]
+    chain: AuditChain, start: tuple[int, str], end: int | None = None
 ) -> tuple[int, BrokenLink | None]:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -314,11 +331,14 @@ def _verify_chain_postgresql(
                 "chain_id": chain.pk,
                 "start_seq": start[0],
                 "start_hash": start[1],
+                "end_seq": _NO_END if end is None else end,
                 "practice_id": chain.practice_id,
             },
         )
         row = cursor.fetchone()
     if row is None:  # no event after the start
+        if end is not None:
+            return 0, _check_end(chain, end, start[0])
         return 0, _check_head(chain, start[0] + 1, start[1])
     n, event_id, seq, stored_prev, stored_hash, expected_seq, expected_prev, computed = row[:8]
     # The same checks, in the same order, as the Python path.
@@ -331,6 +351,8 @@ def _verify_chain_postgresql(
     broken = _check_practice(chain, event_id, seq, row[8])
     if broken:
         return n - 1, broken
+    if end is not None:
+        return n, _check_end(chain, end, seq)
     return n, _check_head(chain, seq + 1, stored_hash)
 
 

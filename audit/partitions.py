@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from audit.context import Actor
 from audit.models import Action, AuditChain, AuditDigest, AuditEvent
 from audit.services import record_event
-from audit.verification import digest_signature, verify_one
+from audit.verification import digest_signature, verify_through_all
 
 PARENT = "audit_auditevent"
 DEFAULT = "audit_auditevent_default"
@@ -110,30 +110,43 @@ def partitions_ensure(*, months_ahead: int = 3, today: date | None = None) -> in
     return created
 
 
-@transaction.atomic
 def partition_drop(*, partition: Partition, actor: Actor | None = None) -> dict:
     """Drop one month of the trail (retention), oldest month first. Each chain in
-    it is verified, then its last event in the month is signed as a checkpoint
-    from which verification restarts; then the partition is detached and
-    dropped, and the drop recorded. All in one transaction."""
+    it is verified from its start to its last event in the month, and no further
+    (proportional to the month, chains in parallel outside a transaction), before
+    the partition is locked; then, under the lock and in one transaction, the
+    month is checked unchanged, each chain's last event in it is signed as the
+    checkpoint from which verification restarts, the partition is detached and
+    dropped, and the drop recorded. The lock is never held while hashing."""
     if partition.month is None:
         raise PartitionDropRefused(_("La partition par défaut ne se supprime pas."))
-    with connection.cursor() as cursor:
-        # No event can enter the month while its checkpoints are computed. The
-        # lock and the drop are SECURITY DEFINER functions (migration 0012): the
-        # maintenance role may call them, the application role may not.
-        cursor.execute("SELECT audit_lock_partition(%s)", [partition.name])
     ranges = chain_ranges(partition)
     chains = AuditChain.objects.in_bulk([chain_id for chain_id, *_rest in ranges])
     for chain_id, _first, last, _count in ranges:
-        chain = chains[chain_id]
-        _refuse_unless_oldest(chain, partition, last)
-        report = verify_one(chain)
+        _refuse_unless_oldest(chains[chain_id], partition, last)
+    ends = {chains[chain_id]: last for chain_id, _first, last, _count in ranges}
+    for report in verify_through_all(ends):
         if not report.ok:
             raise PartitionDropRefused(
                 _("La chaîne %(chain)s est rompue : vérifiez-la avant toute suppression.")
-                % {"chain": chain.key}
+                % {"chain": report.chain_key}
             )
+    with transaction.atomic():
+        return _drop_locked(partition, ranges, chains, actor)
+
+
+def _drop_locked(partition: Partition, ranges: list, chains: dict, actor: Actor | None) -> dict:
+    with connection.cursor() as cursor:
+        # No event can enter the month from here on. The lock and the drop are
+        # SECURITY DEFINER functions (migration 0012): the maintenance role may
+        # call them, the application role may not.
+        cursor.execute("SELECT audit_lock_partition(%s)", [partition.name])
+    if chain_ranges(partition) != ranges:
+        raise PartitionDropRefused(
+            _("Des événements sont entrés dans ce mois pendant sa vérification : recommencez.")
+        )
+    for chain_id, _first, last, _count in ranges:
+        chain = chains[chain_id]
         event_hash = AuditEvent.objects.values_list("hash", flat=True).get(chain=chain, seq=last)
         kind = AuditDigest.Kind.CHECKPOINT
         AuditDigest.objects.get_or_create(

@@ -161,6 +161,37 @@ def verify_one(chain: AuditChain) -> ChainReport:
     return ChainReport(chain.pk, chain.key, count, checked, broken)
 
 
+def verify_through(chain: AuditChain, end: int) -> ChainReport:
+    """The chain from its start (genesis or retention checkpoint) to `end` only:
+    what dropping a month needs before signing `end` as the next checkpoint
+    (audit.partitions.partition_drop). The events after it are the nightly
+    verification's, which restarts from that checkpoint."""
+    with snapshot():
+        chain.refresh_from_db()
+        start, broken = chain_start(chain)
+        count = 0
+        if broken is None:
+            count, broken = verify_chain(chain, start=start, end=end)
+    return ChainReport(chain.pk, chain.key, count, 0, broken)
+
+
+def verify_through_all(ends: dict[AuditChain, int]) -> list[ChainReport]:
+    """verify_through for each chain, AUDIT_VERIFY_WORKERS at once outside a
+    transaction (as verify_all), one by one inside one."""
+    workers = min(settings.AUDIT_VERIFY_WORKERS, len(ends))
+    if workers <= 1 or connection.vendor != "postgresql" or connection.in_atomic_block:
+        return [verify_through(chain, end) for chain, end in ends.items()]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="audit-drop") as pool:
+        return list(pool.map(_verify_through_in_thread, ends.items()))
+
+
+def _verify_through_in_thread(item: tuple[AuditChain, int]) -> ChainReport:
+    try:
+        return verify_through(*item)
+    finally:
+        connection.close()
+
+
 def verify_all(practice_id: int | None = None) -> list[ChainReport]:
     """Every chain (or one practice's), in chain id order, then the events that
     no chain head covers (see orphan_chain_ids). On PostgreSQL outside a

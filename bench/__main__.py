@@ -10,6 +10,7 @@ BENCHMARKS = [
     "audit",
     "appointments",
     "contention",
+    "retention",
     "booking",
     "backup_memory",
     "purge",

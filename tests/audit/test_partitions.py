@@ -293,6 +293,31 @@ def test_drop_of_a_tampered_month_is_refused(old_trail):
     assert not AuditDigest.objects.filter(kind=AuditDigest.Kind.CHECKPOINT).exists()
 
 
+def test_drop_verifies_the_chain_up_to_the_month_only(old_trail):
+    # Issue 18 item 5: the drop's cost follows the month, not the whole trail.
+    # A break after the month is the nightly verification's, and it still finds it.
+    chain_a, _chain_b = old_trail
+    with triggers_disabled():
+        raw(
+            "UPDATE audit_auditevent SET object_id = '9' WHERE chain_id = %s AND seq = 7",
+            [chain_a.pk],
+        )
+    _drop_months(before="2025-02", confirm=True)
+    assert not _exists("audit_auditevent_2025_01")
+    report = {r.chain_key: r for r in verify_all()}[chain_a.key]
+    assert (report.broken.problem, report.broken.seq) == ("hash", 7)
+
+
+def test_drop_of_a_month_missing_an_event_is_refused(old_trail):
+    chain_a, _chain_b = old_trail
+    with triggers_disabled():
+        raw("DELETE FROM audit_auditevent WHERE chain_id = %s AND seq = 3", [chain_a.pk])
+    with pytest.raises(CommandError, match="rompue"):
+        _drop_months(before="2025-02", confirm=True)
+    assert _exists("audit_auditevent_2025_01")
+    assert not AuditDigest.objects.filter(kind=AuditDigest.Kind.CHECKPOINT).exists()
+
+
 def test_drop_within_the_retention_period_is_refused(old_trail):
     following = partitions.next_month(timezone.now().date())
     with pytest.raises(CommandError, match="365 jours"):
