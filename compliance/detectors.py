@@ -20,7 +20,10 @@ Detectors:
 - break-glass: every break-glass access to a restricted record (the patients
   app records it and never imports compliance);
 - restriction changes: a record restricted or opened again, or an attempt
-  refused (a break-glass holder trying to lift or take over a restriction).
+  refused (a break-glass holder trying to lift or take over a restriction);
+- shredding refused: a practice's keys kept because no hand-over export is
+  recorded since its closure (patients.rotation.shred_practice_key), once per
+  practice.
 
 A pass runs every 15 minutes (beat "compliance-detect-suspicious-activity") and
 leaves the last COMMIT_LAG to the next pass: an alert follows its event by 1 to
@@ -283,6 +286,30 @@ def detect_break_glass(events: list[AuditEvent]) -> list[Alert]:
     return alerts
 
 
+def detect_shred_refused(events: list[AuditEvent]) -> list[Alert]:
+    """A practice's crypto-shredding refused for want of a hand-over export
+    (patients.rotation.shred_practice_key): the practice has not received its
+    data. One alert per practice; the daily task's repeated refusals add none."""
+    alerts = []
+    for event in events:
+        if (
+            event.action != Action.KEY_OPERATION
+            or event.outcome != Outcome.DENIED
+            or event.practice_id is None
+            or event.detail.get("operation") != "shred"
+        ):
+            continue
+        alerts.append(
+            alert_raise(
+                kind=Alert.Kind.SHRED_REFUSED,
+                fingerprint=f"shred_refused:{event.practice_id}",
+                practice=event.practice_id,
+                detail={"event_id": event.pk},
+            )
+        )
+    return alerts
+
+
 def _working_ranges(practice_id: int) -> dict[int, list[tuple]]:
     from appointments.models import WorkingHours
 
@@ -392,6 +419,7 @@ DETECTORS = (
     detect_role_grants,
     detect_break_glass,
     detect_restriction_changes,
+    detect_shred_refused,
 )
 
 

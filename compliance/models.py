@@ -29,6 +29,10 @@ class Alert(models.Model):
         REMINDER_STUCK = "reminder_stuck", _("Rappels de rendez-vous non confirmés")
         ROLE_GRANT = "role_grant", _("Rôle dans un cabinet attribué par le prestataire")
         RESTRICTION_CHANGE = "restriction_change", _("Restriction d'un dossier modifiée")
+        SHRED_REFUSED = (
+            "shred_refused",
+            _("Clés d'un cabinet fermé conservées : pas de restitution"),
+        )
 
     class Severity(models.TextChoices):
         INFO = "info", _("Information")
@@ -98,6 +102,7 @@ DEFAULT_SEVERITY = {
     Alert.Kind.REMINDER_STUCK: Alert.Severity.WARNING,
     Alert.Kind.ROLE_GRANT: Alert.Severity.WARNING,
     Alert.Kind.RESTRICTION_CHANGE: Alert.Severity.WARNING,
+    Alert.Kind.SHRED_REFUSED: Alert.Severity.WARNING,
 }
 
 

@@ -448,6 +448,9 @@ def practice_status_change(*, practice: Practice, status: str, actor: Actor) -> 
     return practice
 
 
+SHRED_TASK = Actor.system("shred_closed_practices")
+
+
 def practices_due_for_shredding(now=None) -> list[Practice]:
     cutoff = (now or timezone.now()) - timedelta(days=settings.PRACTICE_SHRED_AFTER_DAYS)
     return list(
@@ -457,10 +460,15 @@ def practices_due_for_shredding(now=None) -> list[Practice]:
 
 def closed_practice_shred(*, practice: Practice) -> bool:
     """Destroy a closed practice's data keys once its grace period is over.
-    Idempotent: a practice whose keys are gone is left as it is."""
-    from patients.rotation import shred_practice_key
+    Idempotent: a practice whose keys are gone is left as it is. A practice
+    with no hand-over export recorded since its closure keeps its keys: the
+    refusal is audited, and compliance's detectors alert on it."""
+    from patients.rotation import ShredRefused, shred_practice_key
 
     if practice.status != Practice.Status.CLOSED or not _has_data_key(practice):
         return False
-    shred_practice_key(practice=practice)
+    try:
+        shred_practice_key(practice=practice, actor=SHRED_TASK)
+    except ShredRefused:
+        return False
     return True

@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts.models import Practice
 from accounts.scoping import practice_scope
 from audit.context import Actor
-from audit.models import Action
+from audit.models import Action, AuditEvent, ObjectType, Outcome
 from audit.services import record_event
 from patients import keys
 from patients.models import PracticeKey
@@ -197,10 +197,57 @@ def rewrap_all(*, actor: Actor | None = None) -> dict[int, int]:
     return done
 
 
-@transaction.atomic
-def shred_practice_key(*, practice: Practice, actor: Actor | None = None) -> list[int]:
+class ShredRefused(Exception):
+    """The practice's keys were not destroyed: no hand-over export is recorded.
+    The message is in French, for the operator."""
+
+
+def handover_export(practice: Practice) -> AuditEvent | None:
+    """The latest hand-over export (export_practice's audit event) recorded for
+    the practice since its closure (ever, for a practice not closed): what the
+    practice received of its data before its keys may be destroyed."""
+    events = AuditEvent.objects.filter(
+        practice_id=practice.pk,
+        action=Action.EXPORT,
+        object_type=ObjectType.PRACTICE,
+        object_id=str(practice.pk),
+        outcome=Outcome.ALLOWED,
+        detail__purpose="offboarding",
+    )
+    if practice.closed_at is not None:
+        events = events.filter(occurred_at__gte=practice.closed_at)
+    return events.order_by("-occurred_at", "-id").first()
+
+
+def shred_practice_key(
+    *, practice: Practice, actor: Actor | None = None, without_handover: bool = False
+) -> list[int]:
     """Crypto-shredding: destroy every version of the practice's keys. Its
-    sealed data can never be read again; pages say "données indisponibles"."""
+    sealed data can never be read again; pages say "données indisponibles".
+    Refused (ShredRefused, the refusal audited) while no hand-over export of
+    the practice is recorded since its closure, unless the operator overrides
+    it explicitly (without_handover, audited with the shredding)."""
+    export = handover_export(practice)
+    if export is None and not without_handover:
+        record_event(
+            action=Action.KEY_OPERATION,
+            actor=actor or KEY_ROTATION,
+            practice=practice,
+            object_type="practice_key",
+            outcome=Outcome.DENIED,
+            detail={"operation": "shred", "refused": "no_handover"},
+        )
+        raise ShredRefused(
+            f"Clés du cabinet « {practice.slug} » conservées : aucune restitution "
+            "(export_practice) n'est enregistrée depuis sa fermeture. Exportez et vérifiez "
+            "la restitution, ou forcez la destruction avec --without-handover."
+        )
+    handover = {"handover_event": export.pk} if export is not None else {"without_handover": True}
+    return _shred(practice=practice, actor=actor, handover=handover)
+
+
+@transaction.atomic
+def _shred(*, practice: Practice, actor: Actor | None, handover: dict) -> list[int]:
     with practice_scope(practice):
         versions = list(
             PracticeKey.objects.select_for_update()
@@ -231,6 +278,7 @@ def shred_practice_key(*, practice: Practice, actor: Actor | None = None) -> lis
             "versions": versions,
             "sealed_models": sorted(sealed),
             "sealed_rows": sum(sealed.values()),
+            **handover,
         },
     )
     transaction.on_commit(lambda: keys.forget(practice.pk))

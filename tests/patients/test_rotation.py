@@ -189,7 +189,13 @@ def test_shred_makes_data_unavailable_with_a_clear_page(world):
     with pytest.raises(CommandError):
         call_command("shred_practice_key", "--practice", "cabinet-a", "--confirm", "cabinet-b")
     call_command(
-        "shred_practice_key", "--practice", "cabinet-a", "--confirm", "cabinet-a", stdout=StringIO()
+        "shred_practice_key",
+        "--practice",
+        "cabinet-a",
+        "--confirm",
+        "cabinet-a",
+        "--without-handover",
+        stdout=StringIO(),
     )
     with practice_scope(world.practice_a):
         patient = Patient.objects.get(pk=patients[0].pk)
@@ -223,4 +229,5 @@ def test_shred_makes_data_unavailable_with_a_clear_page(world):
         "versions": [1],
         "sealed_models": ["patients.breakglassgrant", "patients.clinicalnote", "patients.patient"],
         "sealed_rows": 2 + 2 + 1,
+        "without_handover": True,
     }
