@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from console.models import Call
+from patients import normalise
 from patients.forms import PatientForm, SearchForm
 from secretariat import inputs
 
@@ -67,3 +68,37 @@ class CallEndForm(forms.Form):
 
     outcome = forms.ChoiceField(choices=Call.Outcome.choices)
     appel = forms.UUIDField(required=False)
+
+
+class CallerMessageForm(forms.Form):
+    """A message instead of a booking: for whom, how urgent, the number to call
+    back, what the caller said. No practice, author or state can be posted."""
+
+    practitioner = forms.TypedChoiceField(label=_("Pour le praticien"), coerce=int)
+    urgent = forms.BooleanField(label=_("Urgent"), required=False)
+    callback = forms.CharField(label=_("Numéro de rappel"), max_length=40, required=False)
+    text = forms.CharField(
+        label=_("Message"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    appel = forms.UUIDField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, practitioners=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["practitioner"].choices = [
+            (user.pk, user.get_full_name() or user.username) for user in practitioners
+        ]
+        self.fields["text"].widget.attrs["data-autofocus"] = ""
+
+    def clean_callback(self) -> str:
+        value = self.cleaned_data["callback"].strip()
+        if value and normalise.phone(value) is None:
+            raise forms.ValidationError(_("Numéro de téléphone invalide."))
+        return value
+
+
+class ReplyForm(forms.Form):
+    text = forms.CharField(
+        label=_("Votre réponse (lue au patient à son prochain appel)"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )

@@ -11,6 +11,7 @@ that finds the patients), never stored in clear."""
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django_scopes import ScopedManager
 
 from patients.models import SealedModel
 
@@ -81,3 +82,35 @@ class Call(SealedModel):
 
     def __str__(self) -> str:
         return f"call {self.pk}"
+
+
+class MessageReply(SealedModel):
+    """A practitioner's answer to a call message, for the telesecretary to give
+    the patient on their next call (item 4). Its text is sealed under the
+    practice's data key, bound to its row."""
+
+    SEALED = ("text",)
+
+    message = models.ForeignKey(
+        "appointments.CallMessage", on_delete=models.CASCADE, related_name="+"
+    )
+    patient = models.ForeignKey(
+        "patients.Patient", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text_sealed = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(practice="practice")
+
+    class Meta:
+        verbose_name = _("réponse à un message d'appel")
+        verbose_name_plural = _("réponses aux messages d'appel")
+        indexes = [
+            models.Index(fields=["practice", "patient", "-created_at"], name="reply_by_patient")
+        ]
+
+    def __str__(self) -> str:
+        return f"reply {self.pk}"

@@ -16,7 +16,7 @@ from appointments import rules
 from appointments import selectors as appointment_selectors
 from appointments.models import Absence, Appointment, AppointmentType, WorkingHours
 from audit.context import Actor
-from console.models import Call, PhoneLine
+from console.models import Call, MessageReply, PhoneLine
 from patients import normalise
 
 USUAL_PRACTITIONER_WINDOW = 10
@@ -184,4 +184,17 @@ def calls_per_practice(start: datetime, end: datetime) -> list[dict]:
             by_hand=Count("id", filter=Q(source=Call.Source.BY_HAND)),
         )
         .order_by("practice__name")
+    )
+
+
+REPLIES_SHOWN = 5
+
+
+def replies_for(practice: Practice, patient) -> list[MessageReply]:
+    """The practitioners' latest answers to messages about this patient, newest
+    first: what the telesecretary tells the patient on their next call."""
+    return list(
+        MessageReply.objects.filter(practice=practice, patient=patient)
+        .select_related("author")
+        .order_by("-created_at")[:REPLIES_SHOWN]
     )

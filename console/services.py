@@ -8,12 +8,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Practice, User
+from appointments.models import CallMessage
+from appointments.services.call_messages import call_message_handle, call_message_leave
 from audit.context import Actor
 from audit.models import Action
 from audit.services import record_event
 from console import selectors
 from console.cti import CallEvent
-from console.models import Call, PhoneLine
+from console.models import Call, MessageReply, PhoneLine
 from patients import keys, normalise
 from patients import services as patient_services
 from patients.models import Consent, Patient
@@ -166,3 +168,59 @@ def phone_line_remove(*, practice: Practice, number: str, actor: Actor) -> None:
     if not removed:
         raise LineError(_("Ce cabinet n'a pas ce numéro."))
     record_event(actor=actor, action=Action.DELETE, practice=practice, object_type="phone_line")
+
+
+@transaction.atomic
+def caller_message_leave(
+    *,
+    practice: Practice,
+    practitioner: User | None,
+    patient: Patient,
+    text: str,
+    callback: str,
+    urgent: bool,
+    call: Call | None,
+    actor: Actor,
+) -> CallMessage:
+    """A message instead of a booking (item 4): left for the practitioner
+    through the call messages service, the number to call back at the top of
+    its sealed text, and the call recorded as ending in a message."""
+    if practitioner is None:
+        raise LineError(_("Choisissez un praticien du cabinet."))
+    if callback:
+        text = _("Rappeler au %(number)s") % {"number": callback} + "\n" + text
+    message = call_message_leave(
+        practice=practice,
+        practitioner=practitioner,
+        text=text,
+        urgent=urgent,
+        patient=patient,
+        actor=actor,
+    )
+    call_outcome_set(practice=practice, call=call, outcome=Call.Outcome.MESSAGE, actor=actor)
+    return message
+
+
+@transaction.atomic
+def message_reply(*, message: CallMessage, text: str, actor: Actor) -> MessageReply:
+    """The practitioner's answer, for the patient's next call; the message is
+    handled by it."""
+    reply = MessageReply(
+        practice_id=message.practice_id,
+        message=message,
+        patient_id=message.patient_id,
+        author=actor.user,
+    )
+    count = reply.write({"text": text})
+    keys.count_encryptions(message.practice_id, reply.key_version, count)
+    reply.save(force_insert=True)
+    call_message_handle(message=message, actor=actor)
+    record_event(
+        actor=actor,
+        action=Action.CREATE,
+        practice=message.practice_id,
+        object_type="call_message_reply",
+        object_id=reply.pk,
+        detail={"message": str(message.pk)},
+    )
+    return reply

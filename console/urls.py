@@ -18,6 +18,8 @@ urlpatterns = [
     path("plateforme/appels/", views.platform_calls_view, name="platform_calls"),
     path(_PRACTICE + "nouveau/", views.new_caller_view, name="new_caller"),
     path(_PRACTICE + "patients/<uuid:patient>/", views.patient_view, name="patient"),
+    path(_PRACTICE + "patients/<uuid:patient>/message/", views.message_view, name="message"),
+    path("p/<slug:practice>/messages/<uuid:message>/repondre/", views.reply_view, name="reply"),
     path(
         _PRACTICE + "patients/<uuid:patient>/<int:appointment_type>/reserver/",
         views.book_view,

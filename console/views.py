@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -42,9 +44,11 @@ from console import selectors, services
 from console.forms import (
     ALL_PRACTITIONERS,
     CallEndForm,
+    CallerMessageForm,
     ConsoleSearchForm,
     NewCallerForm,
     PanelForm,
+    ReplyForm,
 )
 from console.models import Call
 from console.timing import server_timing
@@ -222,12 +226,13 @@ def _booking(request: HttpRequest, patient: Patient, form=None, error="") -> dic
         )
     choice = _choice(request, patient, panel)
     choice.slots = _numbered_slots(request, choice, _start_from(request, panel))
+    replies = selectors.replies_for(request.practice, patient)
     record_event(
         actor=request.actor,
         action=Action.VIEW,
         object_type=ObjectType.PATIENT,
         object_id=patient.pk,
-        detail={"for": "console_booking", "proposals": len(choice.slots)},
+        detail={"for": "console_booking", "proposals": len(choice.slots), "replies": len(replies)},
     )
     return {
         "patient": patient,
@@ -244,6 +249,7 @@ def _booking(request: HttpRequest, patient: Patient, form=None, error="") -> dic
         ],
         "form": form or BookingForm(),
         "error": error,
+        "replies": [(reply, reply.read("text")) for reply in replies],
     }
 
 
@@ -483,3 +489,76 @@ def platform_calls_view(request: HttpRequest) -> HttpResponse:
         detail={"practices": len(months[0][1])},
     )
     return render(request, "console/platform_calls.html", {"months": months})
+
+
+def _message_form(request: HttpRequest, patient: Patient, data=None) -> CallerMessageForm:
+    people = list(appointment_selectors.practitioners(request.practice))
+    usual = selectors.usual_practitioner(request.practice, patient)
+    initial = {
+        "practitioner": usual.pk if usual else None,
+        "callback": patient_selectors.display_phone(patient.read("phone")),
+    }
+    return CallerMessageForm(data, initial=initial, practitioners=people)
+
+
+@practice_permission("leave_call_message")
+@never_cache
+@require_http_methods(["GET", "POST"])
+@sealed_data
+@server_timing
+def message_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
+    """A message instead of a booking (item 4): the patient preselected, the
+    number to call back, the urgency; the call ends as "message"."""
+    patient = patient_selectors.patient_get(request.practice, patient)
+    form = _message_form(request, patient, request.POST or None)
+    context = {"form": form, "patient": patient, "patient_label": patient_label(patient)}
+    if request.method == "GET":
+        record_event(
+            actor=request.actor,
+            action=Action.VIEW,
+            object_type=ObjectType.PATIENT,
+            object_id=patient.pk,
+            detail={"for": "console_message"},
+        )
+        return _respond(request, "console/_message.html", context)
+    if not form.is_valid():
+        return _respond(request, "console/_message.html", context, status=400)
+    message = services.caller_message_leave(
+        practice=request.practice,
+        practitioner=appointment_selectors.practitioner_in_practice(
+            request.practice, form.cleaned_data["practitioner"]
+        ),
+        patient=patient,
+        text=form.cleaned_data["text"],
+        callback=form.cleaned_data["callback"],
+        urgent=form.cleaned_data["urgent"],
+        call=_current_call(request),
+        actor=request.actor,
+    )
+    return _respond(request, "console/_message.html", context | {"left": message})
+
+
+@practice_permission("read_call_messages")
+@never_cache
+@require_http_methods(["GET", "POST"])
+@sealed_data
+def reply_view(request: HttpRequest, practice: str, message) -> HttpResponse:
+    """The practitioner answers one of their own call messages; the
+    telesecretary reads it to the patient on the next call."""
+    found = appointment_selectors.message_for(request.practice, request.user, message)
+    if found is None:
+        raise Http404
+    form = ReplyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.message_reply(message=found, text=form.cleaned_data["text"], actor=request.actor)
+        messages.success(request, _("Réponse enregistrée : elle sera lue au patient."))
+        return redirect("appointments:inbox", request.practice.slug)
+    if request.method == "GET":
+        record_event(
+            actor=request.actor,
+            action=Action.VIEW,
+            object_type=ObjectType.CALL_MESSAGE,
+            object_id=found.pk,
+        )
+    context = {"form": form, "message": found, "text": found.read("text")}
+    return render(request, "console/reply.html", context, status=400 if request.POST else 200)

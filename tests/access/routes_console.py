@@ -39,7 +39,51 @@ def _foreign_call(world) -> dict:
     return {**practice_a(world), "call": world.objects["foreign_call"].pk}
 
 
+TELESECRETARIES = frozenset({"telesecretary_a", "telesecretary_ab"})
+
+
+def _message(world) -> dict:
+    from tests.access.routes_appointments import _message as appointments_message
+
+    return appointments_message(world)
+
+
 ROUTES = [
+    Route(
+        "console:message",
+        kwargs=_patient,
+        allowed=TELESECRETARIES,
+        audit_action="view",
+        foreign=_foreign_patient,
+    ),
+    Route(
+        "console:message",
+        kwargs=_patient,
+        method="post",
+        data=lambda world: {
+            "practitioner": world.users["practitioner_a"].pk,
+            "callback": "06 12 34 56 78",
+            "text": "Rappeler",
+        },
+        allowed=TELESECRETARIES,
+        audit_action="create",
+        foreign=_foreign_patient,
+    ),
+    Route(
+        "console:reply",
+        kwargs=_message,
+        allowed=frozenset({"practitioner_a"}),
+        audit_action="view",
+    ),
+    Route(
+        "console:reply",
+        kwargs=_message,
+        method="post",
+        data=lambda world: {"text": "Résultats normaux"},
+        allowed=frozenset({"practitioner_a"}),
+        ok_status=302,
+        audit_action="create",
+    ),
     Route(
         "console:call_end",
         kwargs=practice_a,

@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.scoping import practice_scope
 from appointments.services.call_messages import call_message_leave
 from audit.models import AuditEvent
+from console.services import message_reply
 from patients import keys, rotation, services
 from patients.handover import read_documents
 from patients.models import PracticeKey, SealedModel
@@ -34,6 +35,7 @@ GRANT = "Urgence : malaise en salle d'attente"
 REASON = "Douleurs thoraciques depuis hier"
 MESSAGE = "Rappeler pour les résultats de prise de sang"
 ORPHAN = "Appel sans dossier : rappeler le laboratoire"
+REPLY = "Réponse : résultats normaux"
 
 
 def _concrete_subclasses(cls: type) -> set[type]:
@@ -79,16 +81,19 @@ def _one_row_of_every_sealed_model(world) -> dict[str, list[str]]:
             patient=patient, reason=GRANT, actor=as_actor(doctor, "practitioner")
         )
         for text, about in ((MESSAGE, patient), (ORPHAN, None)):
-            call_message_leave(
+            message = call_message_leave(
                 actor=as_actor(tele, "telesecretary"),
                 practice=world.practice_a,
                 practitioner=doctor,
                 text=text,
                 patient=about,
             )
+            if about is not None:
+                message_reply(message=message, text=REPLY, actor=as_actor(doctor, "practitioner"))
     ring(phone_line(world.practice_a), "06 12 34 56 78", "tele_a")
     texts = {
         "console.call": ["+33612345678"],
+        "console.messagereply": [REPLY],
         "patients.patient": ["Lefèvre", "284076938212345"],
         "patients.clinicalnote": [NOTE],
         "patients.breakglassgrant": [GRANT],
@@ -121,7 +126,7 @@ def test_rotation_twice_keeps_every_sealed_row_readable_and_pages_up(world):
         assert [k.version for k in PracticeKey.objects.filter(destroyed_at=None)] == [3]
         for model in sealed_models():
             assert not model.objects.filter(practice=world.practice_a).exclude(key_version=3)
-    assert _all_rows_readable(world.practice_a) == 8
+    assert _all_rows_readable(world.practice_a) == 9
     slug = world.practice_a.slug
     detail = world.client("telesecretary_a").get(
         reverse("appointments:detail", args=[slug, appointment.pk])
@@ -150,12 +155,12 @@ def test_retirement_refused_while_a_row_still_uses_the_old_version(world):
         assert refusal.value.rows == {"appointments.appointment": 1}
         assert PracticeKey.objects.get(version=1).destroyed_at is None
     keys.forget()
-    assert _all_rows_readable(world.practice_a) == 8
+    assert _all_rows_readable(world.practice_a) == 9
     # Run again, the rotation moves the row first, then destroys v1.
     report = rotation.rotate_practice_key(practice=world.practice_a, retire_grace=timedelta(0))
     assert report.rows == 1 and report.retired == [1]
     keys.forget()
-    assert _all_rows_readable(world.practice_a) == 8
+    assert _all_rows_readable(world.practice_a) == 9
 
 
 def test_patient_export_holds_every_sealed_row_of_the_patient(world):
@@ -210,7 +215,7 @@ def test_shredding_names_every_sealed_model_it_made_unreadable(world):
         "id"
     )
     assert event.detail["sealed_models"] == sorted(texts)
-    assert event.detail["sealed_rows"] == 7
+    assert event.detail["sealed_rows"] == 8
 
 
 def test_drill_check_opens_every_sealed_model_and_finds_a_lost_key(world):
