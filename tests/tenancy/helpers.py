@@ -11,6 +11,7 @@ from appointments.models import Appointment, Reminder
 from appointments.services import booking, call_messages, series, waiting
 from appointments.services import schedule as hours
 from calendarfeed import services as feeds
+from console.services import message_reply
 from patients import services as patients
 from patients.models import Consent, Patient
 from tests.appointments.helpers import appointment_type, at, future_monday, schedule
@@ -75,13 +76,14 @@ def rows_of_every_kind(world) -> dict[str, Patient]:
                 reason="training",
                 actor=as_actor(doctor),
             )
-            call_messages.call_message_leave(
+            message = call_messages.call_message_leave(
                 practice=practice,
                 practitioner=doctor,
                 text=f"Rappeler {letter}",
                 patient=patient,
                 actor=secretary,
             )
+            message_reply(message=message, text=f"Réponse {letter}", actor=as_actor(doctor))
             waiting.waiting_list_add(
                 practice=practice,
                 patient=patient,
