@@ -42,6 +42,13 @@ from console import cti  # noqa: E402
 LINE = "+33140000001"
 
 
+class SlowStartServer(Server):
+    """gunicorn given longer to start: this machine is shared and loaded."""
+
+    def _wait_ready(self, timeout: float = 240) -> None:
+        super()._wait_ready(timeout)
+
+
 def _create_database() -> str:
     settings_dict = connection.settings_dict
     name = f"bench_console_{settings_dict['NAME']}"
@@ -224,7 +231,7 @@ def main() -> int:
     try:
         slug, cookies = _world(args.patients, args.consoles)
         connection.close()
-        server = Server(database, args.workers, args.threads, pool=True)
+        server = SlowStartServer(database, args.workers, args.threads, pool=True)
         print(
             f"gunicorn {HOST}:{server.port}, {args.workers} workers x {args.threads} threads; "
             f"{args.patients} patients; consoles poll every {settings.CONSOLE_POLL_MS} ms",
