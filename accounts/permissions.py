@@ -14,15 +14,20 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 
 from accounts.roles import ROLE_PERMISSIONS, Role
-from accounts.selectors import provider_roles
+from accounts.selectors import PracticeAccess, provider_roles
 
 
-def has_practice_perm(request: HttpRequest, codename: str) -> bool:
-    access = getattr(request, "practice_access", None)
+def practice_perm(access: PracticeAccess | None, codename: str) -> bool:
+    """One of the user's roles in the practice carries the codename, and
+    django-guardian grants it on the Practice (for rules, which take no request)."""
     if access is None or not access.allows(codename):
         return False
     # guardian's grant on the practice, resolved once per request (PracticeAccess.granted).
     return codename in access.granted
+
+
+def has_practice_perm(request: HttpRequest, codename: str) -> bool:
+    return practice_perm(getattr(request, "practice_access", None), codename)
 
 
 def practice_permission(codename: str) -> Callable:

@@ -1,10 +1,13 @@
 """Queries of the appointments app, always filtered by practice explicitly (the
-scoped managers are the tripwire, not the filter)."""
+scoped managers are the tripwire, not the filter). `access_appointment` is the
+audited read of one appointment (zulip's access_* style): fetched inside the
+practice and recorded in one call."""
 
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db.models import F, Q, QuerySet
+from django.http import Http404
 
 from accounts.models import Membership, Practice, User
 from accounts.roles import Role
@@ -21,6 +24,9 @@ from appointments.models import (
     WorkingHours,
     overlapping,
 )
+from audit.context import Actor
+from audit.models import Action, ObjectType
+from audit.services import record_event
 
 # What a listing or a detail page shows, joined in the same query.
 LISTING_RELATED = ("appointment_type", "practitioner", "patient")
@@ -200,3 +206,22 @@ def absence_in_practice(practice: Practice, absence_id: int) -> Absence | None:
 
 def waiting_entry_in_practice(practice: Practice, entry_id: int) -> WaitingListEntry | None:
     return WaitingListEntry.objects.filter(practice=practice, pk=entry_id).first()
+
+
+def access_appointment(
+    *, actor: Actor, practice: Practice, appointment_id, detail: dict | None = None
+) -> Appointment:
+    """The practice's appointment (404 for another practice's id, as for a
+    missing one), its view recorded (`detail` says for what)."""
+    appointment = appointment_in_practice(practice, appointment_id)
+    if appointment is None:
+        raise Http404
+    record_event(
+        actor=actor,
+        action=Action.VIEW,
+        practice=appointment.practice_id,
+        object_type=ObjectType.APPOINTMENT,
+        object_id=appointment.pk,
+        detail=detail,
+    )
+    return appointment

@@ -1,21 +1,30 @@
 """Permission-aware queries on patients. Everything here filters on the
-practice explicitly, on top of the ScopedManager."""
+practice explicitly, on top of the ScopedManager.
+
+The `access_*` selectors (zulip's style) are the audited reads: each fetches
+inside the practice (another practice's id is a 404), applies the rule of
+patients/rules.py where one holds, and records the read in the same call,
+before anything is shown. A view reads patient data through them, never by a
+query followed by its own `record_event`."""
 
 import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
-from django.http import Http404, HttpRequest
-from django.utils import timezone
-from guardian.shortcuts import get_objects_for_user
+from django.http import Http404
 
-from accounts.models import Practice, User
-from accounts.permissions import has_practice_perm
-from patients import keys, normalise, portability
+from accounts.models import Practice
+from accounts.selectors import PracticeAccess
+from audit.context import Actor
+from audit.models import Action, ObjectType, Outcome
+from audit.services import patients_shown, record_event
+from patients import keys, normalise, portability, rules
 from patients.models import BreakGlassGrant, ClinicalNote, Consent, Patient
+from patients.rules import NotesAccess
 from patients.sealed import patient_sealed_models
 from patients.services import Identity, blind_indexes
 
@@ -190,44 +199,6 @@ def duplicates(practice: Practice, identity: Identity, exclude=None) -> list[Pat
     return list(found[:10])
 
 
-def has_restricted_grant(user: User, patient: Patient) -> bool:
-    """A guardian object permission on this very patient; no global permission
-    and no superuser shortcut count (accept_global_perms=False)."""
-    return (
-        get_objects_for_user(
-            user,
-            "patients.view_restricted_notes",
-            klass=Patient.objects.filter(practice_id=patient.practice_id, pk=patient.pk),
-            use_groups=False,
-            with_superuser=False,
-            accept_global_perms=False,
-        )
-        .filter(pk=patient.pk)
-        .exists()
-    )
-
-
-def active_break_glass(user: User, patient: Patient) -> BreakGlassGrant | None:
-    return BreakGlassGrant.objects.filter(
-        practice_id=patient.practice_id,
-        patient=patient,
-        user=user,
-        expires_at__gt=timezone.now(),
-    ).first()
-
-
-def notes_access(request: HttpRequest, patient: Patient) -> str:
-    """'allowed', 'break_glass' (restricted, may ask for emergency access) or
-    'denied' (the role never sees clinical content)."""
-    if not has_practice_perm(request, "view_clinical_notes"):
-        return "denied"
-    if not patient.restricted:
-        return "allowed"
-    if has_restricted_grant(request.user, patient) or active_break_glass(request.user, patient):
-        return "allowed"
-    return "break_glass"
-
-
 def notes_for(patient: Patient) -> list[ClinicalNote]:
     return list(
         ClinicalNote.objects.filter(practice_id=patient.practice_id, patient=patient)
@@ -323,3 +294,145 @@ def patient_match(
     if after is not None:
         found = found.filter(pk__gt=after)
     return list(found.order_by("pk")[:limit])
+
+
+# --- Audited reads ----------------------------------------------------------------
+
+
+def access_patient(
+    *, actor: Actor, practice: Practice, patient_id, detail: dict | None = None
+) -> Patient:
+    """The practice's patient, its view recorded (`detail` says for what, e.g.
+    {"for": "booking_type"})."""
+    patient = patient_get(practice, patient_id)
+    record_event(
+        actor=actor,
+        action=Action.VIEW,
+        practice=patient.practice_id,
+        object_type=ObjectType.PATIENT,
+        object_id=patient.pk,
+        detail=detail,
+    )
+    return patient
+
+
+@dataclass
+class PatientCard:
+    patient: Patient
+    notes_access: NotesAccess
+    notes: list[ClinicalNote] | None  # None unless notes_access is ALLOWED
+
+
+def access_patient_card(*, actor: Actor, access: PracticeAccess, patient_id) -> PatientCard:
+    """The patient's card: the patient, and the clinical notes when the notes
+    rule allows them (patients/rules.py); the view records how many notes it
+    showed."""
+    patient = patient_get(access.practice, patient_id)
+    notes_rule = rules.notes_access(user=actor.user, access=access, patient=patient)
+    notes = notes_for(patient) if notes_rule == NotesAccess.ALLOWED else None
+    record_event(
+        actor=actor,
+        action=Action.VIEW,
+        practice=patient.practice_id,
+        object_type=ObjectType.PATIENT,
+        object_id=patient.pk,
+        detail={"notes": len(notes) if notes is not None else None},
+    )
+    return PatientCard(patient, notes_rule, notes)
+
+
+def access_clinical_notes(
+    *, actor: Actor, access: PracticeAccess, patient_id, record: bool = True
+) -> Patient:
+    """A patient whose clinical notes the user may read (PermissionDenied
+    otherwise: a restricted record needs its grant or break-glass), for the
+    pages that write or restrict them; the view is recorded unless the page is
+    a POST whose service records the change (`record=False`)."""
+    patient = patient_get(access.practice, patient_id)
+    if rules.notes_access(user=actor.user, access=access, patient=patient) != NotesAccess.ALLOWED:
+        raise PermissionDenied
+    if record:
+        record_event(
+            actor=actor,
+            action=Action.VIEW,
+            practice=patient.practice_id,
+            object_type=ObjectType.PATIENT,
+            object_id=patient.pk,
+        )
+    return patient
+
+
+def access_patient_export(
+    *, actor: Actor, access: PracticeAccess, patient_id, fmt: str
+) -> tuple[Patient, dict]:
+    """The patient's whole record (GDPR art. 15 and 20) for a user who may read
+    its notes, audited as what happened: refused (then PermissionDenied) when
+    the notes rule refuses, granted only once allowed (issue 12, defect 9). The
+    export is recorded before the data is read, so that it lists itself among
+    the accesses."""
+    patient = patient_get(access.practice, patient_id)
+    notes_rule = rules.notes_access(user=actor.user, access=access, patient=patient)
+    allowed = notes_rule == NotesAccess.ALLOWED
+    record_event(
+        actor=actor,
+        action=Action.EXPORT,
+        practice=patient.practice_id,
+        outcome=Outcome.ALLOWED if allowed else Outcome.DENIED,
+        object_type=ObjectType.PATIENT,
+        object_id=patient.pk,
+        detail={"format": fmt} if allowed else {"format": fmt, "notes_access": str(notes_rule)},
+    )
+    if not allowed:
+        raise PermissionDenied
+    return patient, patient_export_data(access.practice, patient)
+
+
+def access_patient_search(
+    *, actor: Actor, practice: Practice, query: str, purpose: str = ""
+) -> SearchResult:
+    """A search of the practice's patients, recorded with whom it found
+    (`purpose` names the page that searched, e.g. "booking")."""
+    found = patient_search(practice, query)
+    detail = {"kind": found.kind, "results": len(found.patients)}
+    if purpose:
+        detail["for"] = purpose
+    record_event(
+        actor=actor,
+        action=Action.SEARCH,
+        practice=practice,
+        object_type=ObjectType.PATIENT,
+        detail=detail | patients_shown(patient.pk for patient in found.patients),
+    )
+    return found
+
+
+def access_duplicates(
+    *, actor: Actor, practice: Practice, identity: Identity, exclude: Patient | None = None
+) -> list[Patient]:
+    """The practice's patients that look like this identity (duplicates), the
+    check recorded with whom it found when it found any."""
+    found = duplicates(practice, identity, exclude=exclude)
+    if found:
+        record_event(
+            actor=actor,
+            action=Action.SEARCH,
+            practice=practice,
+            object_type=ObjectType.PATIENT,
+            detail={"kind": "duplicate_check", "results": len(found)}
+            | patients_shown(patient.pk for patient in found),
+        )
+    return found
+
+
+def access_break_glass_grants(*, actor: Actor, practice: Practice) -> list[BreakGlassGrant]:
+    """The practice's break-glass accesses (the review list), recorded with the
+    patients it names."""
+    grants = break_glass_grants(practice)
+    record_event(
+        actor=actor,
+        action=Action.LIST,
+        practice=practice,
+        object_type=ObjectType.BREAK_GLASS_GRANT,
+        detail={"results": len(grants)} | patients_shown(grant.patient_id for grant in grants),
+    )
+    return grants

@@ -1,11 +1,11 @@
 """Patient pages. Thin views: permission declared, objects fetched within the
 practice (another practice's id is a 404), audit recorded before rendering,
-`Cache-Control: no-store` on every page (they all carry patient data)."""
+`Cache-Control: no-store` on every page (they all carry patient data). Patient
+data is read through the access_* selectors, which record the read."""
 
 import json
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -14,9 +14,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import has_practice_perm, practice_permission
-from audit.models import Action, Outcome
-from audit.services import patients_shown, record_event
-from patients import portability, selectors, services
+from audit.models import Action
+from audit.services import record_event
+from patients import portability, rules, selectors, services
 from patients.decorators import sealed_data
 from patients.export_pdf import patient_pdf
 from patients.forms import BreakGlassForm, ConsentForm, NoteForm, PatientForm, SearchForm
@@ -35,16 +35,8 @@ def search_view(request: HttpRequest, practice: str) -> HttpResponse:
     form = SearchForm(request.POST or None)
     results = None
     if request.method == "POST" and form.is_valid():
-        found = selectors.patient_search(request.practice, form.cleaned_data["q"])
-        record_event(
-            actor=request.actor,
-            action=Action.SEARCH,
-            object_type="patient",
-            detail={
-                "kind": found.kind,
-                "results": len(found.patients),
-            }
-            | patients_shown(patient.pk for patient in found.patients),
+        found = selectors.access_patient_search(
+            actor=request.actor, practice=request.practice, query=form.cleaned_data["q"]
         )
         results = [selectors.summary(patient) for patient in found.patients]
     else:
@@ -61,16 +53,11 @@ def _duplicates_or_none(request, form, exclude=None) -> list | None:
     """Blind-index matches to warn about, unless the user confirmed."""
     if form.cleaned_data.get("confirm_duplicate"):
         return None
-    found = selectors.duplicates(request.practice, form.identity(), exclude=exclude)
+    found = selectors.access_duplicates(
+        actor=request.actor, practice=request.practice, identity=form.identity(), exclude=exclude
+    )
     if not found:
         return None
-    record_event(
-        actor=request.actor,
-        action=Action.SEARCH,
-        object_type="patient",
-        detail={"kind": "duplicate_check", "results": len(found)}
-        | patients_shown(patient.pk for patient in found),
-    )
     return [selectors.summary(patient) for patient in found]
 
 
@@ -108,9 +95,9 @@ def create_view(request: HttpRequest, practice: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @sealed_data
 def edit_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
-    patient = _patient(request, patient)
     duplicates = None
     if request.method == "POST":
+        patient = _patient(request, patient)
         form = PatientForm(request.POST)
         if form.is_valid():
             duplicates = _duplicates_or_none(request, form, exclude=patient)
@@ -121,8 +108,8 @@ def edit_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
                 messages.success(request, _("Identité mise à jour."))
                 return redirect("patients:detail", practice=practice, patient=patient.pk)
     else:
-        record_event(
-            actor=request.actor, action=Action.VIEW, object_type="patient", object_id=patient.pk
+        patient = selectors.access_patient(
+            actor=request.actor, practice=request.practice, patient_id=patient
         )
         form = PatientForm(initial=PatientForm.initial_from(selectors.identity(patient)))
     context = {"form": form, "duplicates": duplicates, "creating": False, "patient": patient}
@@ -134,16 +121,10 @@ def edit_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
 @require_http_methods(["GET"])
 @sealed_data
 def detail_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
-    patient = _patient(request, patient)
-    notes_access = selectors.notes_access(request, patient)
-    notes = selectors.notes_for(patient) if notes_access == "allowed" else None
-    record_event(
-        actor=request.actor,
-        action=Action.VIEW,
-        object_type="patient",
-        object_id=patient.pk,
-        detail={"notes": len(notes) if notes is not None else None},
+    card = selectors.access_patient_card(
+        actor=request.actor, access=request.practice_access, patient_id=patient
     )
+    patient, notes = card.patient, card.notes
     identity = selectors.identity(patient)
     context = {
         "patient": patient,
@@ -152,7 +133,7 @@ def detail_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
         "phone_alt": selectors.display_phone(identity.phone_alt),
         "consents": selectors.consents_for(patient),
         "consent_form": ConsentForm(),
-        "notes_access": notes_access,
+        "notes_access": card.notes_access,
         "notes": [(note, note.read("text")) for note in notes] if notes is not None else None,
         "note_form": NoteForm(),
         "can_edit": has_practice_perm(request, "change_patient_identity"),
@@ -164,9 +145,10 @@ def detail_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
     return render(request, "patients/detail.html", context)
 
 
-def _require_notes(request: HttpRequest, patient: Patient) -> None:
-    if selectors.notes_access(request, patient) != "allowed":
-        raise PermissionDenied
+def _notes_patient(request: HttpRequest, patient_id, *, record: bool) -> Patient:
+    return selectors.access_clinical_notes(
+        actor=request.actor, access=request.practice_access, patient_id=patient_id, record=record
+    )
 
 
 @practice_permission("change_clinical_notes")
@@ -174,8 +156,7 @@ def _require_notes(request: HttpRequest, patient: Patient) -> None:
 @require_http_methods(["GET", "POST"])
 @sealed_data
 def note_add_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
-    patient = _patient(request, patient)
-    _require_notes(request, patient)
+    patient = _notes_patient(request, patient, record=request.method == "GET")
     form = NoteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.clinical_note_add(
@@ -183,10 +164,6 @@ def note_add_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
         )
         messages.success(request, _("Note ajoutée."))
         return redirect("patients:detail", practice=practice, patient=patient.pk)
-    if request.method == "GET":
-        record_event(
-            actor=request.actor, action=Action.VIEW, object_type="patient", object_id=patient.pk
-        )
     return render(request, "patients/note_form.html", {"form": form, "patient": patient})
 
 
@@ -226,8 +203,7 @@ def restrict_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
     """A practitioner who may read the notes restricts the record to himself (or
     opens it again). Once restricted, only the practitioners it names may change
     that (services.may_change_restriction): a break-glass grant does not."""
-    patient = _patient(request, patient)
-    _require_notes(request, patient)
+    patient = _notes_patient(request, patient, record=False)
     restricted = request.POST.get("restricted") == "1"
     if restricted != patient.restricted:
         try:
@@ -247,29 +223,10 @@ def restrict_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
     return redirect("patients:detail", practice=practice, patient=patient.pk)
 
 
-def _export(request: HttpRequest, patient: Patient, fmt: str) -> dict:
-    """The export's data, audited as what happened: refused (and a 403) when the
-    record is restricted from this practitioner, granted only once allowed
-    (issue 12, defect 9)."""
-    access = selectors.notes_access(request, patient)
-    if access != "allowed":
-        record_event(
-            actor=request.actor,
-            action=Action.EXPORT,
-            outcome=Outcome.DENIED,
-            object_type="patient",
-            object_id=patient.pk,
-            detail={"format": fmt, "notes_access": access},
-        )
-        raise PermissionDenied
-    record_event(
-        actor=request.actor,
-        action=Action.EXPORT,
-        object_type="patient",
-        object_id=patient.pk,
-        detail={"format": fmt},
+def _export(request: HttpRequest, patient_id, fmt: str) -> tuple[Patient, dict]:
+    return selectors.access_patient_export(
+        actor=request.actor, access=request.practice_access, patient_id=patient_id, fmt=fmt
     )
-    return selectors.patient_export_data(request.practice, patient)
 
 
 @practice_permission("export_patient_data")
@@ -277,8 +234,7 @@ def _export(request: HttpRequest, patient: Patient, fmt: str) -> dict:
 @require_http_methods(["GET"])
 @sealed_data
 def export_json_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
-    patient = _patient(request, patient)
-    data = _export(request, patient, "json")
+    patient, data = _export(request, patient, "json")
     response = HttpResponse(
         json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2),
         content_type="application/json; charset=utf-8",
@@ -292,8 +248,7 @@ def export_json_view(request: HttpRequest, practice: str, patient) -> HttpRespon
 @require_http_methods(["GET"])
 @sealed_data
 def export_html_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
-    patient = _patient(request, patient)
-    data = _export(request, patient, "html")
+    patient, data = _export(request, patient, "html")
     context = {"patient": patient, "data": data, "page": portability.readable(data)}
     return render(request, "patients/export.html", context)
 
@@ -303,8 +258,7 @@ def export_html_view(request: HttpRequest, practice: str, patient) -> HttpRespon
 @require_http_methods(["GET"])
 @sealed_data
 def export_pdf_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
-    patient = _patient(request, patient)
-    data = _export(request, patient, "pdf")
+    patient, data = _export(request, patient, "pdf")
     response = HttpResponse(patient_pdf(data), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="patient-{patient.pk}.pdf"'
     return response
@@ -316,7 +270,10 @@ def export_pdf_view(request: HttpRequest, practice: str, patient) -> HttpRespons
 @sealed_data
 def break_glass_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
     patient = _patient(request, patient)
-    if selectors.notes_access(request, patient) == "allowed":
+    notes_rule = rules.notes_access(
+        user=request.user, access=request.practice_access, patient=patient
+    )
+    if notes_rule == rules.NotesAccess.ALLOWED:
         return redirect("patients:detail", practice=practice, patient=patient.pk)
     form = BreakGlassForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -339,12 +296,6 @@ def break_glass_view(request: HttpRequest, practice: str, patient) -> HttpRespon
 @require_http_methods(["GET"])
 @sealed_data
 def break_glass_list_view(request: HttpRequest, practice: str) -> HttpResponse:
-    grants = selectors.break_glass_grants(request.practice)
-    record_event(
-        actor=request.actor,
-        action=Action.LIST,
-        object_type="break_glass_grant",
-        detail={"results": len(grants)} | patients_shown(grant.patient_id for grant in grants),
-    )
+    grants = selectors.access_break_glass_grants(actor=request.actor, practice=request.practice)
     rows = [(grant, grant.read("reason")) for grant in grants]
     return render(request, "patients/break_glass_list.html", {"rows": rows})

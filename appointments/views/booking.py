@@ -45,7 +45,7 @@ from appointments.views.common import (
     when,
 )
 from audit.models import Action, ObjectType, Outcome
-from audit.services import patients_shown, record_event
+from audit.services import record_event
 from patients import selectors as patient_selectors
 from patients.decorators import sealed_data
 from patients.forms import SearchForm
@@ -60,13 +60,11 @@ def book_view(request: HttpRequest, practice: str) -> HttpResponse:
     form = SearchForm(request.POST or None)
     results = None
     if request.method == "POST" and form.is_valid():
-        found = patient_selectors.patient_search(request.practice, form.cleaned_data["q"])
-        record_event(
+        found = patient_selectors.access_patient_search(
             actor=request.actor,
-            action=Action.SEARCH,
-            object_type=ObjectType.PATIENT,
-            detail={"kind": found.kind, "results": len(found.patients), "for": "booking"}
-            | patients_shown(patient.pk for patient in found.patients),
+            practice=request.practice,
+            query=form.cleaned_data["q"],
+            purpose="booking",
         )
         results = [patient_selectors.summary(patient) for patient in found.patients]
     else:
@@ -80,15 +78,13 @@ def book_view(request: HttpRequest, practice: str) -> HttpResponse:
 @sealed_data
 def book_type_view(request: HttpRequest, practice: str, patient) -> HttpResponse:
     """Step 2: the type of appointment, with the practice's instructions."""
-    patient = patient_selectors.patient_get(request.practice, patient)
-    types = list(selectors.appointment_types(request.practice))
-    record_event(
+    patient = patient_selectors.access_patient(
         actor=request.actor,
-        action=Action.VIEW,
-        object_type=ObjectType.PATIENT,
-        object_id=patient.pk,
+        practice=request.practice,
+        patient_id=patient,
         detail={"for": "booking_type"},
     )
+    types = list(selectors.appointment_types(request.practice))
     context = {
         "patient": patient,
         "patient_label": patient_label(patient),
@@ -180,14 +176,10 @@ def _status_after(event: AppointmentEvent) -> str:
 @require_GET
 @sealed_data
 def detail_view(request: HttpRequest, practice: str, appointment) -> HttpResponse:
-    appointment = appointment_or_404(request, appointment)
-    events = selectors.appointment_history(appointment)
-    record_event(
-        actor=request.actor,
-        action=Action.VIEW,
-        object_type=ObjectType.APPOINTMENT,
-        object_id=appointment.pk,
+    appointment = selectors.access_appointment(
+        actor=request.actor, practice=request.practice, appointment_id=appointment
     )
+    events = selectors.appointment_history(appointment)
     open_now = rules.status_change_open(appointment, timezone.now())
     context = {
         "appointment": appointment,
