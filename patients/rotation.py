@@ -235,7 +235,7 @@ def shred_practice_key(
             practice=practice,
             object_type="practice_key",
             outcome=Outcome.DENIED,
-            detail={"operation": "shred", "refused": "no_handover"},
+            detail={"operation": "shred", "handover_missing": True},
         )
         raise ShredRefused(
             f"Clés du cabinet « {practice.slug} » conservées : aucune restitution "

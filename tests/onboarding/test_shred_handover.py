@@ -81,7 +81,7 @@ def test_shred_task_skips_and_alerts_a_closed_practice_without_handover(
         assert Patient.objects.get(pk=patient.pk).read("last_name") == "Lefèvre"
     refusals = _shred_events(world.practice_a)
     assert [(event.outcome, event.detail) for event in refusals] == [
-        ("denied", {"operation": "shred", "refused": "no_handover"})
+        ("denied", {"operation": "shred", "handover_missing": True})
     ] * 2
     detect_suspicious_activity(now=AFTER_GRACE + timedelta(days=1, minutes=5))
     alerts = Alert.objects.filter(kind=Alert.Kind.SHRED_REFUSED)
