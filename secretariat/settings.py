@@ -15,6 +15,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 from secretariat.crypto import Keyring
 from secretariat.ratelimit import Rate
@@ -325,6 +326,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # own workers (docker-compose.yml). Routed by the task's function name, which
 # stays the same when a task moves between modules.
 CELERY_TASK_DEFAULT_QUEUE = "interactive"
+# Both declared: a worker started without -Q (make run with a broker, the suite's
+# workers) consumes both; production runs one worker per queue with -Q.
+CELERY_TASK_QUEUES = (Queue("interactive"), Queue("heavy"))
 HEAVY_TASKS = (
     "rotate_practice_key_task",
     "purge_expired",

@@ -50,3 +50,8 @@ def test_a_purge_and_a_reminder_land_in_different_queues_on_redis(broker):
         )
     assert broker.llen("heavy") == 1
     assert broker.llen("interactive") == 1
+
+
+def test_a_worker_started_without_a_queue_consumes_both():
+    # make run with a broker, and the suite's workers, run one worker for everything.
+    assert sorted(app.amqp.queues.consume_from) == ["heavy", "interactive"]
