@@ -8,7 +8,7 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Comptes et cabinets")
 
     def ready(self) -> None:
-        from accounts.dbroles import grant_privileges
+        from accounts.dbroles import grant_privileges  # noqa: PLC0415 -- app registry not ready at import
 
         # Once per migrate (after the last app's signal would do as well: the
         # handler covers every table of the schema).

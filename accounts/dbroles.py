@@ -19,7 +19,7 @@ post_migrate signal) as the owner, and does nothing when the roles do not exist
 (SQLite, or a superuser-only database).
 """
 
-from django.db import connection
+from django.db import connection, connections
 
 OWNER = "secretariat_owner"
 APP = "secretariat_app"
@@ -83,8 +83,6 @@ def grant_privileges(using: str = "default", **kwargs) -> None:
     """post_migrate: the application's privileges on every table (partitions
     excepted) and sequence of the schema, audit tables restricted; the
     maintenance functions to the maintenance role."""
-    from django.db import connections
-
     db = connections[using]
     if db.vendor != "postgresql":
         return

@@ -27,7 +27,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from accounts.models import LoginThrottle
+from accounts.models import LoginThrottle, User
+from audit.context import Actor
+from audit.models import Action, Outcome
+from audit.services import record_event
 from secretariat.net import client_ip
 
 CAP_WINDOW = timedelta(hours=1)
@@ -111,11 +114,6 @@ def record_failure(request: HttpRequest, username: str) -> None:
 
 def lockout_response(request: HttpRequest, response=None, credentials=None) -> HttpResponse:
     # Same answer whether the username exists or not.
-    from accounts.models import User
-    from audit.context import Actor
-    from audit.models import Action, Outcome
-    from audit.services import record_event
-
     username = (credentials or {}).get("username") or request.POST.get("username", "")
     known = User.objects.filter(username=username).first() if username else None
     record_event(

@@ -1,7 +1,12 @@
 """What a role can do, as links on the home pages. Each app adds its entry
 points here: (permission codename, url name, label)."""
 
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+
+from accounts.permissions import has_practice_perm
+from accounts.roles import ROLE_PERMISSIONS
+from accounts.selectors import provider_roles
 
 PRACTICE_ACTIONS: list[tuple[str, str, str]] = [
     ("view_patient_identity", "patients:search", _("Rechercher un patient")),
@@ -44,10 +49,6 @@ PROVIDER_ACTIONS: list[tuple[str, str, str]] = [
 
 
 def practice_actions(request) -> list[dict]:
-    from django.urls import reverse
-
-    from accounts.permissions import has_practice_perm
-
     slug = request.practice.slug
     return [
         {"url": reverse(url_name, args=[slug]), "label": label}
@@ -57,11 +58,6 @@ def practice_actions(request) -> list[dict]:
 
 
 def provider_actions(user) -> list[dict]:
-    from django.urls import reverse
-
-    from accounts.roles import ROLE_PERMISSIONS
-    from accounts.selectors import provider_roles
-
     codenames = set().union(*(ROLE_PERMISSIONS[role] for role in provider_roles(user)))
     return [
         {"url": reverse(url_name), "label": label}

@@ -32,6 +32,7 @@ from contextvars import ContextVar
 
 from django.db import connection, transaction
 from django_scopes import scope
+from psycopg.pq import TransactionStatus
 
 from accounts.models import Practice
 
@@ -77,7 +78,6 @@ def _transaction_setting(practice_id: int, nested: bool = False) -> Iterator[Non
 def _transaction_failed() -> bool:
     if connection.vendor != "postgresql" or connection.connection is None:
         return False
-    from psycopg.pq import TransactionStatus
 
     return connection.connection.info.transaction_status == TransactionStatus.INERROR
 

@@ -99,11 +99,6 @@ def agreement_missing(user: User) -> bool:
 
 def has_accepted(user: User, agreement: ConfidentialityAgreement) -> bool:
     """Accepted within AGREEMENT_VALIDITY_DAYS: the charter is re-accepted yearly."""
-    from datetime import timedelta
-
-    from django.conf import settings
-    from django.utils import timezone
-
     fresh = timezone.now() - timedelta(days=settings.AGREEMENT_VALIDITY_DAYS)
     return user.acceptances.filter(agreement=agreement, accepted_at__gte=fresh).exists()
 

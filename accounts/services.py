@@ -27,6 +27,7 @@ from accounts.roles import (
     practice_group_name,
     provider_group_name,
 )
+from accounts.selectors import provider_roles
 from audit.context import Actor
 from audit.models import Action
 from audit.services import record_event
@@ -203,8 +204,6 @@ def practice_has_manager(practice: Practice) -> bool:
 
 
 def _may_confirm_first_manager(confirmer: User, membership: Membership) -> bool:
-    from accounts.selectors import provider_roles
-
     return (
         membership.role == Role.PRACTICE_MANAGER
         and not practice_has_manager(membership.practice)

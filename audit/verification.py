@@ -18,11 +18,13 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Min
+from django.utils import timezone
 
 from audit.chain import BrokenLink, chain_key, verify_chain
 from audit.models import GENESIS_HASH, AuditChain, AuditDigest, AuditEvent
@@ -298,10 +300,6 @@ def latest_export() -> Path | None:
 def export_stale(path: Path) -> BrokenLink | None:
     """A break when the export was last written more than three seal intervals
     ago: the seal has stopped, and with it the short detection window."""
-    from datetime import datetime, timedelta
-
-    from django.utils import timezone
-
     document, broken = _export_load(path)
     if broken is not None:
         return None  # export_check reports the file itself

@@ -5,6 +5,8 @@ from functools import cache
 
 from django.http import HttpRequest
 
+from compliance.notices import unread_count
+
 
 def notices(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
@@ -14,7 +16,6 @@ def notices(request: HttpRequest) -> dict:
     @cache
     def unread_notices() -> int:
         # Templates call a callable variable; the cache makes that one query.
-        from compliance.notices import unread_count
 
         return unread_count(user)
 

@@ -43,10 +43,10 @@ from django.db import transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from accounts.models import Practice
+from accounts.models import Practice, User
 from accounts.roles import Role
 from accounts.scoping import practice_scope
-from appointments.models import Reminder
+from appointments.models import Reminder, WorkingHours
 from audit.models import Action, AuditEvent, Outcome
 from compliance import notices
 from compliance.models import Alert, DetectorCursor
@@ -311,8 +311,6 @@ def detect_shred_refused(events: list[AuditEvent]) -> list[Alert]:
 
 
 def _working_ranges(practice_id: int) -> dict[int, list[tuple]]:
-    from appointments.models import WorkingHours
-
     ranges: dict[int, list[tuple]] = defaultdict(list)
     with practice_scope(practice_id):
         rows = WorkingHours.objects.filter(practice_id=practice_id).values_list(
@@ -424,8 +422,6 @@ DETECTORS = (
 
 
 def _user(user_id: int | None):
-    from accounts.models import User
-
     return User.objects.filter(pk=user_id).first() if user_id else None
 
 

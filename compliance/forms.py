@@ -1,6 +1,12 @@
+import uuid
+
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from compliance.incidents import INCIDENT_TEXT_FIELDS
+from compliance.models import BreachIncident, DataKind
+from compliance.retention import RULES
 from secretariat import inputs
 
 
@@ -18,9 +24,6 @@ class RetentionForm(forms.Form):
     """One field per data kind, bounded by compliance/retention.py RULES."""
 
     def __init__(self, *args, current: dict[str, int], **kwargs):
-        from compliance.models import DataKind
-        from compliance.retention import RULES
-
         super().__init__(*args, **kwargs)
         for kind, rule in RULES.items():
             self.fields[kind] = forms.IntegerField(
@@ -54,8 +57,6 @@ class IncidentForm(forms.ModelForm):
     )
 
     class Meta:
-        from compliance.models import BreachIncident
-
         model = BreachIncident
         fields = [
             "detected_at",
@@ -81,14 +82,11 @@ class IncidentForm(forms.ModelForm):
         )
         for name in ("approx_people", "approx_records"):
             self.fields[name].required = False
-        from compliance.incidents import INCIDENT_TEXT_FIELDS
 
         for name in INCIDENT_TEXT_FIELDS:
             self.fields[name].validators.append(inputs.free_text)
 
     def clean_detected_at(self):
-        from django.utils import timezone
-
         value = self.cleaned_data["detected_at"]
         if value > timezone.now():
             raise forms.ValidationError(_("La date de découverte ne peut pas être dans le futur."))
@@ -96,8 +94,6 @@ class IncidentForm(forms.ModelForm):
         return value
 
     def clean_patient_ids_text(self):
-        import uuid
-
         values = [line.strip() for line in self.cleaned_data["patient_ids_text"].splitlines()]
         values = [value for value in values if value]
         for value in values:

@@ -6,6 +6,7 @@ in the transaction that decided it, through `notify_once`, which records a
 Notification under a unique key first."""
 
 import logging
+import uuid
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -24,6 +25,7 @@ from audit.services import record_event
 from compliance import incident_texts, notices
 from compliance.models import BreachIncident, Notification, PatientNotification
 from outbox import services as outbox
+from patients.models import Patient
 from secretariat import inputs
 
 logger = logging.getLogger(__name__)
@@ -150,15 +152,11 @@ def _notify_practices(incident: BreachIncident, practice_ids: list[int]) -> int:
 
 
 def _draft_patient_notifications(incident, practices, patient_ids: list[str]) -> int:
-    from patients.models import Patient
-
     if not patient_ids:
         return 0
     valid = []
     for value in patient_ids:
         try:
-            import uuid
-
             valid.append(uuid.UUID(value))
         except ValueError:
             continue
@@ -277,8 +275,6 @@ def patient_notification_send(
     the preview, recorded as sent, and e-mailed by a task when the patient has an
     address. Refused (BreachNoticeError, nothing written) while art. 34's content
     is incomplete."""
-    from patients.models import Patient
-
     with transaction.atomic():
         locked = PatientNotification.objects.select_for_update().get(pk=notification.pk)
         if locked.status == PatientNotification.Status.SENT:
@@ -314,8 +310,6 @@ def patient_notification_send(
 def patient_notification_mail(*, notification_id: int) -> bool:
     """E-mail an approved patient notice, once (in the practice's scope): the
     text frozen at approval."""
-    from patients.models import Patient
-
     notice = PatientNotification.objects.filter(
         pk=notification_id, status=PatientNotification.Status.SENT
     ).first()

@@ -2,6 +2,8 @@
 incidents and access reviews. Alerts and incidents are provider records (a
 practice is named on them, nullable), not tenant rows."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -201,8 +203,6 @@ class BreachIncident(models.Model):
 
     @property
     def deadline(self):
-        from datetime import timedelta
-
         return self.detected_at + timedelta(hours=self.AUTHORITY_DEADLINE_HOURS)
 
 

@@ -28,7 +28,8 @@ from django.utils.translation import ngettext
 
 from accounts.models import Membership, User
 from accounts.roles import Role
-from compliance.models import Notice
+from audit.labels import detail_rows
+from compliance.models import Alert, DataKind, Notice
 from outbox import services as outbox
 
 MAIL_TASK = "compliance.tasks.notice_mail"
@@ -193,9 +194,6 @@ def _practice_url(notice: Notice, name: str) -> str:
 
 
 def _alert(notice: Notice, params: dict) -> Text:
-    from audit.labels import detail_rows
-    from compliance.models import Alert
-
     kind = (
         Alert.Kind(params["alert_kind"]).label
         if params.get("alert_kind") in Alert.Kind.values
@@ -362,8 +360,6 @@ def _role_granted(notice: Notice, params: dict) -> Text:
 
 
 def _purge_planned(notice: Notice, params: dict) -> Text:
-    from compliance.models import DataKind
-
     counts = params.get("counts") or {}
     lines = [
         _(

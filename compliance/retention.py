@@ -15,12 +15,14 @@ is recorded here; the DBA drops the monthly partitions older than it.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import scopes_disabled
 
+from accounts.models import Practice
 from accounts.scoping import practice_scope
+from appointments.models import Appointment, AppointmentEvent, CallMessage, Reminder
 from audit.context import Actor
 from audit.models import Action
 from audit.services import record_event
@@ -77,8 +79,6 @@ PURGED_KINDS = (DataKind.REMINDERS, DataKind.CALL_MESSAGES, DataKind.APPOINTMENT
 
 def children(kind: str) -> tuple:
     """(model, field) of the rows deleted with a row of `kind` (CASCADE to it)."""
-    from appointments.models import AppointmentEvent, Reminder
-
     if kind == DataKind.APPOINTMENTS:
         return ((Reminder, "appointment"), (AppointmentEvent, "appointment"))
     return ()
@@ -108,8 +108,6 @@ def policies_for(practice) -> dict[str, int]:
 def expired(practice, kind: str, now: datetime | None = None) -> models.QuerySet:
     """The rows of `kind` of this practice past their retention. Call it inside
     the practice's scope (practice data: row security shows no other rows)."""
-    from appointments.models import Appointment, CallMessage, Reminder
-
     now = now or timezone.now()
     cutoff = now - timedelta(days=policy_days(practice, kind))
     practice_id = getattr(practice, "pk", practice)
@@ -136,8 +134,6 @@ def _delete(kind: str, model, ids: list) -> None:
     slower (bench.purge). A table that starts referencing appointments without
     being listed in children() makes the batch fail at commit (foreign keys are
     checked then) and roll back whole: never a silent orphan."""
-    from django.db import connection
-
     for child, field in children(kind):
         child.objects.filter(**{f"{field}__in": ids})._raw_delete(connection.alias)
     model.objects.filter(pk__in=ids)._raw_delete(connection.alias)
@@ -187,8 +183,6 @@ def purge_practice(practice, now: datetime | None = None, batch: int = PURGE_BAT
 
 def purge_all(now: datetime | None = None, batch: int = PURGE_BATCH) -> dict[int, dict]:
     """Every practice (closed ones too: their rows expire like the others)."""
-    from accounts.models import Practice
-
     now = now or timezone.now()
     return {
         practice.pk: purge_practice(practice, now, batch)

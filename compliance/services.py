@@ -13,6 +13,7 @@ from audit.models import Action
 from audit.services import clean_detail, record_event
 from compliance import notices
 from compliance.models import DEFAULT_SEVERITY, Alert, DataKind, RetentionPolicy
+from compliance.retention import RULES
 
 # ---------------------------------------------------------------- alerts
 
@@ -89,8 +90,6 @@ def alert_acknowledge(*, alert: Alert, actor: Actor, comment: str) -> Alert:
 
 def retention_bounds_error(kind: str, days: int) -> str | None:
     """The French message when `days` is outside the allowed bounds, else None."""
-    from compliance.retention import RULES
-
     rule = RULES[kind]
     if rule.min_days <= days <= rule.max_days:
         return None

@@ -6,8 +6,9 @@ skip_locked, advisory locks, unique keys)."""
 
 from celery import shared_task
 
+from accounts import lockout
 from accounts.scoping import practice_scope
-from compliance import audit_trail, detectors
+from compliance import audit_trail, detectors, hygiene, incidents, notices, retention
 
 
 @shared_task
@@ -44,54 +45,39 @@ def detect_stuck_reminders() -> int:
 
 @shared_task
 def notice_mail(notice_id: int) -> bool:
-    from compliance import notices
-
     return notices.notice_mail(notice_id=notice_id)
 
 
 @shared_task
 def notices_mail_pending() -> int:
-    from compliance import notices
-
     return notices.notices_mail_pending()
 
 
 @shared_task
 def access_review_due() -> int:
-    from compliance import hygiene
-
     return hygiene.access_review_due_notify()
 
 
 @shared_task
 def purge_expired() -> dict:
     """Daily purge; counts only in the result."""
-    from compliance import retention
-
     results = retention.purge_all()
     return {str(pk): counts for pk, counts in results.items()}
 
 
 @shared_task
 def patient_notification_mail(practice_id: int, notification_id: int) -> bool:
-    from compliance import incidents
-
     with practice_scope(practice_id):
         return incidents.patient_notification_mail(notification_id=notification_id)
 
 
 @shared_task
 def breach_deadline_reminders() -> int:
-    from compliance import incidents
-
     return incidents.breach_deadline_reminders()
 
 
 @shared_task
 def account_hygiene() -> dict:
-    from accounts import lockout
-    from compliance import hygiene
-
     return {
         "deactivated": hygiene.accounts_deactivate_stale(),
         "memberships_expired": hygiene.memberships_expire(),

@@ -25,6 +25,7 @@ from compliance.models import (
     PatientNotification,
 )
 from compliance.register_pdf import register_pdf
+from patients.models import Patient
 from secretariat.spreadsheet import CSVWriter
 
 NOTICE_PAGE = 100
@@ -411,7 +412,6 @@ def practice_incident_list_view(request: HttpRequest, practice: str) -> HttpResp
         object_type="patient_breach_notification",
         detail={"count": len(notices)} | patients_shown(n.patient_id for n in notices),
     )
-    from patients.models import Patient
 
     patients = Patient.objects.in_bulk([n.patient_id for n in notices])
     rows = [

@@ -20,10 +20,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import quote
 
 import environ
+import psycopg
 from django.conf import settings
 from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 
 from continuity import stream
 from continuity.stream import BackupIntegrityError
@@ -117,8 +120,6 @@ class DatabaseTarget:
 
     def connect(self, **kwargs):
         """A psycopg connection (PostgreSQL) outside Django's connection handling."""
-        import psycopg
-
         params = {
             "dbname": self.name,
             "user": self.user or None,
@@ -133,7 +134,6 @@ class DatabaseTarget:
         """A DATABASE_URL for a child process (passed in its environment only)."""
         if self.engine == "sqlite":
             return f"sqlite:///{self.name}"
-        from urllib.parse import quote
 
         auth = quote(self.user, safe="")
         if self.password:
@@ -248,8 +248,6 @@ def backup_create(
 
 
 def _dump_postgresql(target: DatabaseTarget, writer: stream.EncryptingWriter) -> dict:
-    import psycopg
-
     with target.connect() as conn:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
@@ -334,8 +332,6 @@ def _tail(raw: bytes, limit: int = 400) -> str:
 def schema_ahead_of_code(manifest: dict) -> list[str]:
     """Migrations named by the backup that this code does not have (a backup
     made by a newer release: restore with that release)."""
-    from django.db.migrations.loader import MigrationLoader
-
     known = set(MigrationLoader(None, ignore_no_migrations=True).disk_migrations)
     return sorted(
         f"{app}.{name}"

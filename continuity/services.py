@@ -20,7 +20,9 @@ from accounts.models import User
 from audit.context import Actor
 from audit.models import Action
 from audit.services import record_event
+from compliance import notices
 from compliance.models import Alert as ComplianceAlert
+from compliance.services import alert_raise as compliance_alert_raise
 from continuity import backup, training
 from continuity.models import (
     BackupRun,
@@ -40,8 +42,6 @@ AlertKind = ComplianceAlert.Kind
 def alert_raise(*, kind: str, key: str, details: dict):
     """Raise in the compliance inbox, once per key. Returns None when an alert
     under this key already exists (a second run the same day stays quiet)."""
-    from compliance.services import alert_raise as compliance_alert_raise
-
     if ComplianceAlert.objects.filter(fingerprint=key).exists():
         return None
     return compliance_alert_raise(kind=kind, fingerprint=key, detail=details)
@@ -306,8 +306,6 @@ def training_reminders_send(*, today: date | None = None) -> int:
     e-mail when they have an address). Returns the notices made. The week's
     notice is recorded first and its e-mail sent by a task that retries: an SMTP
     failure no longer costs the week's reminder."""
-    from compliance import notices
-
     today = today or timezone.localdate()
     made = 0
     for status in training.overdue_statuses(today):

@@ -19,12 +19,17 @@ from accounts.models import Membership, Practice, RecoveryCode, TOTPDevice, User
 from accounts.roles import PRACTICE_ROLES, Role
 from accounts.scoping import practice_scope
 from accounts.sessions import sessions_end
+from appointments.models import AppointmentType, WorkingHours
+from appointments.services.schedule import agenda_starter_apply
 from audit.context import Actor
 from audit.models import Action
 from audit.services import record_event
 from compliance import notices
 from onboarding.models import DeviceReset, Invitation, ProcessingContract
 from outbox import services as outbox
+from patients.keys import practice_key_create
+from patients.models import PracticeKey
+from patients.rotation import ShredRefused, shred_practice_key
 from secretariat import inputs
 
 INVITATION_LIFETIME = timedelta(hours=72)
@@ -372,15 +377,11 @@ def onboarding_checklist(practice: Practice) -> list[tuple[str, bool]]:
 
 
 def _has_data_key(practice: Practice) -> bool:
-    from patients.models import PracticeKey
-
     with practice_scope(practice):
         return PracticeKey.objects.filter(practice=practice, destroyed_at__isnull=True).exists()
 
 
 def _agenda_ready(practice: Practice) -> bool:
-    from appointments.models import AppointmentType, WorkingHours
-
     with practice_scope(practice):
         if not AppointmentType.objects.filter(practice=practice).exists():
             return False
@@ -393,16 +394,12 @@ def _agenda_ready(practice: Practice) -> bool:
 
 @transaction.atomic
 def agenda_starter(*, practice: Practice, actor: Actor) -> dict[str, int]:
-    from appointments.services.schedule import agenda_starter_apply
-
     with practice_scope(practice):
         return agenda_starter_apply(practice=practice, actor=actor)
 
 
 @transaction.atomic
 def data_key_create(*, practice: Practice, actor: Actor) -> None:
-    from patients.keys import practice_key_create
-
     if _has_data_key(practice):
         raise OnboardingError(_("Ce cabinet a déjà sa clé de chiffrement."))
     key = practice_key_create(practice_id=practice.pk)
@@ -463,8 +460,6 @@ def closed_practice_shred(*, practice: Practice) -> bool:
     Idempotent: a practice whose keys are gone is left as it is. A practice
     with no hand-over export recorded since its closure keeps its keys: the
     refusal is audited, and compliance's detectors alert on it."""
-    from patients.rotation import ShredRefused, shred_practice_key
-
     if practice.status != Practice.Status.CLOSED or not _has_data_key(practice):
         return False
     try:

@@ -119,7 +119,7 @@ def practice_keys(practice_id: int) -> PracticeKeys:
 
 
 def _load(practice_id: int) -> PracticeKeys:
-    from patients.models import PracticeKey
+    from patients.models import PracticeKey  # noqa: PLC0415 -- patients.models imports keys
 
     with practice_scope(practice_id):
         rows = list(PracticeKey.objects.filter(practice_id=practice_id).order_by("version"))
@@ -151,7 +151,7 @@ def _load(practice_id: int) -> PracticeKeys:
 def practice_key_create(*, practice_id: int, index_master: bytes | None = None):
     """A new DEK version for the practice (the first one, or a rotation). The
     index master key is kept from the previous version unless given."""
-    from patients.models import PracticeKey
+    from patients.models import PracticeKey  # noqa: PLC0415 -- patients.models imports keys
 
     with practice_scope(practice_id):
         rows = list(
@@ -214,7 +214,7 @@ def count_encryptions(practice_id: int, version: int, count: int) -> None:
 def flush_encryption_counts() -> int:
     """Write the pending counts, one short UPDATE per key version, each in
     autocommit (never inside a caller's transaction). Returns the count written."""
-    from patients.models import PracticeKey
+    from patients.models import PracticeKey  # noqa: PLC0415 -- patients.models imports keys
 
     with _pending_lock:
         pending = dict(_pending)

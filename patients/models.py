@@ -17,6 +17,7 @@ from django_scopes import ScopedManager
 from guardian.models import UserObjectPermissionBase
 
 from patients import keys
+from secretariat.crypto import DecryptionError
 
 
 class PracticeKey(models.Model):
@@ -67,8 +68,6 @@ class SealedModel(models.Model):
             raise KeyError(name)
         blob = getattr(self, f"{name}_sealed")
         if blob is None:
-            from secretariat.crypto import DecryptionError
-
             raise DecryptionError("no ciphertext")
         return keys.practice_keys(self.practice_id).open(bytes(blob), self._binding(name))
 

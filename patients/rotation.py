@@ -24,6 +24,7 @@ from audit.services import record_event
 from patients import keys
 from patients.models import PracticeKey
 from patients.sealed import rows_on_versions, rows_per_model, sealed_columns, sealed_models
+from secretariat import crypto
 
 BATCH_SIZE = 500
 KEY_ROTATION = Actor.system("key_rotation")
@@ -179,7 +180,6 @@ def rewrap_all(*, actor: Actor | None = None) -> dict[int, int]:
                 continue
             changed = [row for row in rows if keys.rewrap(row)]
             PracticeKey.objects.bulk_update(changed, ["wrapped_dek", "wrapped_index_key"])
-            from secretariat import crypto
 
             record_event(
                 action=Action.KEY_OPERATION,

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+import phonenumbers
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Q
@@ -69,8 +70,6 @@ def identity(patient: Patient) -> Identity:
 
 
 def display_phone(value: str) -> str:
-    import phonenumbers
-
     if not value:
         return ""
     try:

@@ -27,6 +27,10 @@ from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminSite
 
+from accounts.views import logout_view
+from audit.models import Action, ObjectType, Outcome
+from audit.services import record_event
+
 # What the admin may do, by model: everything else it shows is read-only.
 WRITABLE: dict[str, frozenset[str]] = {
     # The beat schedule: pause or move a periodic task without a deployment.
@@ -131,8 +135,6 @@ class SecretariatAdminSite(OTPAdminSite):
         return redirect_to_login(reverse("admin:index"), reverse("accounts:login"))
 
     def logout(self, request, extra_context=None):
-        from accounts.views import logout_view
-
         return logout_view(request)
 
     def password_change(self, request, extra_context=None):
@@ -158,9 +160,6 @@ def _audited(view):
 
 
 def _record_write(request, model_admin: ModelAdmin, view_name: str, kwargs, status: int) -> None:
-    from audit.models import Action, ObjectType, Outcome
-    from audit.services import record_event
-
     admin_action = request.POST.get("action", "") if view_name == "changelist_view" else ""
     if view_name == "add_view":
         action = Action.CREATE

@@ -1,3 +1,4 @@
+from django.apps import apps
 from django.contrib.admin.apps import AdminConfig
 
 # Registered by Django or a library, removed from the admin: roles are granted by
@@ -12,8 +13,7 @@ class SecretariatAdminConfig(AdminConfig):
     default_site = "secretariat.admin.SecretariatAdminSite"
 
     def ready(self):
-        from django.apps import apps
-        from django.contrib import admin
+        from django.contrib import admin  # noqa: PLC0415 -- app registry not ready at import
 
         super().ready()  # autodiscover: every app's admin.py registers on our site
         for label in UNREGISTERED:

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import caches
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -47,8 +48,6 @@ class Verdict:
 
 def hit(key: str, rate: Rate | str) -> Verdict:
     """Count one hit against `key` in the current window."""
-    from django.core.cache import caches
-
     if isinstance(rate, str):
         rate = Rate.parse(rate)
     cache = caches[settings.RATELIMIT_CACHE]
