@@ -76,9 +76,17 @@ class CallerMessageForm(forms.Form):
 
     practitioner = forms.TypedChoiceField(label=_("Pour le praticien"), coerce=int)
     urgent = forms.BooleanField(label=_("Urgent"), required=False)
-    callback = forms.CharField(label=_("Numéro de rappel"), max_length=40, required=False)
+    callback = forms.CharField(
+        label=_("Numéro de rappel"),
+        max_length=40,
+        required=False,
+        validators=[inputs.plain_text],
+    )
     text = forms.CharField(
-        label=_("Message"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Message"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        validators=[inputs.free_text],
     )
     appel = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
@@ -101,4 +109,5 @@ class ReplyForm(forms.Form):
         label=_("Votre réponse (lue au patient à son prochain appel)"),
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 4}),
+        validators=[inputs.free_text],
     )

@@ -173,6 +173,8 @@ CASES: dict[type, Case] = {
     console_forms.PanelForm: Case(page=Page("console:patient", method="get")),
     console_forms.NewCallerForm: Case(page=Page("console:new_caller")),
     console_forms.CallEndForm: Case(page=Page("console:call_end")),
+    console_forms.CallerMessageForm: Case(form_kwargs=_practitioners, page=Page("console:message")),
+    console_forms.ReplyForm: Case(page=Page("console:reply")),
     fhir_forms.ApiClientForm: Case(page=Page("fhir:client_create")),
     patient_forms.SearchForm: Case(page=Page("patients:search")),
     patient_forms.PatientForm: Case(page=Page("patients:create")),
