@@ -140,6 +140,7 @@ class AppointmentTypeForm(forms.ModelForm):
             "bookable_by_telesecretary",
             "telesecretary_instructions",
             "active",
+            "is_default",
         ]
         widgets = {"telesecretary_instructions": forms.Textarea(attrs={"rows": 3})}
 
@@ -147,6 +148,20 @@ class AppointmentTypeForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["name"].validators.append(inputs.plain_text)
         self.fields["telesecretary_instructions"].validators.append(inputs.free_text)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("is_default") and not (
+            cleaned.get("active") and cleaned.get("bookable_by_telesecretary")
+        ):
+            self.add_error(
+                "is_default",
+                _(
+                    "Le type proposé par défaut doit être actif et réservable par le "
+                    "télésecrétariat."
+                ),
+            )
+        return cleaned
 
 
 class WorkingHoursForm(forms.Form):

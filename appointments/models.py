@@ -95,6 +95,14 @@ class AppointmentType(models.Model):
         _("consignes pour le télésecrétariat"), blank=True
     )
     active = models.BooleanField(_("actif"), default=True)
+    is_default = models.BooleanField(
+        _("proposé par défaut au téléphone"),
+        default=False,
+        help_text=_(
+            "Type présélectionné dans la console quand l'appelant n'a pas encore de "
+            "rendez-vous ; un seul par cabinet."
+        ),
+    )
 
     objects = ScopedManager(practice="practice")
 
@@ -106,6 +114,12 @@ class AppointmentType(models.Model):
             models.CheckConstraint(
                 condition=Q(duration_minutes__gte=5, duration_minutes__lte=480),
                 name="appointment_type_duration_range",
+            ),
+            # Holds practice_id, as a distributed table's unique constraints must.
+            models.UniqueConstraint(
+                fields=["practice"],
+                condition=Q(is_default=True),
+                name="appointment_type_one_default",
             ),
         ]
 

@@ -82,12 +82,15 @@ def default_type(
     practice: Practice, actor: Actor, patient, types: list[AppointmentType]
 ) -> AppointmentType | None:
     """The patient's last type when the actor may still book it, else the
-    practice's default: the first type the actor may book (by name)."""
+    practice's default type, else the first type the actor may book (by name)."""
     if patient is not None:
         last = _recent(practice, patient).values_list("appointment_type_id", flat=True).first()
         for kind in types:
             if kind.pk == last:
                 return kind
+    for kind in types:
+        if kind.is_default:
+            return kind
     return types[0] if types else None
 
 

@@ -44,7 +44,19 @@ def _settings_event(
 @transaction.atomic
 def appointment_type_save(*, appointment_type: AppointmentType, actor: Actor) -> AppointmentType:
     check_text(appointment_type.name, appointment_type.telesecretary_instructions)
+    if appointment_type.is_default and not (
+        appointment_type.active and appointment_type.bookable_by_telesecretary
+    ):
+        raise BookingError(
+            _("Le type proposé par défaut doit être actif et réservable par le télésecrétariat.")
+        )
     created = appointment_type._state.adding
+    if appointment_type.is_default:
+        # One default per practice: the new one takes the place (the unique
+        # index would refuse a second).
+        AppointmentType.objects.filter(
+            practice_id=appointment_type.practice_id, is_default=True
+        ).exclude(pk=appointment_type.pk).update(is_default=False)
     appointment_type.save()
     _settings_event(
         actor,
@@ -212,6 +224,9 @@ def agenda_starter_apply(*, practice: Practice, actor: Actor) -> dict[str, int]:
     """Give the practice the starter appointment types, and its practitioners who
     have no hours yet the starter hours. Idempotent; the caller enters the scope."""
     types = [_starter_type(practice, spec) for spec in starter.STARTER_TYPES]
+    if not AppointmentType.objects.filter(practice=practice, is_default=True).exists():
+        # The first starter type (a plain consultation) is what most calls book.
+        AppointmentType.objects.filter(pk=types[0][0].pk).update(is_default=True)
     scheduled = [
         doctor
         for doctor in selectors.practitioners(practice, unconfirmed_too=True)

@@ -1,6 +1,7 @@
 """The practice manager's pages: types, working hours, granularity, absences."""
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from accounts.scoping import practice_scope
@@ -106,3 +107,58 @@ def test_type_form_cannot_move_a_type_to_another_practice(world, setup):
     assert created.bookable_by_telesecretary is False  # unchecked box
     bad = client.post(url, {"name": "", "duration_minutes": 1, "colour": "pink"})
     assert bad.status_code == 400
+
+
+def _type_post(client, world, kind=None, **fields):
+    kwargs = {"practice": world.practice_a.slug}
+    if kind is None:
+        url = reverse("appointments:type_new", kwargs=kwargs)
+    else:
+        url = reverse("appointments:type_edit", kwargs={**kwargs, "appointment_type": kind.pk})
+    data = {"name": "Vaccination", "duration_minutes": 10, "colour": "green", **fields}
+    return client.post(url, data)
+
+
+def _defaults(world) -> list[str]:
+    with practice_scope(world.practice_a):
+        return list(
+            AppointmentType.objects.filter(practice=world.practice_a, is_default=True).values_list(
+                "name", flat=True
+            )
+        )
+
+
+def test_type_default_moves_from_one_type_to_the_next(world, setup):
+    client = world.client("manager_a")
+    first = _type_post(client, world, active="on", bookable_by_telesecretary="on", is_default="on")
+    assert first.status_code == 302
+    assert _defaults(world) == ["Vaccination"]
+    again = _type_post(
+        client,
+        world,
+        setup.kind,
+        name="Consultation",
+        active="on",
+        bookable_by_telesecretary="on",
+        is_default="on",
+    )
+    assert again.status_code == 302
+    assert _defaults(world) == ["Consultation"]
+    page = client.get(reverse("appointments:settings", kwargs={"practice": world.practice_a.slug}))
+    assert "proposé par défaut au téléphone" in page.content.decode()
+
+
+def test_type_default_refused_when_the_telesecretary_cannot_book_it(world, setup):
+    response = _type_post(world.client("manager_a"), world, active="on", is_default="on")
+    assert response.status_code == 400
+    assert "réservable par le télésecrétariat" in response.content.decode()
+    assert _defaults(world) == []
+    with practice_scope(world.practice_a):
+        assert not AppointmentType.objects.filter(name="Vaccination").exists()
+
+
+def test_type_default_is_one_per_practice_in_the_database(world, setup):
+    with practice_scope(world.practice_a):
+        AppointmentType.objects.filter(pk=setup.kind.pk).update(is_default=True)
+        with pytest.raises(IntegrityError), transaction.atomic():
+            AppointmentType.objects.filter(pk=setup.private_kind.pk).update(is_default=True)

@@ -9,6 +9,8 @@ from django.urls import reverse
 from accounts.scoping import practice_scope
 from appointments.forms import slot_value
 from appointments.models import Appointment
+from appointments.services.schedule import appointment_type_save
+from audit.context import Actor
 from audit.models import AuditEvent
 from tests.appointments.helpers import appointment_type, at, booked, booking_world
 from tests.factories import UserFactory, grant
@@ -105,6 +107,34 @@ def test_console_panel_defaults_to_the_first_bookable_type_without_history(world
     assert f'value="{setup.kind.pk}" selected' in text
     assert f'value="{setup.private_kind.pk}"' not in text  # kept for the practice
     assert 'value="tous" selected' in text  # no usual practitioner yet
+
+
+def _second_type(world, *, default: bool):
+    with practice_scope(world.practice_a):
+        kind = appointment_type(world.practice_a, minutes=20, name="Vaccination")
+        if default:
+            kind.is_default = True
+            appointment_type_save(appointment_type=kind, actor=Actor.system("test"))
+    return kind
+
+
+def test_console_panel_preselects_the_practice_default_type_without_history(world, setup):
+    vaccination = _second_type(world, default=True)  # not first by name: "Consultation" is
+    response = world.client("telesecretary_a").get(
+        _url("patient", world, patient=setup.patient.pk), **HTMX
+    )
+    text = response.content.decode()
+    assert f'value="{vaccination.pk}" selected' in text
+    assert f'value="{setup.kind.pk}" selected' not in text
+
+
+def test_console_panel_prefers_the_patients_last_type_to_the_default(world, setup):
+    booked(world, hour=10)  # with setup.kind
+    _second_type(world, default=True)
+    response = world.client("telesecretary_a").get(
+        _url("patient", world, patient=setup.patient.pk), **HTMX
+    )
+    assert f'value="{setup.kind.pk}" selected' in response.content.decode()
 
 
 def test_console_books_through_the_service(world, setup):
