@@ -3,11 +3,13 @@
 The .mo files are compiled by `make messages` (a step of `make test`)."""
 
 import ast
+import shutil
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.test import Client
+from django.core.management import call_command
+from django.test import Client, override_settings
 from django.urls import reverse
 
 PO_FILE = Path(settings.BASE_DIR) / "locale" / "en" / "LC_MESSAGES" / "django.po"
@@ -79,3 +81,37 @@ def test_every_string_has_an_english_translation():
     ]
     assert missing == []
     assert "#, fuzzy" not in PO_FILE.read_text(encoding="utf-8")
+
+
+# Directories makemessages must not read: tests, tools, the virtualenv, the catalogue itself.
+NOT_SOURCE = {".git", ".venv", "locale", "tests", "bench", "scripts", "docs", "node_modules"}
+
+
+def _fresh_catalogue(tmp_path: Path) -> Path:
+    """The catalogue makemessages would write today, extracted from a copy of the
+    sources (run in place, it would rewrite the repository's own file)."""
+    source = tmp_path / "src"
+    shutil.copytree(
+        settings.BASE_DIR,
+        source,
+        ignore=lambda directory, names: (
+            [name for name in names if name in NOT_SOURCE]
+            if Path(directory) == Path(settings.BASE_DIR)
+            else [name for name in names if name == "__pycache__"]
+        ),
+    )
+    (source / "locale").mkdir()
+    return source / "locale" / "en" / "LC_MESSAGES" / "django.po"
+
+
+def test_every_string_of_the_sources_is_in_the_catalogue(tmp_path, monkeypatch):
+    """A string added to the code without running makemessages has no English:
+    the catalogue holds exactly the strings of the sources (none missing, none stale)."""
+    fresh = _fresh_catalogue(tmp_path)
+    monkeypatch.chdir(fresh.parents[3])
+    with override_settings(LOCALE_PATHS=[str(fresh.parents[2])]):
+        call_command("makemessages", locale=["en"], no_location=True, verbosity=0)
+    extracted = {msgid for msgid, _ in _po_entries(fresh)}
+    held = {msgid for msgid, _ in _po_entries(PO_FILE)}
+    assert sorted(extracted - held) == []
+    assert sorted(held - extracted) == []
