@@ -5,9 +5,11 @@ from django.views.i18n import set_language
 
 from accounts.permissions import agreement_exempt
 from onboarding.views import invitation_accept_view
+from secretariat.favicon import favicon_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("favicon.ico", favicon_view, name="favicon"),
     path("i18n/setlang/", agreement_exempt(login_not_required(set_language)), name="set_language"),
     path("conformite/audit/", include("compliance.trail_urls")),
     path("plateforme/", include("onboarding.urls")),

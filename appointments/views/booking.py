@@ -7,8 +7,10 @@ patient data answers `Cache-Control: no-store`."""
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -257,12 +259,23 @@ def _cancel(request: HttpRequest, form: CancelForm, appointment: Appointment) ->
 
 
 def _waiting_hint(request: HttpRequest, appointment: Appointment) -> None:
-    waiting = len(selectors.waiting_list(request.practice, appointment.appointment_type_id))
+    """The slot just freed may suit someone waiting: say so, with a link to the
+    waiting list of that type for a role that may open it."""
+    if not has_practice_perm(request, "book_appointment"):
+        return
+    type_id = appointment.appointment_type_id
+    waiting = len(selectors.waiting_list(request.practice, type_id))
     if waiting:
+        url = reverse("appointments:waiting_list", args=[request.practice.slug])
         messages.info(
             request,
-            _("%(count)s patient(s) attendent un créneau de ce type : voir la liste d'attente.")
-            % {"count": waiting},
+            format_html(
+                '{} <a href="{}?type={}">{}</a>',
+                _("%(count)s patient(s) attendent un créneau de ce type :") % {"count": waiting},
+                url,
+                type_id,
+                _("voir la liste d'attente"),
+            ),
         )
 
 

@@ -262,3 +262,10 @@ def test_login_counters_untouched_for_a_day_are_pruned_daily(member):
     LoginThrottle.objects.create(key="user:fresh", attempts=3, last_at=now - timedelta(hours=2))
     assert account_hygiene.apply().get()["login_counters_pruned"] == 1
     assert list(LoginThrottle.objects.values_list("key", flat=True)) == ["user:fresh"]
+
+
+def test_login_wrong_password_message_is_shown_once(member):
+    # The form's own rendering shows its non-field errors: the template must not
+    # print them a second time.
+    response = password_step(Client(), "julie", "wrong-password-123")
+    assert response.content.decode().count("Identifiant ou mot de passe incorrect") == 1

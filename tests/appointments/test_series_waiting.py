@@ -154,7 +154,11 @@ def test_waiting_list_page_and_cancel_hint(world, setup):
     assert "LEFÈVRE" in page.content.decode()
     cancel_url = reverse("appointments:cancel", kwargs={"practice": slug, "appointment": other.pk})
     response = client.post(cancel_url, {"category": "patient"}, follow=True)
-    assert "attendent un créneau de ce type" in response.content.decode()
+    page = response.content.decode()
+    assert "attendent un créneau de ce type" in page
+    # The hint is a link to the waiting list of that type, not plain text.
+    waiting_url = reverse("appointments:waiting_list", kwargs={"practice": slug})
+    assert f'<a href="{waiting_url}?type={setup.kind.pk}">voir la liste d&#x27;attente</a>' in page
     entry = WaitingListEntry.objects.get(practice=setup.practice)
     resolve = reverse("appointments:waiting_resolve", kwargs={"practice": slug, "entry": entry.pk})
     assert client.post(resolve).status_code == 302
