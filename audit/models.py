@@ -61,6 +61,11 @@ class ObjectType(models.TextChoices):
     REMINDER = "reminder", _("Rappel")
     REMINDERS = "reminders", _("Journal des rappels")
     APPOINTMENTS = "appointments", _("Rendez-vous passés")
+    # The other kinds of data the retention purge removes (compliance.models.DataKind).
+    WAITING_LIST = "waiting_list", _("Inscriptions closes en liste d'attente")
+    CONSENTS = "consents", _("Consentements retirés")
+    CLINICAL_NOTES = "clinical_notes", _("Notes cliniques")
+    INACTIVE_PATIENTS = "inactive_patients", _("Patients sans activité")
     PRACTICE = "practice", _("Cabinet")
     PRACTICE_KEY = "practice_key", _("Clé du cabinet")
     CONTRACT = "contract", _("Contrat")

@@ -124,6 +124,10 @@ class DataKind(models.TextChoices):
     APPOINTMENTS = "appointments", _("Rendez-vous passés")
     CALL_MESSAGES = "call_messages", _("Messages d'appel")
     REMINDERS = "reminders", _("Journal des rappels")
+    WAITING_LIST = "waiting_list", _("Inscriptions closes en liste d'attente")
+    CONSENTS = "consents", _("Consentements retirés")
+    CLINICAL_NOTES = "clinical_notes", _("Notes cliniques")
+    INACTIVE_PATIENTS = "inactive_patients", _("Patients sans activité")
     AUDIT_EVENTS = "audit_events", _("Journal d'audit")
 
 

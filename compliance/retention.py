@@ -15,18 +15,22 @@ is recorded here; the DBA drops the monthly partitions older than it.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.apps import apps
 from django.db import connection, models
+from django.db.models import Exists, F, Max, OuterRef, Q, Subquery
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import scopes_disabled
 
 from accounts.models import Practice
 from accounts.scoping import practice_scope
-from appointments.models import Appointment, AppointmentEvent, CallMessage, Reminder
+from appointments.models import Appointment, CallMessage, Reminder, WaitingListEntry
 from audit.context import Actor
 from audit.models import Action
 from audit.services import record_event
 from compliance.models import DataKind, RetentionPolicy
+from patients.models import ClinicalNote, Consent, Patient
 
 PURGE_BATCH = 1000
 
@@ -61,6 +65,45 @@ RULES: dict[str, Rule] = {
         365,
         _("Journal d'envoi des rappels : preuve d'envoi, puis suppression."),
     ),
+    DataKind.WAITING_LIST: Rule(
+        90,
+        7,
+        365,
+        _(
+            "Inscription close (rendez-vous trouvé ou retrait) : gardée le temps de répondre "
+            "à une question du patient, puis supprimée. Une inscription ouverte est gardée."
+        ),
+    ),
+    DataKind.CONSENTS: Rule(
+        5 * 365,
+        365,
+        10 * 365,
+        _(
+            "Consentement retiré : gardé comme preuve après son retrait (RGPD art. 7.1 ; "
+            "prescription de 5 ans, art. 2224 du Code civil). Un consentement en cours "
+            "n'est jamais purgé."
+        ),
+    ),
+    DataKind.CLINICAL_NOTES: Rule(
+        20 * 365,
+        20 * 365,
+        30 * 365,
+        _(
+            "Dossier médical : 20 ans au moins après la dernière note (art. R.1112-7 du Code "
+            "de la santé publique, par analogie ; CNIL, référentiel cabinets médicaux), "
+            "jusqu'à 30 ans pour les dossiers de mineurs (au moins jusqu'à leurs 28 ans)."
+        ),
+    ),
+    DataKind.INACTIVE_PATIENTS: Rule(
+        3 * 365,
+        365,
+        20 * 365,
+        _(
+            "Fiche d'un patient sans rendez-vous, message, note, inscription en liste "
+            "d'attente ni changement de consentement depuis cette durée, et dont plus "
+            "aucune donnée n'est à garder : supprimée avec tout ce qui s'y rattache."
+        ),
+    ),
     DataKind.AUDIT_EVENTS: Rule(
         365,
         183,
@@ -72,16 +115,53 @@ RULES: dict[str, Rule] = {
     ),
 }
 
-# Kinds the application purges itself (audit rows are append-only).
-# Leaves first: an appointment takes its remaining reminders along (cascade).
-PURGED_KINDS = (DataKind.REMINDERS, DataKind.CALL_MESSAGES, DataKind.APPOINTMENTS)
+# Kinds the application purges itself (audit rows are append-only), leaves
+# first: a patient goes last, once each kind has taken its own expired rows.
+PURGED_KINDS = (
+    DataKind.REMINDERS,
+    DataKind.CALL_MESSAGES,
+    DataKind.WAITING_LIST,
+    DataKind.CONSENTS,
+    DataKind.CLINICAL_NOTES,
+    DataKind.APPOINTMENTS,
+    DataKind.INACTIVE_PATIENTS,
+)
+
+# The model of each purged kind, and the column that dates a row of it as an
+# activity of its patient (None: not an activity, e.g. a reminder sent).
+MODELS = {
+    DataKind.REMINDERS: Reminder,
+    DataKind.CALL_MESSAGES: CallMessage,
+    DataKind.WAITING_LIST: WaitingListEntry,
+    DataKind.CONSENTS: Consent,
+    DataKind.CLINICAL_NOTES: ClinicalNote,
+    DataKind.APPOINTMENTS: Appointment,
+    DataKind.INACTIVE_PATIENTS: Patient,
+}
+ACTIVITY = {
+    DataKind.CALL_MESSAGES: "created_at",
+    DataKind.WAITING_LIST: "resolved_at",
+    DataKind.CONSENTS: "withdrawn_at",
+    DataKind.CLINICAL_NOTES: "created_at",
+    DataKind.APPOINTMENTS: "end",
+}
+
+
+def referencing(model: type[models.Model]) -> list[tuple[type[models.Model], str]]:
+    """(model, field) of every foreign key to `model`, found from the models
+    themselves: a table that starts referencing a purged row is deleted with it
+    without being listed anywhere (tests/compliance/test_retention_kinds.py)."""
+    return [
+        (other, field.name)
+        for other in apps.get_models(include_auto_created=True)
+        for field in other._meta.concrete_fields
+        if isinstance(field, models.ForeignKey) and field.related_model is model
+    ]
 
 
 def children(kind: str) -> tuple:
-    """(model, field) of the rows deleted with a row of `kind` (CASCADE to it)."""
-    if kind == DataKind.APPOINTMENTS:
-        return ((Reminder, "appointment"), (AppointmentEvent, "appointment"))
-    return ()
+    """(model, field) of the rows that reference a row of `kind` directly."""
+    return tuple(referencing(MODELS[kind]))
 
 
 # Batches walk an index where there is one (appointments: practice, start), so
@@ -105,11 +185,15 @@ def policies_for(practice) -> dict[str, int]:
     return {kind: stored.get(kind, rule.default_days) for kind, rule in RULES.items()}
 
 
-def expired(practice, kind: str, now: datetime | None = None) -> models.QuerySet:
-    """The rows of `kind` of this practice past their retention. Call it inside
-    the practice's scope (practice data: row security shows no other rows)."""
+def expired(
+    practice, kind: str, now: datetime | None = None, periods: dict[str, int] | None = None
+) -> models.QuerySet:
+    """The rows of `kind` of this practice past their retention, under
+    `periods` (days per kind; by default the practice's policies). Call it
+    inside the practice's scope (row security shows no other rows)."""
     now = now or timezone.now()
-    cutoff = now - timedelta(days=policy_days(practice, kind))
+    periods = periods or policies_for(practice)
+    cutoff = now - timedelta(days=periods[kind])
     practice_id = getattr(practice, "pk", practice)
     if kind == DataKind.APPOINTMENTS:
         # start < end: the start condition lets the (practice, start) index find
@@ -119,39 +203,138 @@ def expired(practice, kind: str, now: datetime | None = None) -> models.QuerySet
         return CallMessage.objects.filter(practice_id=practice_id, created_at__lt=cutoff)
     if kind == DataKind.REMINDERS:
         return Reminder.objects.filter(practice_id=practice_id, created_at__lt=cutoff)
+    if kind == DataKind.WAITING_LIST:
+        # An open entry (resolved_at null) is a patient still waiting: kept.
+        return WaitingListEntry.objects.filter(practice_id=practice_id, resolved_at__lt=cutoff)
+    if kind == DataKind.CONSENTS:
+        # Counted from the withdrawal; a consent in force (withdrawn_at null) is kept.
+        return Consent.objects.filter(practice_id=practice_id, withdrawn_at__lt=cutoff)
+    if kind == DataKind.CLINICAL_NOTES:
+        # The patient's clinical record is kept whole until its newest note is
+        # older than the period (20 years from the last note, at least).
+        newer = ClinicalNote.objects.filter(
+            patient_id=OuterRef("patient_id"), created_at__gte=cutoff
+        )
+        return ClinicalNote.objects.filter(practice_id=practice_id, created_at__lt=cutoff).exclude(
+            Exists(newer)
+        )
+    if kind == DataKind.INACTIVE_PATIENTS:
+        return _inactive_patients(practice_id, now, periods)
     raise ValueError(f"{kind} is not purged by the application")
 
 
-def purge_report(practice, now: datetime | None = None) -> dict[str, int]:
+def _inactive_patients(practice_id: int, now: datetime, periods: dict[str, int]):
+    """Patients with no activity since the cutoff, none of whose rows is still
+    kept by its own kind's period. A row keeps its patient while it is recent
+    (an activity) or not expired yet; a future appointment always does (its end
+    is after now). An open waiting-list entry keeps its patient; a consent in
+    force does not (given long ago, it is no activity; it goes with the patient).
+    Rows already purged count through Patient.purged_activity_at, so the dry run
+    and the purge (which takes the expired rows first) see the same patients."""
+    cutoff = now - timedelta(days=periods[DataKind.INACTIVE_PATIENTS])
+
+    def kept_since(kind: str):
+        # Recent (activity) or not expired under its own period: the older date.
+        return min(cutoff, now - timedelta(days=periods[kind]))
+
+    patient = OuterRef("pk")
+    keeps = (
+        Appointment.objects.filter(patient=patient, end__gte=kept_since(DataKind.APPOINTMENTS)),
+        CallMessage.objects.filter(
+            patient=patient, created_at__gte=kept_since(DataKind.CALL_MESSAGES)
+        ),
+        ClinicalNote.objects.filter(
+            patient=patient, created_at__gte=kept_since(DataKind.CLINICAL_NOTES)
+        ),
+        Consent.objects.filter(
+            Q(given_at__gte=cutoff) | Q(withdrawn_at__gte=kept_since(DataKind.CONSENTS)),
+            patient=patient,
+        ),
+        WaitingListEntry.objects.filter(
+            Q(resolved_at__isnull=True)
+            | Q(created_at__gte=cutoff)
+            | Q(resolved_at__gte=kept_since(DataKind.WAITING_LIST)),
+            patient=patient,
+        ),
+    )
+    found = Patient.objects.filter(practice_id=practice_id, created_at__lt=cutoff).exclude(
+        purged_activity_at__gte=cutoff
+    )
+    for rows in keeps:
+        found = found.exclude(Exists(rows))
+    return found
+
+
+def purge_report(
+    practice, now: datetime | None = None, periods: dict[str, int] | None = None
+) -> dict[str, int]:
     """What the next purge would remove, per kind (counts only)."""
+    now = now or timezone.now()
     with practice_scope(practice):
-        return {kind: expired(practice, kind, now).count() for kind in PURGED_KINDS}
+        periods = periods or policies_for(practice)
+        return {kind: expired(practice, kind, now, periods).count() for kind in PURGED_KINDS}
 
 
-def _delete(kind: str, model, ids: list) -> None:
-    """Children first, then the rows in one DELETE each. Django's collector would
-    load every appointment (sealed columns included) to cascade by hand: 5x
-    slower (bench.purge). A table that starts referencing appointments without
-    being listed in children() makes the batch fail at commit (foreign keys are
-    checked then) and roll back whole: never a silent orphan."""
-    for child, field in children(kind):
-        child.objects.filter(**{f"{field}__in": ids})._raw_delete(connection.alias)
-    model.objects.filter(pk__in=ids)._raw_delete(connection.alias)
+def _delete_rows(model: type[models.Model], rows: models.QuerySet, depth: int = 0) -> int:
+    """Delete `rows` and, first, every row referencing them (recursively), one
+    DELETE per table. Django's collector would load every row (sealed columns
+    included) to cascade by hand: 5x slower (bench.purge). The referencing
+    tables come from the models (referencing()), whatever their on_delete: a
+    purged patient leaves nothing behind. Returns the rows deleted along."""
+    if depth > 4:
+        raise RuntimeError(f"references to {model._meta.label} nest too deep to purge")
+    along = 0
+    for child, field in referencing(model):
+        if child is model:
+            raise RuntimeError(f"{model._meta.label} references itself: purge it by hand")
+        linked = child._base_manager.filter(**{f"{field}__in": rows.values("pk")})
+        along += _delete_rows(child, linked, depth + 1)
+        along += linked._raw_delete(connection.alias)
+    return along
 
 
-def purge_batch(practice, kind: str, now: datetime, batch: int = PURGE_BATCH) -> int:
+def _mark_activity(kind: str, model: type[models.Model], ids: list) -> None:
+    """Keep on each patient the latest activity among their rows about to be
+    deleted (Patient.purged_activity_at): their inactivity still counts from it."""
+    column = ACTIVITY.get(kind)
+    if column is None:
+        return
+    latest = (
+        model._base_manager.filter(pk__in=ids, patient_id=OuterRef("pk"))
+        .values("patient_id")
+        .annotate(latest=Max(column))
+        .values("latest")
+    )
+    patients = model._base_manager.filter(pk__in=ids, patient__isnull=False).values("patient_id")
+    Patient._base_manager.filter(pk__in=patients).update(
+        purged_activity_at=Greatest(F("purged_activity_at"), Subquery(latest))
+    )
+
+
+def purge_batch(
+    practice,
+    kind: str,
+    now: datetime,
+    batch: int = PURGE_BATCH,
+    periods: dict[str, int] | None = None,
+) -> int:
     """Delete one batch of expired rows and audit it, in one transaction, under
     the practice's scope."""
     with practice_scope(practice):
+        periods = periods or policies_for(practice)
+        rows = expired(practice, kind, now, periods)
         ids = list(
-            expired(practice, kind, now)
-            .order_by(*BATCH_ORDER.get(kind, ("pk",)))
+            rows.order_by(*BATCH_ORDER.get(kind, ("pk",)))
             .select_for_update(skip_locked=True)
             .values_list("pk", flat=True)[:batch]
         )
         if not ids:
             return 0
-        _delete(kind, expired(practice, kind, now).model, ids)
+        model = MODELS[kind]
+        _mark_activity(kind, model, ids)
+        selected = model._base_manager.filter(pk__in=ids)
+        along = _delete_rows(model, selected)
+        selected._raw_delete(connection.alias)
         record_event(
             actor=Actor.system("retention_purge"),
             action=Action.PURGE,
@@ -161,7 +344,8 @@ def purge_batch(practice, kind: str, now: datetime, batch: int = PURGE_BATCH) ->
                 "count": len(ids),
                 "first_id": str(ids[0]),
                 "last_id": str(ids[-1]),
-                "days": policy_days(practice, kind),
+                "days": periods[kind],
+                "rows_along": along,
             },
         )
         return len(ids)
@@ -169,11 +353,12 @@ def purge_batch(practice, kind: str, now: datetime, batch: int = PURGE_BATCH) ->
 
 def purge_practice(practice, now: datetime | None = None, batch: int = PURGE_BATCH) -> dict:
     now = now or timezone.now()
+    periods = policies_for(practice)
     counts = {}
     for kind in PURGED_KINDS:
         total = 0
         while True:
-            removed = purge_batch(practice, kind, now, batch)
+            removed = purge_batch(practice, kind, now, batch, periods)
             total += removed
             if removed < batch:
                 break

@@ -129,6 +129,12 @@ class Patient(SealedModel):
     restricted = models.BooleanField(_("dossier restreint"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # The latest activity (appointment end, message, note, consent withdrawal,
+    # waiting-list closure) among the patient's rows that the retention purge
+    # has already deleted: inactivity is counted from it too, so that purging an
+    # old appointment does not make its patient look inactive sooner
+    # (compliance/retention.py, docs/retention.md).
+    purged_activity_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = ScopedManager(practice="practice")
 

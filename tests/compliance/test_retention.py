@@ -15,6 +15,8 @@ from tests.compliance.helpers import aged_rows
 from tests.factories import as_actor
 from tests.scoping import every_practice
 
+NOTHING = {str(kind): 0 for kind in retention.PURGED_KINDS}
+
 
 def _remaining(model, ids):
     with every_practice():
@@ -38,7 +40,12 @@ def rows(world):
 def test_purge_removes_exactly_what_has_expired(world, rows):
     a, b = rows
     counts = retention.purge_all()
-    assert counts[world.practice_a.pk] == {"appointments": 1, "call_messages": 2, "reminders": 2}
+    assert counts[world.practice_a.pk] == {
+        **NOTHING,
+        "appointments": 1,
+        "call_messages": 2,
+        "reminders": 2,
+    }
     # Appointment cascades take their reminders and events along.
     assert _remaining(Appointment, a["appointments"]) == set(a["appointments"][1:])
     assert _remaining(CallMessage, a["call_messages"]) == set(a["call_messages"][2:])
@@ -57,15 +64,11 @@ def test_purge_removes_exactly_what_has_expired(world, rows):
 def test_purge_in_batches_is_idempotent(world, rows):
     a, _b = rows
     counts = retention.purge_practice(world.practice_a, batch=1)
-    assert counts == {"appointments": 1, "call_messages": 2, "reminders": 2}
+    assert counts == {**NOTHING, "appointments": 1, "call_messages": 2, "reminders": 2}
     # One audit event per batch, each with its own count.
     events = AuditEvent.objects.filter(action="purge", object_type="call_messages")
     assert [e.detail["count"] for e in events] == [1, 1]
-    assert retention.purge_practice(world.practice_a, batch=1) == {
-        "appointments": 0,
-        "call_messages": 0,
-        "reminders": 0,
-    }
+    assert retention.purge_practice(world.practice_a, batch=1) == NOTHING
     with every_practice():
         assert not AppointmentEvent.objects.filter(appointment_id=a["appointments"][0]).exists()
 
@@ -74,7 +77,8 @@ def test_dry_run_counts_and_deletes_nothing(world, rows):
     a, _b = rows
     out = io.StringIO()
     call_command("purge_expired", "--dry-run", stdout=out)
-    assert "cabinet-a  reminders=2  call_messages=2  appointments=1" in out.getvalue()
+    assert "cabinet-a  reminders=2  call_messages=2  waiting_list=0" in out.getvalue()
+    assert "clinical_notes=0  appointments=1  inactive_patients=0" in out.getvalue()
     assert "5 + " not in out.getvalue()
     assert _remaining(Appointment, a["appointments"]) == set(a["appointments"])
     assert not AuditEvent.objects.filter(action="purge").exists()
@@ -92,7 +96,10 @@ def test_policy_outside_bounds_is_refused(world):
 
 
 def _post(days):
-    return {"appointments": days, "call_messages": 90, "reminders": 90, "audit_events": 365}
+    return {
+        **{str(kind): rule.default_days for kind, rule in retention.RULES.items()},
+        "appointments": days,
+    }
 
 
 def test_manager_sets_policies_on_the_practice_page(world):
