@@ -74,6 +74,8 @@ DETAIL_LABELS = {
     "read": _("Marquées comme lues"),
     "handover_event": _("Restitution (événement)"),
     "handover_missing": _("Aucune restitution enregistrée"),
+    "handover_unchecked": _("Restitution exportée mais non vérifiée"),
+    "handover_check": _("Vérification de la restitution (événement)"),
     "reason": _("Motif"),
     "refused": _("Refus (code HTTP)"),
     "refused_models": _("Modèles encore sur une ancienne version"),

@@ -1,7 +1,18 @@
 from django.db.models import Prefetch
 
 from accounts.models import Membership, Practice, User
+from accounts.scoping import practice_scope
 from onboarding.models import Invitation
+from patients.rotation import Handover, handover_status
+
+
+def practice_handover(practice: Practice) -> Handover | None:
+    """The hand-over of a closed practice (None while it is not closed); its
+    audit events are the practice's rows, read within its scope."""
+    if practice.status != Practice.Status.CLOSED:
+        return None
+    with practice_scope(practice):
+        return handover_status(practice)
 
 
 def practices_overview() -> list[Practice]:

@@ -218,8 +218,8 @@ def read_manifest(directory: Path) -> dict:
     return manifest
 
 
-def check_sums(directory: Path) -> None:
-    """What `sha256sum -c SHA256SUMS` checks."""
+def check_sums(directory: Path) -> str:
+    """What `sha256sum -c SHA256SUMS` checks; returns the data file's SHA-256."""
     try:
         lines = (directory / SUMS_FILE).read_text(encoding="ascii").splitlines()
     except (OSError, ValueError):
@@ -234,6 +234,7 @@ def check_sums(directory: Path) -> None:
         names.add(name)
     if names != {DATA_FILE, MANIFEST_FILE}:
         raise HandoverError("SHA256SUMS incomplet")
+    return _file_sha256(directory / DATA_FILE)
 
 
 def _file_sha256(path: Path) -> str:
@@ -303,6 +304,7 @@ class CheckReport:
     patients: int
     sections: dict[str, int]
     compared_with_database: bool
+    data_sha256: str
 
 
 def check_handover(
@@ -312,7 +314,7 @@ def check_handover(
     authenticated, counts equal to the manifest's, and, while the practice's data
     is still here (call it inside its scope), each patient's document equal to a
     fresh export of it (the access trail aside, which grows with every read)."""
-    check_sums(directory)
+    data_sha256 = check_sums(directory)
     counts = Counts(0, {})
     expected = _fresh(practice) if practice is not None else None
     for document in read_documents(directory, passphrase):
@@ -321,7 +323,7 @@ def check_handover(
             _compare(document, expected)
     if expected:
         raise HandoverError(f"{len(expected)} dossier(s) du cabinet absent(s) de la restitution")
-    return CheckReport(counts.patients, counts.sections, practice is not None)
+    return CheckReport(counts.patients, counts.sections, practice is not None, data_sha256)
 
 
 def _key(document: dict) -> str:

@@ -202,21 +202,43 @@ class ShredRefused(Exception):
     The message is in French, for the operator."""
 
 
-def handover_export(practice: Practice) -> AuditEvent | None:
-    """The latest hand-over export (export_practice's audit event) recorded for
-    the practice since its closure (ever, for a practice not closed): what the
-    practice received of its data before its keys may be destroyed."""
+def _handover_events(practice: Practice, purpose: str):
     events = AuditEvent.objects.filter(
         practice_id=practice.pk,
         action=Action.EXPORT,
         object_type=ObjectType.PRACTICE,
         object_id=str(practice.pk),
         outcome=Outcome.ALLOWED,
-        detail__purpose="offboarding",
+        detail__purpose=purpose,
     )
     if practice.closed_at is not None:
         events = events.filter(occurred_at__gte=practice.closed_at)
-    return events.order_by("-occurred_at", "-id").first()
+    return events.order_by("-occurred_at", "-id")
+
+
+@dataclass(frozen=True)
+class Handover:
+    """The practice's latest hand-over export since its closure (ever, for a
+    practice not closed) and the check that proved that same file round-trips
+    against the database (check_practice_export --practice), if any."""
+
+    export: AuditEvent | None
+    check: AuditEvent | None
+
+    @property
+    def verified(self) -> bool:
+        return self.check is not None
+
+
+def handover_status(practice: Practice) -> Handover:
+    exports = list(_handover_events(practice, "offboarding")[:20])
+    checks = list(_handover_events(practice, "offboarding_check")[:20])
+    for export in exports:
+        for check in checks:
+            same_file = check.detail.get("sha256") == export.detail.get("sha256")
+            if same_file and check.occurred_at >= export.occurred_at:
+                return Handover(export, check)
+    return Handover(exports[0] if exports else None, None)
 
 
 def shred_practice_key(
@@ -225,25 +247,33 @@ def shred_practice_key(
     """Crypto-shredding: destroy every version of the practice's keys. Its
     sealed data can never be read again; pages say "données indisponibles".
     Refused (ShredRefused, the refusal audited) while no hand-over export of
-    the practice is recorded since its closure, unless the operator overrides
-    it explicitly (without_handover, audited with the shredding)."""
-    export = handover_export(practice)
-    if export is None and not without_handover:
-        record_event(
-            action=Action.KEY_OPERATION,
-            actor=actor or KEY_ROTATION,
+    the practice, checked against the database, is recorded since its closure,
+    unless the operator overrides it explicitly (without_handover, audited
+    with the shredding)."""
+    handover = handover_status(practice)
+    if handover.verified:
+        return _shred(
             practice=practice,
-            object_type="practice_key",
-            outcome=Outcome.DENIED,
-            detail={"operation": "shred", "handover_missing": True},
+            actor=actor,
+            handover={"handover_event": handover.export.pk, "handover_check": handover.check.pk},
         )
-        raise ShredRefused(
-            f"Clés du cabinet « {practice.slug} » conservées : aucune restitution "
-            "(export_practice) n'est enregistrée depuis sa fermeture. Exportez et vérifiez "
-            "la restitution, ou forcez la destruction avec --without-handover."
-        )
-    handover = {"handover_event": export.pk} if export is not None else {"without_handover": True}
-    return _shred(practice=practice, actor=actor, handover=handover)
+    if without_handover:
+        return _shred(practice=practice, actor=actor, handover={"without_handover": True})
+    missing = "handover_missing" if handover.export is None else "handover_unchecked"
+    record_event(
+        action=Action.KEY_OPERATION,
+        actor=actor or KEY_ROTATION,
+        practice=practice,
+        object_type="practice_key",
+        outcome=Outcome.DENIED,
+        detail={"operation": "shred", missing: True},
+    )
+    raise ShredRefused(
+        f"Clés du cabinet « {practice.slug} » conservées : aucune restitution vérifiée "
+        "depuis sa fermeture (export_practice, puis check_practice_export --practice sur le "
+        "même fichier). Exportez et vérifiez la restitution, ou forcez la destruction avec "
+        "--without-handover."
+    )
 
 
 @transaction.atomic

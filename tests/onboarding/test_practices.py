@@ -295,6 +295,15 @@ def test_closing_needs_suspension_then_keys_are_shredded_after_grace(
     )
     lines = list(read_documents(output, "phrase-secrète-du-cabinet"))
     assert [line["patient"]["last_name"] for line in lines] == ["Lefèvre"]
+    call_command(
+        "check_practice_export",
+        "--input",
+        str(output),
+        "--passphrase-file",
+        str(phrase),
+        "--practice",
+        world.practice_a.slug,
+    )
     with freeze_time("2027-02-20 10:00:00"):
         assert shred_closed_practices() == 0
     with freeze_time("2027-02-22 10:00:00"):

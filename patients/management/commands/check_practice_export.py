@@ -7,6 +7,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.scoping import practice_scope
+from audit.context import Actor
+from audit.models import Action
+from audit.services import record_event
 from patients import handover
 from patients.management.commands._practice import passphrase_from, practice_by_slug
 
@@ -37,6 +40,20 @@ class Command(BaseCommand):
                     report = handover.check_handover(Path(source), passphrase, found)
         except handover.HandoverError as error:
             raise CommandError(f"Restitution refusée : {error}.") from None
+        if found is not None:
+            # The proof the shredding of the practice's keys waits for.
+            record_event(
+                actor=Actor.system("check_practice_export"),
+                action=Action.EXPORT,
+                practice=found,
+                object_type="practice",
+                object_id=found.pk,
+                detail={
+                    "patients": report.patients,
+                    "purpose": "offboarding_check",
+                    "sha256": report.data_sha256,
+                },
+            )
         compared = " et identiques à la base" if report.compared_with_database else ""
         self.stdout.write(
             f"Restitution intègre : {report.patients} dossiers déchiffrés{compared} "
