@@ -8,7 +8,33 @@ from accounts.roles import PRACTICE_ROLES, PROVIDER_ROLES, Role
 from onboarding.models import DeviceReset
 from secretariat import inputs
 
-TIMEZONES = sorted(zone for zone in zoneinfo.available_timezones() if zone.startswith("Europe/"))
+# France first, overseas included (a practice in Réunion books in Réunion's time),
+# with the names people use; then the rest of Europe under their zone names.
+FRENCH_TIMEZONES = [
+    ("Europe/Paris", _("France métropolitaine et Corse")),
+    ("America/Guadeloupe", _("Guadeloupe")),
+    ("America/Martinique", _("Martinique")),
+    ("America/Cayenne", _("Guyane")),
+    ("Indian/Reunion", _("La Réunion")),
+    ("Indian/Mayotte", _("Mayotte")),
+    ("America/Miquelon", _("Saint-Pierre-et-Miquelon")),
+    ("America/St_Barthelemy", _("Saint-Barthélemy")),
+    ("America/Marigot", _("Saint-Martin")),
+    ("Pacific/Tahiti", _("Polynésie française (Tahiti)")),
+    ("Pacific/Marquesas", _("Polynésie française (Marquises)")),
+    ("Pacific/Gambier", _("Polynésie française (Gambier)")),
+    ("Pacific/Noumea", _("Nouvelle-Calédonie")),
+    ("Pacific/Wallis", _("Wallis-et-Futuna")),
+]
+OTHER_EUROPEAN_TIMEZONES = sorted(
+    zone
+    for zone in zoneinfo.available_timezones()
+    if zone.startswith("Europe/") and zone not in dict(FRENCH_TIMEZONES)
+)
+TIMEZONE_CHOICES = [
+    (_("France"), FRENCH_TIMEZONES),
+    (_("Autres pays d'Europe"), [(zone, zone) for zone in OTHER_EUROPEAN_TIMEZONES]),
+]
 
 
 # The contact point given to patients in a breach notice (GDPR art. 34).
@@ -18,7 +44,7 @@ PRIVACY_CONTACT = ["dpo_name", "dpo_email", "dpo_phone"]
 class PracticeIdentityForm(forms.ModelForm):
     timezone = forms.ChoiceField(
         label=_("Fuseau horaire"),
-        choices=[(zone, zone) for zone in TIMEZONES],
+        choices=TIMEZONE_CHOICES,
         initial="Europe/Paris",
     )
 

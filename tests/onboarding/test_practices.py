@@ -333,3 +333,37 @@ def test_agenda_starter_gives_types_and_hours_to_practitioners_without_hours(wor
         assert doctor_hours.count() == 10
     with practice_scope(world.practice_b):
         assert not AppointmentType.objects.filter(practice=world.practice_b).exists()
+
+
+OVERSEAS = {
+    "Indian/Reunion": "La Réunion",
+    "America/Guadeloupe": "Guadeloupe",
+    "America/Martinique": "Martinique",
+    "America/Cayenne": "Guyane",
+    "Indian/Mayotte": "Mayotte",
+    "America/Miquelon": "Saint-Pierre-et-Miquelon",
+    "Pacific/Tahiti": "Polynésie française (Tahiti)",
+    "Pacific/Noumea": "Nouvelle-Calédonie",
+    "Pacific/Wallis": "Wallis-et-Futuna",
+}
+
+
+def test_new_practice_page_offers_overseas_time_zones_by_their_french_names(world):
+    page = world.client("platform_admin").get(reverse("platform:practice_new")).content.decode()
+    for zone, label in OVERSEAS.items():
+        assert f'<option value="{zone}">{label}</option>' in page
+    assert '<option value="Europe/Paris" selected>France métropolitaine et Corse</option>' in page
+
+
+@pytest.mark.parametrize("zone", sorted(OVERSEAS))
+def test_overseas_practice_is_onboarded_in_its_own_time_zone(world, zone):
+    from appointments.selectors import practice_zone
+
+    response = world.client("platform_admin").post(
+        reverse("platform:practice_new"),
+        {"name": "Cabinet du Lagon", "slug": "lagon", "address": "1 rue du Port", "timezone": zone},
+    )
+    assert response.status_code == 302
+    practice = Practice.objects.get(slug="lagon")
+    assert practice.timezone == zone
+    assert practice_zone(practice).key == zone
