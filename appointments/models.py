@@ -419,7 +419,11 @@ class Reminder(models.Model):
     class Meta:
         verbose_name = _("rappel")
         constraints = [
-            models.UniqueConstraint(fields=["appointment", "kind"], name="reminder_once_per_kind")
+            # practice_id: the schema stays distributable (docs/scaling.md); the
+            # appointment implies the practice, so the meaning is unchanged.
+            models.UniqueConstraint(
+                fields=["practice", "appointment", "kind"], name="reminder_once_per_kind"
+            )
         ]
         indexes = [
             models.Index(
@@ -470,7 +474,8 @@ class WaitingListEntry(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["patient", "appointment_type"],
+                # practice_id: see Reminder (the patient implies the practice).
+                fields=["practice", "patient", "appointment_type"],
                 condition=Q(resolved_at__isnull=True),
                 name="waiting_one_open_per_type",
             )

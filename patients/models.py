@@ -220,7 +220,9 @@ class Consent(models.Model):
         ordering = ["-given_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["patient", "purpose"],
+                # practice_id: the schema stays distributable (docs/scaling.md);
+                # the patient implies the practice, so the meaning is unchanged.
+                fields=["practice", "patient", "purpose"],
                 condition=models.Q(withdrawn_at__isnull=True),
                 name="consent_one_active_per_purpose",
             )
