@@ -9,6 +9,11 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.dbroles import grant_privileges  # noqa: PLC0415 -- app registry not ready at import
+        from accounts.roles import Role  # noqa: PLC0415 -- app registry not ready at import
+        from audit.labels import name_codes  # noqa: PLC0415 -- app registry not ready at import
+
+        # A role in an audit or alert detail reads as the role's name.
+        name_codes("role", Role)
 
         # Once per migrate (after the last app's signal would do as well: the
         # handler covers every table of the schema).

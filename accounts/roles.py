@@ -8,6 +8,8 @@ group per role. A codename listed here must exist in Practice.Meta.permissions.
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from audit.context import SYSTEM_ROLE
+
 
 class Role(models.TextChoices):
     TELESECRETARY = "telesecretary", _("Télésecrétaire")
@@ -82,8 +84,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 
 
 def role_label(value: str | None) -> str:
-    """A role's name for people (the audit trail keeps the code); a value that
-    names no role, such as a system actor's, is shown as it is."""
+    """A role's name for people (the audit trail keeps the code); a system
+    actor's is named too; another value (of an older version) shows as it is."""
+    if value == SYSTEM_ROLE:
+        return str(_("Système (tâche automatique)"))
     return Role(value).label if value in Role.values else (value or "")
 
 

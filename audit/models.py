@@ -57,6 +57,7 @@ class ObjectType(models.TextChoices):
     CALL_MESSAGE = "call_message", _("Message d'appel")
     CALL_MESSAGES = "call_messages", _("Messages d'appel")
     CALL_MESSAGE_FORM = "call_message_form", _("Formulaire de message")
+    CALL_MESSAGE_REPLY = "call_message_reply", _("Réponse à un message d'appel")
     WAITING_LIST_ENTRY = "waiting_list_entry", _("Liste d'attente")
     REMINDER = "reminder", _("Rappel")
     REMINDERS = "reminders", _("Journal des rappels")

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from audit import chain as chain_module
 from audit.context import Actor
+from audit.labels import DETAIL_LABELS
 from audit.models import Action, ObjectType, Outcome
 
 _MAX_DETAIL_STRING = 80
@@ -24,7 +25,9 @@ _ACTOR_PRACTICE = object()
 
 
 class AuditDetailError(TypeError):
-    """Audit details hold identifiers, counts and flags; never free text."""
+    """Audit details hold identifiers, counts and flags; never free text. Each
+    key and object type is named in French (audit/labels.py, ObjectType), so
+    that no page, CSV or notice shows a code."""
 
 
 def clean_detail(detail: Mapping | None) -> dict:
@@ -43,6 +46,16 @@ def clean_detail(detail: Mapping | None) -> dict:
             raise AuditDetailError(f"audit detail {key!r} has type {type(value).__name__}")
         clean[str(key)] = value
     return clean
+
+
+def named_detail(detail: Mapping | None) -> dict:
+    """clean_detail, each key named in French first (audit.labels.DETAIL_LABELS):
+    what record_event and compliance's alerts store, so that no page, CSV or
+    notice meets a key it cannot put in words."""
+    for key in detail or {}:
+        if key not in DETAIL_LABELS:
+            raise AuditDetailError(f"detail key {key!r} has no name in audit.labels.DETAIL_LABELS")
+    return clean_detail(detail)
 
 
 def patients_shown(ids: Iterable) -> dict:
@@ -66,6 +79,8 @@ def record_event(
     chain). The practice defaults to the actor's; `actor=None` is an anonymous
     request seen from nowhere (rare: prefer `Actor.from_request` or
     `Actor.system`)."""
+    if object_type and object_type not in ObjectType.values:
+        raise AuditDetailError(f"object type {object_type!r} is not an audit.models.ObjectType")
     actor = actor or Actor()
     if practice is _ACTOR_PRACTICE:
         practice = actor.practice_id
@@ -83,6 +98,6 @@ def record_event(
         "ip_address": actor.ip,
         "user_agent": actor.user_agent,
         "request_id": actor.request_id,
-        "detail": clean_detail(detail),
+        "detail": named_detail(detail),
     }
     return chain_module.append_to(practice_id, content)

@@ -10,7 +10,7 @@ from accounts.models import User
 from accounts.roles import Role
 from audit.context import Actor
 from audit.models import Action
-from audit.services import clean_detail, record_event
+from audit.services import named_detail, record_event
 from compliance import notices
 from compliance.models import DEFAULT_SEVERITY, Alert, DataKind, RetentionPolicy
 from compliance.retention import RULES
@@ -39,7 +39,7 @@ def alert_raise(
                 severity=severity or DEFAULT_SEVERITY.get(kind, Alert.Severity.WARNING),
                 fingerprint=fingerprint,
                 # Identifiers and counts only, with the audit trail's rules.
-                detail=clean_detail(detail),
+                detail=named_detail(detail),
                 practice_id=getattr(practice, "pk", practice),
                 subject=subject,
                 notified_at=timezone.now(),

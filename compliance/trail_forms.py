@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Practice
-from audit.models import Action, Outcome
+from audit.models import Action, ObjectType, Outcome
 from secretariat import inputs
 
 
@@ -26,13 +26,7 @@ class EventFilterForm(forms.Form):
         required=False,
         validators=[inputs.plain_text],
     )
-    object_type = forms.CharField(
-        label=_("Type d'objet"),
-        max_length=64,
-        required=False,
-        help_text=_("ex. patient"),
-        validators=[inputs.plain_text],
-    )
+    object_type = forms.ChoiceField(label=_("Type d'objet"), choices=(), required=False)
     object_id = forms.CharField(
         label=_("Identifiant de l'objet"),
         max_length=64,
@@ -53,6 +47,13 @@ class EventFilterForm(forms.Form):
         label=_("Au"), required=False, widget=DateInput, validators=[inputs.HISTORY.validator]
     )
     after = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # By label, in the reader's language: nobody has to know the stored codes.
+        self.fields["object_type"].choices = [("", _("Tous"))] + sorted(
+            ObjectType.choices, key=lambda choice: str(choice[1]).lower()
+        )
 
     def clean(self):
         data = super().clean()

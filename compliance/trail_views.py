@@ -15,9 +15,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import provider_permission
+from accounts.roles import role_label
 from audit import selectors
 from audit.chain import canonical_time
-from audit.labels import detail_rows
+from audit.labels import detail_rows, detail_text, object_id_words
 from audit.models import Action, AuditEvent
 from audit.services import record_event
 from compliance.trail_forms import EventFilterForm, PatientAccessForm
@@ -110,6 +111,8 @@ EXPORT_COLUMNS = [
 
 
 def _export_row(event: AuditEvent) -> list:
+    # In words, like the pages (audit/labels.py): the codes as recorded and
+    # chained stay in the database, where audit_verify checks them.
     values = [
         event.pk,
         event.chain_id,
@@ -117,16 +120,16 @@ def _export_row(event: AuditEvent) -> list:
         canonical_time(event.occurred_at),
         event.actor_id,
         event.actor_username,
-        event.role,
-        event.action,
-        event.object_type,
-        event.object_id,
+        role_label(event.role),
+        event.get_action_display(),
+        event.object_type_label,
+        object_id_words(event.object_type, event.object_id),
         event.practice_id,
-        event.outcome,
+        event.get_outcome_display(),
         event.ip_address,
         event.user_agent,
         event.request_id,
-        json.dumps(event.detail, sort_keys=True, ensure_ascii=False),
+        detail_text(event.detail),
         event.hash,
     ]
     return values

@@ -83,7 +83,7 @@ def token_view(request: HttpRequest) -> HttpResponse:
         return throttled
     response = TokenView.as_view()(request)
     if response.status_code == 200:
-        _audit(request, client_id, Action.LOGIN, Outcome.ALLOWED, grant="client_credentials")
+        _audit(request, client_id, Action.LOGIN, Outcome.ALLOWED, grant_type="client_credentials")
     else:
         _audit(request, client_id, Action.LOGIN_FAILED, Outcome.DENIED, status=response.status_code)
     return response

@@ -16,12 +16,12 @@ def practice(db):
 @pytest.mark.parametrize(
     "detail",
     [
-        {"note": "Patient se plaint de douleurs thoraciques depuis trois jours, " * 2},
-        {"temperature": 38.5},
+        {"reason": "Patient se plaint de douleurs thoraciques depuis trois jours, " * 2},
+        {"count": 38.5},
         {"patient": {"last_name": "Dupont"}},
-        {"names": [{"last_name": "Dupont"}]},
-        {"birth_date": __import__("datetime").date(1970, 1, 1)},
-        {"ids": [1, 2.5]},
+        {"patients": [{"last_name": "Dupont"}]},
+        {"day": __import__("datetime").date(1970, 1, 1)},
+        {"patient_ids": [1, 2.5]},
     ],
     ids=["long-string", "float", "dict", "list-of-dicts", "date", "list-with-float"],
 )
@@ -45,18 +45,44 @@ def test_record_event_accepts_identifiers_counts_and_flags(practice):
         practice=practice,
         object_type="patient",
         object_id=12,
-        detail={"count": 3, "ids": [1, 2, "a-3"], "format": "csv", "partial": False, "x": None},
+        detail={
+            "count": 3,
+            "patient_ids": [1, 2, "a-3"],
+            "format": "csv",
+            "restricted": False,
+            "latest": None,
+        },
     )
     event = AuditEvent.objects.get(pk=appended.id)
     assert event.detail == {
         "count": 3,
-        "ids": [1, 2, "a-3"],
+        "patient_ids": [1, 2, "a-3"],
         "format": "csv",
-        "partial": False,
-        "x": None,
+        "restricted": False,
+        "latest": None,
     }
     assert event.object_id == "12"
     assert event.chain.key == f"practice:{practice.pk}"
+
+
+@pytest.mark.parametrize(
+    ("object_type", "detail"),
+    [("patient", {"temperature_reading": 1}), ("patient_temperature", {"count": 1})],
+    ids=["unnamed-key", "unknown-object-type"],
+)
+def test_record_event_refuses_what_no_french_label_names(practice, object_type, detail):
+    """Every key and object type has its words in audit/labels.py and ObjectType
+    (issue 13 item 7): an unnamed one would reach a French page as a code."""
+    before = AuditEvent.objects.count()
+    with pytest.raises(AuditDetailError, match="temperature"):
+        record_event(
+            actor=as_actor(),
+            action="view",
+            practice=practice,
+            object_type=object_type,
+            detail=detail,
+        )
+    assert AuditEvent.objects.count() == before
 
 
 def test_record_event_without_practice_goes_to_the_platform_chain(db):

@@ -87,7 +87,9 @@ def test_drill_results_page_shows_outcomes_to_compliance(world):
     response = world.client("compliance_officer").get("/conformite/continuite/")
     assert response.status_code == 200
     assert b"secretariat-x.sbk" in response.content
-    assert b"no_backup" in response.content
+    # The details in words (audit/labels.py), not as stored (issue 13 item 7).
+    assert "Erreur : Aucune sauvegarde" in response.content.decode()
+    assert b"no_backup" not in response.content
 
 
 @pytest.mark.django_db
