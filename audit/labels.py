@@ -149,6 +149,7 @@ DETAIL_LABELS = {
     "practitioners": _("Praticiens"),
     "replies": _("Réponses"),
     "row_count_mismatches": _("Tables dont le nombre de lignes diffère"),
+    "rows_along": _("Lignes liées supprimées avec elles"),
     "rows_checked": _("Lignes vérifiées"),
     "scratch_database": _("Base temporaire"),
     "sealed_failures": _("Lignes chiffrées illisibles"),
@@ -219,7 +220,10 @@ VALUE_LABELS: dict[str, dict[str, object]] = {
         "shred": _("Destruction de la clé (effacement cryptographique)"),
         "totp_device_reset": _("Réinitialisation de l'appareil TOTP"),
     },
-    "purpose": {"offboarding": _("Restitution au cabinet (fin de contrat)")},
+    "purpose": {
+        "offboarding": _("Restitution au cabinet (fin de contrat)"),
+        "offboarding_check": _("Vérification de la restitution au cabinet"),
+    },
     "reason": {
         "stale": _("Compte inutilisé"),
         "training_overdue": _("Formation à la confidentialité échue"),

@@ -165,6 +165,12 @@ def test_every_object_type_written_is_a_named_object_type():
     assert not missing, f"object types with no French label (audit.models.ObjectType): {missing}"
 
 
+def test_every_kind_of_data_purged_is_a_named_object_type():
+    """The purge records each batch under its kind as the object type
+    (compliance.retention.purge_batch)."""
+    assert set(DataKind.values) <= set(ObjectType.values)
+
+
 def test_every_detail_key_written_has_a_french_name():
     _object_types, keys, _codes = written()
     missing = {key: at for key, at in keys.items() if key not in labels.DETAIL_LABELS}
