@@ -1,8 +1,8 @@
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 
 from accounts.models import Membership, Practice, User
 from accounts.scoping import practice_scope
-from onboarding.models import Invitation
+from onboarding.models import Invitation, ProcessingContract
 from patients.rotation import Handover, handover_status
 
 
@@ -16,7 +16,11 @@ def practice_handover(practice: Practice) -> Handover | None:
 
 
 def practices_overview() -> list[Practice]:
-    return list(Practice.objects.order_by("status", "name"))
+    # has_contract: an active practice without its data processing agreement is flagged.
+    contracts = ProcessingContract.objects.filter(practice=OuterRef("pk"))
+    return list(
+        Practice.objects.annotate(has_contract=Exists(contracts)).order_by("status", "name")
+    )
 
 
 def users_overview() -> list[User]:

@@ -65,3 +65,21 @@ def test_seed_demo_users_log_in_with_their_otpauth_secret():
     code = pyotp.parse_uri(user["otpauth"]).now()
     response = client.post(reverse("accounts:otp"), {"code": code})
     assert response["Location"] == reverse("accounts:home")
+
+
+def test_seed_demo_records_a_processing_contract_for_each_active_practice():
+    from audit.models import AuditEvent
+    from onboarding.models import ProcessingContract
+
+    _seed_json()
+    active = Practice.objects.filter(status=Practice.Status.ACTIVE)
+    assert active.exists()
+    for practice in active:
+        contract = ProcessingContract.objects.get(practice=practice)
+        assert contract.pdf().startswith(b"%PDF-")
+        # Recorded like onboarding does: its audit event in the practice's chain.
+        assert AuditEvent.objects.filter(
+            practice=practice, object_type="contract", object_id=str(contract.pk)
+        ).exists()
+    _seed_json()
+    assert ProcessingContract.objects.count() == active.count()

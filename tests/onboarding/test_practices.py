@@ -367,3 +367,24 @@ def test_overseas_practice_is_onboarded_in_its_own_time_zone(world, zone):
     practice = Practice.objects.get(slug="lagon")
     assert practice.timezone == zone
     assert practice_zone(practice).key == zone
+
+
+def test_active_practice_without_processing_contract_is_flagged_to_the_admin(world):
+    from onboarding.services import contract_record
+
+    admin = world.client("platform_admin")
+    page = reverse("platform:practice", args=[world.practice_a.slug])
+    warning = "Cabinet actif sans contrat de sous-traitance enregistré"
+    assert warning in admin.get(page).content.decode()
+    dashboard = admin.get(reverse("platform:dashboard")).content.decode()
+    assert dashboard.count("sans contrat de sous-traitance") == 2  # practices A and B
+    contract_record(
+        practice=world.practice_a,
+        version="1",
+        signed_on=timezone.localdate(),
+        pdf=PDF,
+        actor=Actor(user=world.users["platform_admin"]),
+    )
+    assert warning not in admin.get(page).content.decode()
+    dashboard = admin.get(reverse("platform:dashboard")).content.decode()
+    assert dashboard.count("sans contrat de sous-traitance") == 1

@@ -9,10 +9,14 @@ import base64
 import hashlib
 import hmac
 import json
+from io import BytesIO
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen import canvas
 
 from accounts import otp, services
 from accounts.models import ConfidentialityAgreement, Practice, TOTPDevice, User
@@ -20,6 +24,8 @@ from accounts.roles import Role
 from demo.agenda import demo_agenda
 from demo.patients import demo_patients
 from demo.people import DEMO_PRACTICES, DEMO_USERS, SEED
+from onboarding.models import ProcessingContract
+from onboarding.services import contract_record
 
 AGREEMENT_TEXT = """\
 En accédant aux données de santé des patients des cabinets, je m'engage à :
@@ -41,6 +47,18 @@ def demo_password(username: str) -> str:
 
 def demo_totp_secret(username: str) -> bytes:
     return _derived("totp", username, 20)
+
+
+def _demo_contract_pdf(practice_name: str) -> bytes:
+    """A one-page stand-in for the signed agreement, saying what it is."""
+    out = BytesIO()
+    page = canvas.Canvas(out, pagesize=A4, invariant=True)
+    page.drawString(72, 770, "Contrat de sous-traitance (art. 28 RGPD) - DEMONSTRATION")
+    page.drawString(72, 750, practice_name)
+    page.drawString(72, 730, "Document fictif : aucune valeur contractuelle.")
+    page.showPage()
+    page.save()
+    return out.getvalue()
 
 
 def _practice_data(practices: dict[str, Practice]) -> list[dict]:
@@ -84,6 +102,17 @@ class Command(BaseCommand):
         contact = {name: spec.get(name, "") for name in ("dpo_name", "dpo_email", "dpo_phone")}
         if not practice.dpo_name:
             Practice.objects.filter(pk=practice.pk).update(**contact)
+        # An active practice works under a data processing agreement (GDPR art. 28):
+        # the demo records one the way onboarding does, so that no practice is
+        # shown active without it.
+        if not ProcessingContract.objects.filter(practice=practice).exists():
+            contract_record(
+                practice=practice,
+                version="démo-1",
+                signed_on=timezone.localdate(),
+                pdf=_demo_contract_pdf(practice.name),
+                actor=SEED,
+            )
         return practice
 
     def _user(self, spec: dict, practices: dict[str, Practice]) -> dict:
