@@ -232,9 +232,10 @@ class Appointment(SealedModel):
     """A booked slot. Like every sealed row (patients.models.SealedModel), its
     UUID primary key is generated in Python so that the row id exists before the
     reason for visit is sealed under the practice's data key, bound to (table,
-    column, practice, row). On PostgreSQL an exclusion constraint (migration
-    0002) refuses two non-cancelled appointments of one practitioner that
-    overlap."""
+    column, practice, row). On PostgreSQL an exclusion constraint (migrations
+    0002, 0012) refuses two non-cancelled appointments of one practitioner in
+    one practice that overlap (across practices, the booking services' lock on
+    the practitioner does)."""
 
     SEALED = ("reason",)
 

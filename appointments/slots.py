@@ -257,8 +257,9 @@ def _busy(
     two sorted lists (starts, ends). Two queries whatever the window.
 
     A practitioner working for several practices is one person: their
-    appointments and absences in every practice make them busy, as the
-    exclusion constraint (per practitioner, not per practice) says. Only
+    appointments and absences in every practice make them busy (bookings of
+    one practitioner in two practices are serialised by the lock on their user
+    row, services.base.lock_practitioner). Only
     (practitioner, start, end) leave this cross-practice read, so nothing of
     another practice's patients is disclosed. `practice` is kept in the
     signature as the caller's tenant; the ids come from its practitioners."""

@@ -2,11 +2,11 @@
 of a slot and a type, the practitioner's lock, the history row and the audit
 event of a change.
 
-Double booking is refused twice: here, under a lock on the practitioner's
-settings row (which serialises bookings of one practitioner), with a clear
-message; and on PostgreSQL by the exclusion constraint (migration 0002), which
-holds even behind the application's back. Its IntegrityError becomes the same
-SlotTaken, never a 500.
+Double booking is refused twice: here, under a lock on the practitioner's user
+row (which serialises bookings of one practitioner in every practice), with a
+clear message; and on PostgreSQL by the exclusion constraint (per practice since
+migration 0012), which holds even behind the application's back. Its
+IntegrityError becomes the same SlotTaken, never a 500.
 """
 
 from datetime import UTC, datetime
@@ -110,7 +110,16 @@ def check_slot(
 
 
 def lock_practitioner(practice: Practice, practitioner: User) -> None:
-    """Take the practitioner's lock for the rest of the transaction."""
+    """Take the practitioner's locks for the rest of the transaction: first the
+    person's, across practices, then their schedule's in this practice."""
+    # A practitioner working for several practices is one person, busy in all
+    # of them. The exclusion constraint is per practice (migration 0012: Citus
+    # needs practice_id in it), so two bookings of one practitioner in two
+    # practices are serialised here: one user row for every practice (a
+    # reference table under Citus, where a row lock holds on every node); the
+    # second booking then sees the first in the busy time read across practices.
+    # First, always: every path takes the two locks in this order.
+    User.objects.select_for_update(no_key=True).filter(pk=practitioner.pk).values_list("pk").get()
     PractitionerSettings.objects.bulk_create(
         [PractitionerSettings(practice=practice, practitioner=practitioner)],
         ignore_conflicts=True,

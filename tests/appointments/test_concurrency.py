@@ -1,6 +1,7 @@
 """Double booking under real concurrency, on PostgreSQL: threads with their own
-connections book the same slot through the service; and the exclusion
-constraint refuses an overlapping row written behind the application's back."""
+connections book the same slot through the service, in one practice or, for a
+practitioner working for two, in both at once; and the exclusion constraint
+refuses an overlapping row written behind the application's back."""
 
 import threading
 import uuid
@@ -12,9 +13,10 @@ from accounts.scoping import practice_scope
 from appointments.models import Appointment, PractitionerSettings
 from appointments.services.base import SlotTaken
 from appointments.services.booking import appointment_book
-from tests.appointments.helpers import at, booked, booking_world
-from tests.factories import as_actor
+from tests.appointments.helpers import appointment_type, at, booked, booking_world, schedule
+from tests.factories import as_actor, grant
 from tests.patients.helpers import make_patient
+from tests.scoping import every_practice
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -102,6 +104,61 @@ def test_concurrent_bookings_of_overlapping_slots_give_one_success(world):
     for thread in threads:
         thread.join(timeout=30)
     assert sorted(outcomes) == ["booked", "taken", "taken"]
+
+
+def test_concurrent_bookings_of_one_practitioner_in_two_practices_give_one_success(world):
+    # One person, two practices: the exclusion constraint is per practice
+    # (migration 0012), the lock on the practitioner's user row serialises the
+    # two practices' bookings, and the second sees the first in the busy time.
+    setup = booking_world(world)
+    dr = setup.practitioner
+    with every_practice():  # the platform admin's grant
+        grant(dr, "practitioner", world.practice_b)
+    with practice_scope(world.practice_b):
+        schedule(world.practice_b, dr)
+        kind_b = appointment_type(world.practice_b)
+    sides = [(world.practice_a, setup.kind), (world.practice_b, kind_b)] * 2
+    callers = [
+        (practice, kind, make_patient(practice, last_name=f"Appelant{i}"))
+        for i, (practice, kind) in enumerate(sides)
+    ]
+    barrier = threading.Barrier(len(callers))
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def book(practice, kind, patient) -> None:
+        try:
+            with practice_scope(practice):
+                barrier.wait(timeout=10)
+                try:
+                    appointment_book(
+                        actor=as_actor(None, "telesecretary"),
+                        practice=practice,
+                        practitioner=dr,
+                        patient=patient,
+                        appointment_type=kind,
+                        start=at(setup.monday, 10),
+                        reason="",
+                    )
+                    outcome = "booked"
+                except SlotTaken:
+                    outcome = "taken"
+                except Exception as error:  # reported to the test
+                    outcome = f"error: {type(error).__name__}: {error}"
+            with lock:
+                outcomes.append(outcome)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=book, args=caller) for caller in callers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["booked"] + ["taken"] * (len(callers) - 1)
+    with every_practice():
+        booked_rows = Appointment._base_manager.filter(practitioner=dr, start=at(setup.monday, 10))
+        assert booked_rows.count() == 1
 
 
 def _raw_insert(existing: Appointment, start, end, status="booked") -> None:

@@ -125,8 +125,7 @@ def test_book_reason_too_long_is_refused(world, setup):
 
 
 def test_practitioner_of_two_practices_is_busy_in_both(world, setup):
-    # One person, two practices: an appointment in B takes the time in A too
-    # (as the exclusion constraint, per practitioner, would insist anyway).
+    # One person, two practices: an appointment in B takes the time in A too.
     from tests.appointments.helpers import appointment, appointment_type
 
     dr = setup.practitioner

@@ -27,11 +27,8 @@ pytestmark = [
 # Surrogate primary keys (`id`): every practice-data table has one. Citus needs
 # (practice_id, id) instead; docs/scaling.md step 3 (composite primary keys).
 # Beyond them, the constraints without practice_id today, each with its reason
-# (closed ones: appointments 0011, patients 0005, the column added with the
-# same meaning):
+# (closed: appointments 0011 and 0012, patients 0005, the column added):
 KNOWN_GAPS = {
-    ("appointments_appointment", "appointment_no_overlap"): "per practitioner across "
-    "practices: a practitioner of several practices is busy in all of them",
     ("calendarfeed_calendarfeed", "calendarfeed_calendarfeed_secret_digest_key"): "a feed is "
     "fetched by its secret alone (/calendrier/<secret>.ics names no practice, and calendar "
     "applications hold that address): the digest of a random 256-bit secret is unique across "
