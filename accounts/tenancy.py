@@ -40,6 +40,8 @@ PROVIDER_RECORDS = {
     "compliance.Alert": "the compliance officer's alert inbox, across practices",
     "compliance.RetentionPolicy": "retention settings: the purge and the audit retention "
     "read them across practices; no patient data",
+    "compliance.PurgeSchedule": "when each retention period takes effect: the purge reads "
+    "it across practices; no patient data",
     "compliance.BreachIncident_practices": "the provider's breach register: which practices "
     "an incident touches",
     "compliance.PatientNotification": "the provider's breach register: notices to draft, "

@@ -154,6 +154,31 @@ class RetentionPolicy(models.Model):
         return f"{self.practice_id}:{self.kind}={self.days}"
 
 
+class PurgeSchedule(models.Model):
+    """The period the purge applies to one kind of data of a practice, and the
+    period announced to replace it. A period shorter than the one applied (or
+    the first one) takes effect only `retention.NOTICE_DAYS` after it was
+    announced (dry run first); a longer one at once. No row: never announced,
+    never purged (compliance/retention.py)."""
+
+    practice = models.ForeignKey("accounts.Practice", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=32, choices=DataKind.choices)
+    applied_days = models.PositiveIntegerField(null=True)
+    announced_days = models.PositiveIntegerField(null=True)
+    announced_at = models.DateTimeField(null=True)
+    due_at = models.DateTimeField(null=True)
+
+    objects = ScopedManager(practice="practice")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "kind"], name="purge_schedule_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.practice_id}:{self.kind}={self.applied_days}->{self.announced_days}"
+
+
 class BreachIncident(models.Model):
     """A personal data breach (GDPR art. 33/34) in the provider's register.
     Free-text fields describe the breach, never a patient's data."""

@@ -368,9 +368,13 @@ def _purge_planned(notice: Notice, params: dict) -> Text:
         )
         % {"day": _day(params.get("due")), "practice": _where(notice)}
     ]
+    periods = params.get("days") or {}
     for kind, count in sorted(counts.items()):
         label = DataKind(kind).label if kind in DataKind.values else kind
-        lines.append(f"– {label} : {count}")
+        line = f"– {label} : {count}"
+        if periods.get(kind):
+            line += " " + _("(nouvelle durée : %(days)s jours)") % {"days": periods[kind]}
+        lines.append(line)
     lines.append(_("Jusque-là, une durée peut encore être allongée dans les limites légales."))
     name = (
         "compliance:retention"

@@ -15,8 +15,10 @@ is recorded here; the DBA drops the monthly partitions older than it.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from celery.schedules import crontab
 from django.apps import apps
-from django.db import connection, models
+from django.conf import settings
+from django.db import connection, models, transaction
 from django.db.models import Exists, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -24,15 +26,18 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes import scopes_disabled
 
 from accounts.models import Practice
+from accounts.roles import Role
 from accounts.scoping import practice_scope
 from appointments.models import Appointment, CallMessage, Reminder, WaitingListEntry
 from audit.context import Actor
 from audit.models import Action
 from audit.services import record_event
-from compliance.models import DataKind, RetentionPolicy
+from compliance import notices
+from compliance.models import DataKind, Notice, PurgeSchedule, RetentionPolicy
 from patients.models import ClinicalNote, Consent, Patient
 
 PURGE_BATCH = 1000
+PURGE_BEAT_ENTRY = "compliance-purge-expired"
 
 
 @dataclass(frozen=True)
@@ -185,14 +190,176 @@ def policies_for(practice) -> dict[str, int]:
     return {kind: stored.get(kind, rule.default_days) for kind, rule in RULES.items()}
 
 
+Periods = dict[str, int | None]
+
+# How long before it takes effect a shorter period (or the first one) is
+# announced: the managers and compliance officers read the dry run's counts
+# and may still lengthen the period.
+NOTICE_DAYS = 7
+
+
+def _schedules(practice) -> dict[str, PurgeSchedule]:
+    with scopes_disabled():
+        return {
+            row.kind: row
+            for row in PurgeSchedule.objects.filter(practice_id=getattr(practice, "pk", practice))
+        }
+
+
+def _in_force(schedule: PurgeSchedule | None, policy: int, when: datetime) -> int | None:
+    """The period the purge applies at `when`: the one applied, or the one
+    announced once its notice has run; a policy at least as long applies at
+    once (it deletes less). None: nothing announced yet, not purged."""
+    if schedule is None:
+        return None
+    applied = schedule.applied_days
+    if schedule.announced_days is not None and schedule.due_at <= when:
+        applied = schedule.announced_days
+    if applied is not None and policy >= applied:
+        return policy
+    return applied
+
+
+def periods_in_force(practice, when: datetime | None = None) -> Periods:
+    when = when or timezone.now()
+    policies = policies_for(practice)
+    schedules = _schedules(practice)
+    return {kind: _in_force(schedules.get(kind), policies[kind], when) for kind in PURGED_KINDS}
+
+
+@transaction.atomic
+def purge_announce(*, practice, now: datetime | None = None) -> dict[str, int]:
+    """Record the periods in force at `now`, and announce each policy the purge
+    does not apply yet (shorter than the one applied, or never applied): it
+    takes effect NOTICE_DAYS later. The compliance officers and the practice's
+    managers get one notice with the dry run's counts at that date, when it
+    would delete anything. Idempotent (row locks; a pending announcement of the
+    same period is kept). Returns the kinds announced now and their counts."""
+    now = now or timezone.now()
+    due = now + timedelta(days=NOTICE_DAYS)
+    policies = policies_for(practice)
+    announced = {}
+    with practice_scope(practice):
+        # Two runs at once: both insert what is missing, then one waits on the locks.
+        PurgeSchedule.objects.bulk_create(
+            [PurgeSchedule(practice_id=practice.pk, kind=kind) for kind in PURGED_KINDS],
+            ignore_conflicts=True,
+        )
+        locked = PurgeSchedule.objects.select_for_update().filter(practice_id=practice.pk)
+        schedules = {row.kind: row for row in locked.order_by("kind")}
+        for kind in PURGED_KINDS:
+            schedule = schedules[kind]
+            schedule.applied_days = _in_force(schedule, policies[kind], now)
+            if schedule.applied_days == policies[kind]:
+                schedule.announced_days = schedule.announced_at = schedule.due_at = None
+            elif schedule.announced_days != policies[kind]:
+                schedule.announced_days = policies[kind]
+                schedule.announced_at, schedule.due_at = now, due
+                announced[kind] = policies[kind]
+            schedule.save()
+        if not announced:
+            return {}
+        at_due = periods_in_force(practice, due)
+        counts = {kind: expired(practice, kind, due, at_due).count() for kind in announced}
+    if any(counts.values()):
+        notices.notify(
+            kind=Notice.Kind.PURGE_PLANNED,
+            key=f"purge_planned:{practice.pk}:{now.isoformat()}",
+            recipients=notices.provider_staff(Role.COMPLIANCE_OFFICER)
+            + notices.practice_staff([practice.pk], [Role.PRACTICE_MANAGER]),
+            practice=practice,
+            params={
+                "due": timezone.localdate(due).isoformat(),
+                "counts": counts,
+                "days": announced,
+            },
+        )
+    return counts
+
+
+def next_purge_at(now: datetime | None = None) -> datetime:
+    """When the nightly purge runs next, from its beat schedule (settings)."""
+    now = now or timezone.now()
+    schedule = settings.CELERY_BEAT_SCHEDULE[PURGE_BEAT_ENTRY]["schedule"]
+    if isinstance(schedule, int | float):
+        return now + timedelta(seconds=schedule)
+    # The same crontab seen from `now` (the schedule's own clock is the wall clock).
+    from_now = crontab(
+        minute=schedule._orig_minute,
+        hour=schedule._orig_hour,
+        day_of_week=schedule._orig_day_of_week,
+        day_of_month=schedule._orig_day_of_month,
+        month_of_year=schedule._orig_month_of_year,
+        nowfun=lambda: now,
+        app=schedule.app,
+    )
+    # remaining_estimate lands a hair before the minute: round to it.
+    moment = now + from_now.remaining_estimate(now) + timedelta(seconds=30)
+    return moment.replace(second=0, microsecond=0)
+
+
+@dataclass(frozen=True)
+class KindStatus:
+    """One line of the retention page: a kind, its policy and bounds, what the
+    next purge applies and removes."""
+
+    kind: str
+    label: str
+    rule: Rule
+    policy_days: int
+    purged: bool
+    applied_days: int | None = None
+    announced_days: int | None = None
+    due_at: datetime | None = None
+    next_count: int | None = None
+
+
+def purge_status(practice, now: datetime | None = None) -> tuple[datetime, list[KindStatus]]:
+    """When the next purge runs, and for every kind of RULES its policy, the
+    period that purge applies, a pending announcement and the dry run's count
+    at that moment."""
+    next_run = next_purge_at(now)
+    policies = policies_for(practice)
+    schedules = _schedules(practice)
+    periods = {
+        kind: _in_force(schedules.get(kind), policies[kind], next_run) for kind in PURGED_KINDS
+    }
+    counts = purge_report(practice, next_run, periods)
+    lines = []
+    for kind, rule in RULES.items():
+        schedule = schedules.get(kind)
+        pending = (
+            schedule is not None
+            and schedule.announced_days is not None
+            and schedule.announced_days != periods.get(kind)
+        )
+        lines.append(
+            KindStatus(
+                kind=kind,
+                label=DataKind(kind).label,
+                rule=rule,
+                policy_days=policies[kind],
+                purged=kind in PURGED_KINDS,
+                applied_days=periods.get(kind),
+                announced_days=schedule.announced_days if pending else None,
+                due_at=schedule.due_at if pending else None,
+                next_count=counts.get(kind),
+            )
+        )
+    return next_run, lines
+
+
 def expired(
-    practice, kind: str, now: datetime | None = None, periods: dict[str, int] | None = None
+    practice, kind: str, now: datetime | None = None, periods: Periods | None = None
 ) -> models.QuerySet:
     """The rows of `kind` of this practice past their retention, under
-    `periods` (days per kind; by default the practice's policies). Call it
-    inside the practice's scope (row security shows no other rows)."""
+    `periods` (days per kind, None: not purged; by default the periods the
+    purge applies at `now`). Call it inside the practice's scope (row security
+    shows no other rows)."""
     now = now or timezone.now()
-    periods = periods or policies_for(practice)
+    periods = periods or periods_in_force(practice, now)
+    if periods.get(kind) is None:
+        return MODELS[kind].objects.none()
     cutoff = now - timedelta(days=periods[kind])
     practice_id = getattr(practice, "pk", practice)
     if kind == DataKind.APPOINTMENTS:
@@ -223,7 +390,7 @@ def expired(
     raise ValueError(f"{kind} is not purged by the application")
 
 
-def _inactive_patients(practice_id: int, now: datetime, periods: dict[str, int]):
+def _inactive_patients(practice_id: int, now: datetime, periods: Periods):
     """Patients with no activity since the cutoff, none of whose rows is still
     kept by its own kind's period. A row keeps its patient while it is recent
     (an activity) or not expired yet; a future appointment always does (its end
@@ -233,27 +400,25 @@ def _inactive_patients(practice_id: int, now: datetime, periods: dict[str, int])
     and the purge (which takes the expired rows first) see the same patients."""
     cutoff = now - timedelta(days=periods[DataKind.INACTIVE_PATIENTS])
 
-    def kept_since(kind: str):
-        # Recent (activity) or not expired under its own period: the older date.
-        return min(cutoff, now - timedelta(days=periods[kind]))
+    def kept(kind: str, column: str) -> Q:
+        # Recent (an activity) or not expired under its own period: the older
+        # date; any row of a kind not purged yet keeps its patient.
+        if periods.get(kind) is None:
+            return Q()
+        return Q(**{f"{column}__gte": min(cutoff, now - timedelta(days=periods[kind]))})
 
     patient = OuterRef("pk")
     keeps = (
-        Appointment.objects.filter(patient=patient, end__gte=kept_since(DataKind.APPOINTMENTS)),
-        CallMessage.objects.filter(
-            patient=patient, created_at__gte=kept_since(DataKind.CALL_MESSAGES)
-        ),
-        ClinicalNote.objects.filter(
-            patient=patient, created_at__gte=kept_since(DataKind.CLINICAL_NOTES)
-        ),
+        Appointment.objects.filter(kept(DataKind.APPOINTMENTS, "end"), patient=patient),
+        CallMessage.objects.filter(kept(DataKind.CALL_MESSAGES, "created_at"), patient=patient),
+        ClinicalNote.objects.filter(kept(DataKind.CLINICAL_NOTES, "created_at"), patient=patient),
         Consent.objects.filter(
-            Q(given_at__gte=cutoff) | Q(withdrawn_at__gte=kept_since(DataKind.CONSENTS)),
-            patient=patient,
+            Q(given_at__gte=cutoff) | kept(DataKind.CONSENTS, "withdrawn_at"), patient=patient
         ),
         WaitingListEntry.objects.filter(
             Q(resolved_at__isnull=True)
             | Q(created_at__gte=cutoff)
-            | Q(resolved_at__gte=kept_since(DataKind.WAITING_LIST)),
+            | kept(DataKind.WAITING_LIST, "resolved_at"),
             patient=patient,
         ),
     )
@@ -266,12 +431,12 @@ def _inactive_patients(practice_id: int, now: datetime, periods: dict[str, int])
 
 
 def purge_report(
-    practice, now: datetime | None = None, periods: dict[str, int] | None = None
+    practice, now: datetime | None = None, periods: Periods | None = None
 ) -> dict[str, int]:
-    """What the next purge would remove, per kind (counts only)."""
+    """What a purge at `now` would remove, per kind (counts only): the dry run."""
     now = now or timezone.now()
     with practice_scope(practice):
-        periods = periods or policies_for(practice)
+        periods = periods or periods_in_force(practice, now)
         return {kind: expired(practice, kind, now, periods).count() for kind in PURGED_KINDS}
 
 
@@ -316,12 +481,12 @@ def purge_batch(
     kind: str,
     now: datetime,
     batch: int = PURGE_BATCH,
-    periods: dict[str, int] | None = None,
+    periods: Periods | None = None,
 ) -> int:
     """Delete one batch of expired rows and audit it, in one transaction, under
     the practice's scope."""
     with practice_scope(practice):
-        periods = periods or policies_for(practice)
+        periods = periods or periods_in_force(practice, now)
         rows = expired(practice, kind, now, periods)
         ids = list(
             rows.order_by(*BATCH_ORDER.get(kind, ("pk",)))
@@ -352,8 +517,10 @@ def purge_batch(
 
 
 def purge_practice(practice, now: datetime | None = None, batch: int = PURGE_BATCH) -> dict:
+    """Purge every kind under the periods in force at `now` (a kind whose
+    first period has not been announced long enough is not touched)."""
     now = now or timezone.now()
-    periods = policies_for(practice)
+    periods = periods_in_force(practice, now)
     counts = {}
     for kind in PURGED_KINDS:
         total = 0
@@ -367,12 +534,15 @@ def purge_practice(practice, now: datetime | None = None, batch: int = PURGE_BAT
 
 
 def purge_all(now: datetime | None = None, batch: int = PURGE_BATCH) -> dict[int, dict]:
-    """Every practice (closed ones too: their rows expire like the others)."""
+    """The nightly run, for every practice (closed ones too: their rows expire
+    like the others): announce the periods that changed, then purge under the
+    periods in force."""
     now = now or timezone.now()
-    return {
-        practice.pk: purge_practice(practice, now, batch)
-        for practice in Practice.objects.order_by("pk")
-    }
+    results = {}
+    for practice in Practice.objects.order_by("pk"):
+        purge_announce(practice=practice, now=now)
+        results[practice.pk] = purge_practice(practice, now, batch)
+    return results
 
 
 def longest_audit_retention_days() -> int:

@@ -21,7 +21,6 @@ from compliance.models import (
     AccessReviewDecision,
     Alert,
     BreachIncident,
-    DataKind,
     PatientNotification,
 )
 from compliance.register_pdf import register_pdf
@@ -133,7 +132,7 @@ def notice_read_all_view(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------- retention
 
 
-def _retention_page(request: HttpRequest, practice: Practice, *, done_url: str, report: bool):
+def _retention_page(request: HttpRequest, practice: Practice, *, done_url: str):
     current = retention.policies_for(practice)
     form = RetentionForm(request.POST or None, current=current)
     if request.method == "POST":
@@ -145,6 +144,17 @@ def _retention_page(request: HttpRequest, practice: Practice, *, done_url: str, 
                     practice=practice, kind=kind, days=form.cleaned_data[kind], actor=request.actor
                 )
             messages.success(request, _("Durées de conservation enregistrées."))
+            # A shorter period is announced now, with the dry run's counts.
+            if retention.purge_announce(practice=practice):
+                messages.info(
+                    request,
+                    _(
+                        "Une durée raccourcie ne s'applique qu'après un préavis de %(days)d "
+                        "jours : la purge prévue est annoncée aux responsables du cabinet et "
+                        "aux délégués à la conformité."
+                    )
+                    % {"days": retention.NOTICE_DAYS},
+                )
             return redirect(done_url)
         status = 400
     else:
@@ -156,17 +166,13 @@ def _retention_page(request: HttpRequest, practice: Practice, *, done_url: str, 
             object_type="retention_policy",
             object_id=practice.pk,
         )
-    rows = [(form[kind], rule, current[kind]) for kind, rule in retention.RULES.items()]
+    next_run, lines = retention.purge_status(practice)
     context = {
         "practice_obj": practice,
         "form": form,
-        "rows": rows,
-        "report": [
-            (kind, DataKind(kind).label, count)
-            for kind, count in retention.purge_report(practice).items()
-        ]
-        if report
-        else None,
+        "rows": [(form[line.kind], line) for line in lines],
+        "next_run": next_run,
+        "notice_days": retention.NOTICE_DAYS,
     }
     return render(request, "compliance/retention.html", context, status=status)
 
@@ -175,7 +181,7 @@ def _retention_page(request: HttpRequest, practice: Practice, *, done_url: str, 
 @require_http_methods(["GET", "POST"])
 def practice_retention_view(request: HttpRequest, practice: str) -> HttpResponse:
     url = reverse("compliance:practice_retention", args=[request.practice.slug])
-    return _retention_page(request, request.practice, done_url=url, report=False)
+    return _retention_page(request, request.practice, done_url=url)
 
 
 @provider_permission("manage_compliance")
@@ -196,7 +202,7 @@ def retention_index_view(request: HttpRequest) -> HttpResponse:
 def retention_view(request: HttpRequest, slug: str) -> HttpResponse:
     practice = get_object_or_404(Practice, slug=slug)
     url = reverse("compliance:retention", args=[practice.slug])
-    return _retention_page(request, practice, done_url=url, report=True)
+    return _retention_page(request, practice, done_url=url)
 
 
 # ---------------------------------------------------------------- breach incidents

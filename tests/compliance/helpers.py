@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from accounts.scoping import practice_scope
 from appointments.models import CallMessage, Reminder
+from compliance import retention
 from tests.appointments.helpers import appointment, appointment_type
 from tests.patients.helpers import make_patient
 
@@ -36,3 +37,11 @@ def aged_rows(world, practice_key: str, *, ages_days: list[int]) -> dict[str, li
             Reminder.objects.filter(pk=reminder.pk).update(created_at=end)
             ids["reminders"].append(reminder.pk)
     return ids
+
+
+def announced_long_ago(*practices) -> None:
+    """The periods in force announced more than the notice ago: the purge
+    applies them now (a fresh practice has announced nothing yet)."""
+    when = timezone.now() - timedelta(days=retention.NOTICE_DAYS, hours=1)
+    for practice in practices:
+        retention.purge_announce(practice=practice, now=when)

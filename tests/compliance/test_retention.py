@@ -11,7 +11,7 @@ from appointments.models import Appointment, AppointmentEvent, CallMessage, Remi
 from audit.models import AuditEvent
 from compliance import retention, services
 from compliance.models import RetentionPolicy
-from tests.compliance.helpers import aged_rows
+from tests.compliance.helpers import aged_rows, announced_long_ago
 from tests.factories import as_actor
 from tests.scoping import every_practice
 
@@ -28,6 +28,7 @@ def rows(world):
     # Practice A: defaults (365 / 90 / 90 days); practice B: 3 years for appointments.
     a = aged_rows(world, "a", ages_days=[400, 200, 60, 5])
     b = aged_rows(world, "b", ages_days=[400, 200])
+    announced_long_ago(world.practice_a, world.practice_b)
     services.retention_policy_set(
         actor=as_actor(world.users["compliance_officer"]),
         practice=world.practice_b,

@@ -18,6 +18,7 @@ from console.services import message_reply
 from patients import services as patient_services
 from patients.models import ClinicalNote, Consent, Patient
 from tests.appointments.helpers import appointment, appointment_type
+from tests.compliance.helpers import announced_long_ago
 from tests.factories import as_actor
 from tests.patients.helpers import add_note, make_patient
 from tests.scoping import every_practice
@@ -30,6 +31,11 @@ PATIENT_DAYS = retention.RULES[DataKind.INACTIVE_PATIENTS].default_days
 NOTE_DAYS = retention.RULES[DataKind.CLINICAL_NOTES].default_days
 CONSENT_DAYS = retention.RULES[DataKind.CONSENTS].default_days
 WAITING_DAYS = retention.RULES[DataKind.WAITING_LIST].default_days
+
+
+@pytest.fixture(autouse=True)
+def _announced(world):
+    announced_long_ago(world.practice_a, world.practice_b)
 
 
 def _patient(world, created_days_ago: float, now, **identity) -> Patient:
@@ -303,7 +309,7 @@ def test_patient_purge_is_audited_per_batch_without_health_data(world):
     assert "Nom" not in str([event.detail for event in events])
 
 
-def test_purge_follows_the_practice_policy_for_patients(world):
+def test_purge_follows_the_practice_policy_for_patients_after_its_notice(world):
     now = timezone.now()
     patient = _patient(world, 400, now)
     assert _purge(world, now)["inactive_patients"] == 0
@@ -313,5 +319,9 @@ def test_purge_follows_the_practice_policy_for_patients(world):
         days=365,
         actor=as_actor(world.users["manager_a"]),
     )
-    assert _purge(world, now)["inactive_patients"] == 1
+    # Shorter: not applied before it has been announced, and the notice has run.
+    assert _purge(world, now)["inactive_patients"] == 0
+    retention.purge_announce(practice=world.practice_a, now=now)
+    assert _purge(world, now + (retention.NOTICE_DAYS - 1) * DAY)["inactive_patients"] == 0
+    assert _purge(world, now + retention.NOTICE_DAYS * DAY)["inactive_patients"] == 1
     assert not _exists(Patient, patient.pk)

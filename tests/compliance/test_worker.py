@@ -17,7 +17,7 @@ from audit.models import AuditEvent
 from compliance import incidents, retention, tasks
 from compliance.models import Notice
 from secretariat.celery import app
-from tests.compliance.helpers import aged_rows
+from tests.compliance.helpers import aged_rows, announced_long_ago
 from tests.factories import as_actor
 from tests.personas import build_world
 from tests.scoping import every_practice
@@ -74,6 +74,7 @@ def test_purge_on_a_real_worker_removes_exactly_what_has_expired(worker):
     world = build_world()
     a = aged_rows(world, "a", ages_days=[400, 200, 60, 5])
     b = aged_rows(world, "b", ages_days=[400, 10])
+    announced_long_ago(world.practice_a, world.practice_b)
     expected = sum(retention.purge_report(world.practice_a).values()) + sum(
         retention.purge_report(world.practice_b).values()
     )

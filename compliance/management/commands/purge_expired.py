@@ -1,4 +1,6 @@
-"""Delete rows past their practice's retention (or, with --dry-run, count them)."""
+"""Delete rows past their practice's retention (or, with --dry-run, count them).
+Like the nightly task, a real run first announces the periods that changed
+(they apply after the notice, compliance/retention.py)."""
 
 from django.core.management.base import BaseCommand
 
@@ -19,6 +21,7 @@ class Command(BaseCommand):
             if dry_run:
                 counts = retention.purge_report(practice)
             else:
+                retention.purge_announce(practice=practice)
                 counts = retention.purge_practice(practice, batch=batch)
             total += sum(counts.values())
             shown = "  ".join(f"{kind}={count}" for kind, count in counts.items())
