@@ -14,8 +14,8 @@ matches its event.
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -180,37 +180,89 @@ def verify_through(chain: AuditChain, end: int) -> ChainReport:
 def verify_through_all(ends: dict[AuditChain, int]) -> list[ChainReport]:
     """verify_through for each chain, AUDIT_VERIFY_WORKERS at once outside a
     transaction (as verify_all), one by one inside one."""
-    workers = min(settings.AUDIT_VERIFY_WORKERS, len(ends))
-    if workers <= 1 or connection.vendor != "postgresql" or connection.in_atomic_block:
-        return [verify_through(chain, end) for chain, end in ends.items()]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="audit-drop") as pool:
-        return list(pool.map(_verify_through_in_thread, ends.items()))
+    items = list(ends.items())
+    return list(_each(lambda item: verify_through(*item), items, None, "audit-drop"))
 
 
-def _verify_through_in_thread(item: tuple[AuditChain, int]) -> ChainReport:
-    try:
-        return verify_through(*item)
-    finally:
-        connection.close()
-
-
-def verify_all(practice_id: int | None = None) -> list[ChainReport]:
+def verify_all(practice_id: int | None = None, workers: int | None = None) -> list[ChainReport]:
     """Every chain (or one practice's), in chain id order, then the events that
-    no chain head covers (see orphan_chain_ids). On PostgreSQL outside a
-    transaction, AUDIT_VERIFY_WORKERS threads verify chains at once: the work is
-    in the server (one statement per chain) and psycopg releases the GIL while it
-    waits. Inside a transaction (tests, callers) other connections would not see
-    its uncommitted rows, so chains are verified one by one in it."""
+    no chain head covers (see verify_each)."""
+    return list(verify_each(practice_id, workers))
+
+
+def verify_each(
+    practice_id: int | None = None, workers: int | None = None
+) -> Iterator[ChainReport]:
+    """verify_all's reports one by one, in chain id order, each as soon as it and
+    those before it are verified (audit_verify prints them as they come), then
+    the orphans (see orphan_chain_ids). On PostgreSQL outside a transaction,
+    `workers` threads (default AUDIT_VERIFY_WORKERS) verify chains at once: the
+    work is in the server (one statement per chain, each on its own connection,
+    so on its own server process) and psycopg releases the GIL while it waits.
+    Inside a transaction (tests, callers) other connections would not see its
+    uncommitted rows, so chains are verified one by one in it."""
     chains = AuditChain.objects.order_by("id")
     if practice_id is not None:
         chains = chains.filter(practice_id=practice_id)
-    chains = list(chains)
-    workers = min(settings.AUDIT_VERIFY_WORKERS, len(chains))
+    yield from _each(verify_one, list(chains), workers, "audit-verify")
+    for chain_id in orphan_chain_ids(practice_id):
+        yield orphan_report(chain_id)
+
+
+def _each[Item](
+    verify: Callable[[Item], ChainReport], items: list[Item], workers: int | None, name: str
+) -> Iterator[ChainReport]:
+    """verify(item) for each item, in order. Outside a transaction on PostgreSQL,
+    `workers` threads take the items one after the other, each on its own
+    connection kept for all its items (a connection per chain would cost a
+    handshake per practice) and closed once the items run out; the results are
+    yielded in the items' order as soon as they are ready."""
+    workers = min(workers or settings.AUDIT_VERIFY_WORKERS, len(items))
     if workers <= 1 or connection.vendor != "postgresql" or connection.in_atomic_block:
-        reports = [verify_one(chain) for chain in chains]
-    else:
-        reports = _verify_concurrently(chains, workers)
-    return reports + [orphan_report(chain_id) for chain_id in orphan_chain_ids(practice_id)]
+        yield from map(verify, items)
+        return
+    results: dict[int, ChainReport | BaseException] = {}
+    ready = threading.Condition()
+    queue = iter(enumerate(items))
+
+    def work() -> None:
+        try:
+            while True:
+                with ready:
+                    number, item = next(queue, (None, None))
+                if number is None:
+                    return
+                try:
+                    result = verify(item)
+                except BaseException as error:  # re-raised in the caller's thread
+                    result = error
+                with ready:
+                    results[number] = result
+                    ready.notify_all()
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=work, name=f"{name}-{number}", daemon=True)
+        for number in range(workers)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        for number in range(len(items)):
+            with ready:
+                ready.wait_for(lambda number=number: number in results)
+                result = results.pop(number)
+            if isinstance(result, BaseException):
+                raise result
+            yield result
+    finally:
+        # An exception, or a caller that stops early: the threads finish the
+        # chain they hold and take no other.
+        with ready:
+            queue = iter(())
+        for thread in threads:
+            thread.join()
 
 
 # Every chain id the events name, without reading the events: a loose index scan
@@ -257,22 +309,6 @@ def orphan_report(chain_id: int) -> ChainReport:
     ) or {"id": None, "seq": 0}
     broken = BrokenLink(key, newest["id"], newest["seq"], "unknown_chain", "tête de chaîne", "-")
     return ChainReport(chain_id, key, 0, 0, broken)
-
-
-def _verify_concurrently(chains: list[AuditChain], workers: int) -> list[ChainReport]:
-    # map keeps the chains' order and re-raises a worker's exception here.
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="audit-verify") as pool:
-        return list(pool.map(_verify_in_thread, chains))
-
-
-def _verify_in_thread(chain: AuditChain) -> ChainReport:
-    # Django connections are per thread: each chain gets its own connection (and
-    # snapshot), closed once verified, so none is left behind in the pool. The
-    # few ms of a new connection are nothing beside a chain's verification.
-    try:
-        return verify_one(chain)
-    finally:
-        connection.close()
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import sys
 BENCHMARKS = [
     "patients",
     "audit",
+    "verify",
     "appointments",
     "contention",
     "retention",

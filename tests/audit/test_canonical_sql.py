@@ -140,6 +140,45 @@ def test_sql_payload_digest_matches_the_stored_hash_format(generated):
         assert _sql("audit_payload_digest", event_id) == payload_digest(content)
 
 
+def _inline(expression: str, event_id: int) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {expression} FROM audit_auditevent WHERE id = %s", [event_id])
+        return cursor.fetchone()[0]
+
+
+def test_verification_inline_canonical_text_matches_python_on_hostile_content(generated):
+    # What verification hashes (chain._PG_CANONICAL, with its fast paths) must be
+    # the appends' text to the byte, including strings that hold quotes, controls,
+    # backslashes, ", " and ": ", and arrays with nested values.
+    _chain, events = generated
+    for event_id, content in events:
+        assert _inline(chain_module._PG_CANONICAL, event_id) == _python_canonical(content)
+        assert _inline(chain_module._PG_DIGEST, event_id) == payload_digest(content)
+
+
+@pytest.mark.parametrize(
+    "detail",
+    [
+        {"ids": ["1", "2"]},
+        {"ids": ["1, 2"]},  # a ", " inside a string: the array's slow path
+        {"ids": ["a", "b, c", "d"]},
+        {"ids": ["x: y", 3, None, True]},
+        {"ids": [[1, 2], 3]},
+        {"ids": [{"b": 1, "a": [2, 3]}]},
+        {"ids": ["[", "{", "]"]},
+        {"ids": ["]", "}"], "count": 2, "": []},
+        {"ids": []},
+        {"é": '"\\', "a": "\n", "b, c": "d: e"},
+    ],
+)
+def test_verification_inline_detail_matches_python(db, detail):
+    content = dict(_content(random.Random(7), 1), detail=detail, practice_id=None)
+    with triggers_disabled():
+        chain = AuditChain.objects.create(key="platform-test", practice_id=None)
+        event_id = chain_module.append(chain.pk, content).id
+    assert _inline(chain_module._PG_CANONICAL, event_id) == _python_canonical(content)
+
+
 def test_sql_canonical_text_matches_python_on_the_rows_read_back(generated):
     # What the Python reference hashes at verification: the values as stored.
     _chain, events = generated
