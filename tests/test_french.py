@@ -319,6 +319,11 @@ def test_alert_inbox_shows_every_kind_in_french(world):
         assert str(kind.label) in joined
     raw = {key for detail in ALERT_DETAILS.values() for key in detail} | set(Alert.Kind.values)
     problems = leftovers(text) + [line for line in text if line.split(" :")[0] in raw]
+    # The notice each alert sends the officers (in the application and by e-mail).
+    notices = _page_text(world.client("compliance_officer").get(reverse("compliance:notice_list")))
+    assert sum(str(Alert.Kind.MASS_ACCESS.label) in line for line in notices) == 1
+    assert "Seuil : 50" in notices and "Minutes : 10" in notices
+    problems += leftovers(notices) + [line for line in notices if line.split(" :")[0] in raw]
     assert not problems, "\n".join(problems)
 
 
