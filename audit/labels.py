@@ -275,6 +275,39 @@ def name_codes(key: str, choices: type[models.TextChoices]) -> None:
     VALUE_LABELS.setdefault(key, {}).update({member.value: member.label for member in choices})
 
 
+# The tasks and commands that act as `Actor.system(name)`: the audit trail's
+# "user" for what no person did (stored as "system:<name>").
+SYSTEM_ACTORS: dict[str, object] = {
+    "account_hygiene": _("Hygiène des comptes"),
+    "audit_digest_export": _("Export des empreintes d'audit"),
+    "audit_drop_partitions": _("Suppression des mois d'audit échus"),
+    "audit_partitions": _("Préparation des mois du journal d'audit"),
+    "backup": _("Sauvegarde"),
+    "check_practice_export": _("Vérification d'une restitution"),
+    "cti": _("Standard téléphonique"),
+    "cti_line": _("Déclaration d'une ligne téléphonique"),
+    "export_practice": _("Restitution à un cabinet"),
+    "key_rotation": _("Rotation des clés"),
+    "reminders": _("Rappels de rendez-vous"),
+    "restore_drill": _("Exercice de restauration"),
+    "retention_purge": _("Purge des données échues"),
+    "seed_demo": _("Données de démonstration"),
+    "shred_closed_practices": _("Destruction des clés des cabinets fermés"),
+    "shred_practice_key": _("Destruction de la clé d'un cabinet"),
+    "waiting_list_offer": _("Proposition d'un créneau libéré (liste d'attente)"),
+}
+
+
+def actor_label(username: str) -> str:
+    """Who acted, for people: a user name as it is, a task in words
+    (« Tâche automatique : Purge des données échues »)."""
+    if not username.startswith("system:"):
+        return username
+    name = username.removeprefix("system:")
+    task = str(SYSTEM_ACTORS[name]) if name in SYSTEM_ACTORS else name
+    return str(_("Tâche automatique : %(task)s") % {"task": task})
+
+
 # Keys whose values are identifiers, addresses or counts: never looked up as codes.
 IDENTIFIER_KEYS = frozenset(
     {

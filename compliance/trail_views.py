@@ -18,7 +18,7 @@ from accounts.permissions import provider_permission
 from accounts.roles import role_label
 from audit import selectors
 from audit.chain import canonical_time
-from audit.labels import detail_rows, detail_text, object_id_words
+from audit.labels import actor_label, detail_rows, detail_text, object_id_words
 from audit.models import Action, AuditEvent
 from audit.services import record_event
 from compliance.trail_forms import EventFilterForm, PatientAccessForm
@@ -119,7 +119,7 @@ def _export_row(event: AuditEvent) -> list:
         event.seq,
         canonical_time(event.occurred_at),
         event.actor_id,
-        event.actor_username,
+        actor_label(event.actor_username),
         role_label(event.role),
         event.get_action_display(),
         event.object_type_label,

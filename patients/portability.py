@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.roles import Role
+from audit.labels import actor_label
 from audit.models import AuditEvent
 from audit.selectors import patient_access_events
 from patients.models import (
@@ -171,7 +172,7 @@ def _accesses(patient: Patient) -> list[Row]:
         {
             "id": event.pk,
             "occurred_at": event.occurred_at,
-            "who": event.actor_username or str(_("le système")),
+            "who": actor_label(event.actor_username) or str(_("le système")),
             "what": access_words(event),
             "role": event.role,
             "action": event.action,

@@ -23,7 +23,7 @@ from django.utils import translation
 
 from accounts.roles import Role, role_label
 from audit import labels
-from audit.context import SYSTEM_ROLE
+from audit.context import SYSTEM_ROLE, Actor
 from audit.models import Action, ObjectType, Outcome
 from audit.services import record_event
 from compliance.models import Alert, BreachIncident, DataKind, Notice, PatientNotification
@@ -171,6 +171,37 @@ def test_every_kind_of_data_purged_is_a_named_object_type():
     assert set(DataKind.values) <= set(ObjectType.values)
 
 
+def system_actors() -> dict[str, str]:
+    """The names of `Actor.system(name)` in the source, each with where."""
+    found = {}
+    for where, tree in _sources():
+        for call in (node for node in ast.walk(tree) if isinstance(node, ast.Call)):
+            func = call.func
+            if (
+                isinstance(func, ast.Attribute)
+                and func.attr == "system"
+                and isinstance(func.value, ast.Name)
+                and func.value.id == "Actor"
+                and call.args
+                and isinstance(call.args[0], ast.Constant)
+            ):
+                found[call.args[0].value] = f"{where}:{call.lineno}"
+    return found
+
+
+def test_every_task_acting_in_the_trail_has_a_french_name(french):
+    found = system_actors()
+    assert {"retention_purge", "reminders", "backup"} <= set(found)
+    missing = {name: at for name, at in found.items() if name not in labels.SYSTEM_ACTORS}
+    assert not missing, f"tasks with no French name (audit.labels.SYSTEM_ACTORS): {missing}"
+    problems = [
+        f"{name}: {problem}"
+        for name in found
+        for problem in _french(labels.actor_label(f"system:{name}"), name)
+    ]
+    assert not problems, "\n".join(problems)
+
+
 def test_every_detail_key_written_has_a_french_name():
     _object_types, keys, _codes = written()
     missing = {key: at for key, at in keys.items() if key not in labels.DETAIL_LABELS}
@@ -226,6 +257,10 @@ def test_values_read_as_words(french):
     assert page.startswith("Page /p/…/") and "appointments" not in page
     assert labels.object_id_words(ObjectType.URL, "appointments:settings").startswith("/p/…/")
     assert role_label(SYSTEM_ROLE) == "Système (tâche automatique)"
+    assert labels.actor_label("system:retention_purge") == (
+        "Tâche automatique : Purge des données échues"
+    )
+    assert labels.actor_label("tele.partie") == "tele.partie"
 
 
 def test_values_read_in_english_too():
@@ -343,6 +378,15 @@ def _every_object_type(world) -> list[int]:
                 detail=detail,
             ).id
         )
+    ids.append(
+        record_event(
+            actor=Actor.system("retention_purge"),
+            action=Action.PURGE,
+            practice=world.practice_a,
+            object_type=ObjectType.REMINDERS,
+            detail={"count": 2},
+        ).id
+    )
     return ids
 
 
@@ -359,12 +403,13 @@ def test_audit_trail_shows_every_object_type_and_action_in_french(world):
         if "_" in object_type.value:
             assert object_type.value not in shown
     assert "appointments:settings" not in shown
+    assert "Tâche automatique : Purge des données échues" in shown
     for event_id in (ids[0], ids[list(ObjectType).index(ObjectType.URL)]):
         response = officer.get(reverse("audit:event_detail", args=[event_id]))
         page = _page_text(response)
         problems += leftovers(page)
         assert b"appointments:settings" not in response.content
-        assert "oui" in page and "—" in page
+        assert "—" in page
     assert not problems, "\n".join(problems)
 
 
@@ -387,4 +432,7 @@ def test_audit_csv_is_in_french(world):
         if "_" in object_type.value:
             assert object_type.value not in joined
     assert "appointments:settings" not in joined and "booking_slots" not in joined
+    users = [row[header.index("utilisateur")] for row in body]
+    assert "Tâche automatique : Purge des données échues" in users
+    assert "system:retention_purge" not in users
     assert not problems, "\n".join(problems)

@@ -20,3 +20,8 @@ def detail_rows(detail: dict | None) -> list[tuple[str, str]]:
 @register.filter
 def chain_label(key: str) -> str:
     return labels.chain_label(key)
+
+
+@register.filter
+def actor_label(username: str) -> str:
+    return labels.actor_label(username or "")
