@@ -129,6 +129,14 @@ def main() -> None:
         with practice_scope(practice):
             kind = appointment_type(practice)
             patient = make_patient(practice)
+        # The periods announced long ago (dry run first): the purge applies them now.
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from compliance.retention import NOTICE_DAYS, purge_announce
+
+        purge_announce(practice=practice, now=timezone.now() - timedelta(days=NOTICE_DAYS + 1))
         print(f"Purge of {rows:,} expired appointments (+1,000 recent kept), one practice")
         results = {}
         for mode in ("purge", "delete"):

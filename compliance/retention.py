@@ -14,6 +14,7 @@ is recorded here; the DBA drops the monthly partitions older than it.
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from celery.schedules import crontab
 from django.apps import apps
@@ -152,21 +153,23 @@ ACTIVITY = {
 }
 
 
-def referencing(model: type[models.Model]) -> list[tuple[type[models.Model], str]]:
+@cache
+def referencing(model: type[models.Model]) -> tuple[tuple[type[models.Model], str], ...]:
     """(model, field) of every foreign key to `model`, found from the models
     themselves: a table that starts referencing a purged row is deleted with it
-    without being listed anywhere (tests/compliance/test_retention_kinds.py)."""
-    return [
+    without being listed anywhere (tests/compliance/test_retention_kinds.py).
+    Cached: the models are fixed once the app registry is ready."""
+    return tuple(
         (other, field.name)
         for other in apps.get_models(include_auto_created=True)
         for field in other._meta.concrete_fields
         if isinstance(field, models.ForeignKey) and field.related_model is model
-    ]
+    )
 
 
 def children(kind: str) -> tuple:
     """(model, field) of the rows that reference a row of `kind` directly."""
-    return tuple(referencing(MODELS[kind]))
+    return referencing(MODELS[kind])
 
 
 # Batches walk an index where there is one (appointments: practice, start), so
