@@ -13,23 +13,26 @@ an alert of every kind and an event of every object type."""
 import ast
 import csv
 import io
+from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from accounts.roles import Role, role_label
 from audit import labels
 from audit.context import SYSTEM_ROLE, Actor
 from audit.models import Action, ObjectType, Outcome
 from audit.services import record_event
+from compliance import incidents
 from compliance.models import Alert, BreachIncident, DataKind, Notice, PatientNotification
 from compliance.services import alert_raise
 from tests.crawl.french import leftovers
 from tests.factories import as_actor
+from tests.patients.helpers import make_patient
 
 ROOT = Path(settings.BASE_DIR)
 # The calls that write an audit event or an alert, and the helpers that pass
@@ -435,4 +438,50 @@ def test_audit_csv_is_in_french(world):
     users = [row[header.index("utilisateur")] for row in body]
     assert "Tâche automatique : Purge des données échues" in users
     assert "system:retention_purge" not in users
+    assert not problems, "\n".join(problems)
+
+
+def test_breach_register_retention_and_register_pages_read_in_french(world):
+    """Every incident state, the patient notices' states ("Brouillon", not
+    "draft = 1"), the retention simulation and the record of processing."""
+    patient = make_patient(world.practice_a)
+    officer = world.client("compliance_officer")
+    made = []
+    for status in BreachIncident.Status:
+        incident = incidents.incident_declare(
+            actor=as_actor(world.users["compliance_officer"]),
+            practices=[world.practice_a],
+            patient_ids=[str(patient.pk)],
+            detected_at=timezone.now() - timedelta(hours=2),
+            nature="Ordinateur portable volé",
+            data_categories="Identité, téléphone",
+            people_categories="Patients",
+            approx_people=1,
+            approx_records=1,
+            likely_consequences="Hameçonnage possible",
+            measures_taken="Mots de passe changés",
+        )
+        BreachIncident.objects.filter(pk=incident.pk).update(status=status)
+        made.append(incident)
+    pages = [
+        officer.get(reverse("compliance:incident_list")),
+        *(officer.get(reverse("compliance:incident_detail", args=[i.pk])) for i in made),
+        officer.get(reverse("compliance:incident_authority_notice", args=[made[0].pk])),
+        officer.get(reverse("compliance:retention", args=[world.practice_a.slug])),
+        officer.get(reverse("compliance:register", args=[world.practice_a.slug])),
+        world.client("practitioner_a").get(
+            reverse("compliance:practice_incidents", args=[world.practice_a.slug])
+        ),
+    ]
+    texts = [line for page in pages for line in _page_text(page)]
+    joined = "\n".join(texts)
+    for status in BreachIncident.Status:
+        assert str(status.label) in joined
+    assert str(PatientNotification.Status.DRAFT.label) in joined
+    assert "draft" not in joined
+    export = officer.post(reverse("compliance:incident_export"))
+    rows = list(csv.reader(io.StringIO(export.content.decode())))
+    statuses = [row[rows[0].index("statut")] for row in rows[1:]]
+    assert sorted(statuses) == sorted(str(status.label) for status in BreachIncident.Status)
+    problems = leftovers(texts)
     assert not problems, "\n".join(problems)
