@@ -154,9 +154,21 @@ def data_categories() -> list[Category]:
 def retention_periods(practice: Practice) -> list[dict]:
     """The periods the purge applies to this practice, kind by kind."""
     in_force = retention.policies_for(practice)
+    # A shorter period applies only after its notice (dry run first): until
+    # then the purge keeps the previous one, and the register says so.
+    applied = retention.periods_in_force(practice)
     rows = []
     for kind, rule in retention.RULES.items():
         days = in_force[kind]
+        purged = kind in retention.PURGED_KINDS
+        pending = ""
+        if purged and applied[kind] is None:
+            pending = str(_("pas encore purgé : la première purge est annoncée avec un préavis"))
+        elif purged and applied[kind] != days:
+            pending = str(
+                _("la purge applique encore %(days)d jours jusqu'à la fin du préavis")
+                % {"days": applied[kind]}
+            )
         rows.append(
             {
                 "kind": str(kind),
@@ -165,7 +177,8 @@ def retention_periods(practice: Practice) -> list[dict]:
                 "years": round(days / 365, 1),
                 "bounds": (rule.min_days, rule.max_days),
                 "basis": str(rule.basis),
-                "purged": kind in retention.PURGED_KINDS,
+                "purged": purged,
+                "pending": pending,
             }
         )
     return rows

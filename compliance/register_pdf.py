@@ -86,7 +86,11 @@ def register_pdf(practice: Practice) -> bytes:
         _("Durées de conservation"),
         _table(
             [
-                [item["label"], f"{item['days']} j", "{} – {} j".format(*item["bounds"])]
+                [
+                    item["label"],
+                    f"{item['days']} j" + (f" ({item['pending']})" if item["pending"] else ""),
+                    "{} – {} j".format(*item["bounds"]),
+                ]
                 for item in data["retention"]
             ],
             [_("Données"), _("Durée appliquée"), _("Bornes")],

@@ -155,3 +155,31 @@ def test_new_kinds_out_of_bounds_refused_in_french_nothing_written(world, kind, 
         assert not RetentionPolicy.objects.exists()
         assert not PurgeSchedule.objects.exists()
     assert not _planned().exists()
+
+
+def test_register_says_the_purge_still_applies_the_longer_period_during_the_notice(world):
+    from django.urls import reverse
+
+    from compliance import register, services
+    from tests.factories import as_actor
+
+    announced_long_ago(world.practice_a)
+
+    def pending(practice):
+        rows = register.retention_periods(practice)
+        return {row["kind"]: row["pending"] for row in rows}
+
+    assert pending(world.practice_a)["call_messages"] == ""
+    assert pending(world.practice_b)["call_messages"].startswith("pas encore purgé")
+    services.retention_policy_set(
+        practice=world.practice_a,
+        kind=DataKind.CALL_MESSAGES,
+        days=30,
+        actor=as_actor(world.users["manager_a"]),
+    )
+    retention.purge_announce(practice=world.practice_a)
+    assert "encore 90 jours" in pending(world.practice_a)["call_messages"]
+    page = world.client("compliance_officer").get(
+        reverse("compliance:register", args=["cabinet-a"])
+    )
+    assert "la purge applique encore 90 jours" in page.content.decode()
