@@ -21,7 +21,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from audit.models import ObjectType
+from audit.models import Action, ObjectType, Outcome
 
 DETAIL_LABELS = {
     "acknowledged": _("Acquittées"),
@@ -306,6 +306,12 @@ def actor_label(username: str) -> str:
     name = username.removeprefix("system:")
     task = str(SYSTEM_ACTORS[name]) if name in SYSTEM_ACTORS else name
     return str(_("Tâche automatique : %(task)s") % {"task": task})
+
+
+# Audit's own enums, under the keys that hold them (the audit browser's filters).
+name_codes("action", Action)
+name_codes("outcome", Outcome)
+name_codes("object_type", ObjectType)
 
 
 # Keys whose values are identifiers, addresses or counts: never looked up as codes.

@@ -129,7 +129,7 @@ def _dict_keys(node: ast.Dict, at: str, keys: dict, codes: dict) -> None:
 # Codes that are French words too, and read the same ("Export", "Patient").
 SAME_IN_FRENCH = {"absence", "agenda", "export", "format", "invitation", "patient", "purge",
                   "session", "action", "notes", "patients", "minutes", "versions", "tables",
-                  "console", "message", "source", "date", "urgent"}  # fmt: skip
+                  "console", "message", "source", "date", "urgent", "information"}  # fmt: skip
 
 
 def _french(text: str, code: str = "") -> list[str]:
@@ -255,6 +255,14 @@ def test_values_read_as_words(french):
     assert labels.detail_value("object_type", "waiting_list_entry") == "Liste d'attente"
     assert labels.detail_value("for", "booking_slots") == "Prise de rendez-vous (créneaux proposés)"
     assert labels.detail_value("role", "telesecretary") == "Télésecrétaire"
+    # A code two enums use, read by the key that holds it.
+    assert labels.detail_value("action", "lockout") == "Verrouillage"
+    assert labels.detail_value("kind", "lockout") == "Compte verrouillé"
+    assert labels.detail_value("outcome", "cancelled") == "Rendez-vous annulé"
+    assert labels.detail_value("status", "cancelled") == "Annulé"
+    assert labels.detail_value("category", "practitioner") == "Indisponibilité du praticien"
+    assert labels.detail_value("source", "manual") == "Saisi à la main"
+    assert labels.detail_value("outcome", "failure") == "Échec"
     assert labels.detail_value("practices", [3, 4]) == "3, 4"
     page = labels.detail_value("view_name", "appointments:settings")
     assert page.startswith("Page /p/…/") and "appointments" not in page
