@@ -19,6 +19,7 @@ PRACTICE_ACTIONS: list[tuple[str, str, str]] = [
     ("view_own_agenda", "appointments:my_day", _("Mon agenda du jour")),
     ("view_own_agenda", "appointments:my_week", _("Mon agenda de la semaine")),
     ("view_own_agenda", "calendarfeed:subscription", _("Mon agenda sur mon téléphone")),
+    ("manage_own_schedule", "appointments:my_schedule", _("Mes horaires et absences")),
     ("view_practice_agenda", "appointments:practice_day", _("Agenda du cabinet")),
     ("manage_practice_settings", "accounts:team", _("Équipe : rôles à confirmer")),
     ("manage_practice_settings", "console:practice_calls", _("Appels du cabinet")),

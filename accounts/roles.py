@@ -36,6 +36,7 @@ PRACTICE_PERMISSIONS = {
     "leave_call_message": _("Laisser un message d'appel"),
     "read_call_messages": _("Lire ses messages d'appel"),
     "manage_practice_settings": _("Gérer les réglages du cabinet"),
+    "manage_own_schedule": _("Régler ses propres horaires et absences"),
 }
 
 # Global permissions of the provider's roles (never granted on a practice).
@@ -69,6 +70,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "view_practice_agenda",
             "view_own_agenda",
             "read_call_messages",
+            # Their own hours and absences only, never a colleague's (docs/decisions.md).
+            "manage_own_schedule",
         }
     ),
     Role.PRACTICE_MANAGER: frozenset(

@@ -182,8 +182,15 @@ def working_hours(practice: Practice, practitioner_ids: list[int]) -> QuerySet[W
     ).order_by("weekday", "start_time")
 
 
-def working_hours_in_practice(practice: Practice, hours_id: int) -> WorkingHours | None:
-    return WorkingHours.objects.filter(practice=practice, pk=hours_id).first()
+def working_hours_in_practice(
+    practice: Practice, hours_id: int, *, practitioner: User | None = None
+) -> WorkingHours | None:
+    """The practice's row; with `practitioner`, only theirs (a practitioner's
+    own page: a colleague's row is not found)."""
+    rows = WorkingHours.objects.filter(practice=practice, pk=hours_id)
+    if practitioner is not None:
+        rows = rows.filter(practitioner=practitioner)
+    return rows.first()
 
 
 def practitioner_settings(practice: Practice, practitioner: User) -> PractitionerSettings | None:
@@ -200,8 +207,13 @@ def upcoming_absences(
     )
 
 
-def absence_in_practice(practice: Practice, absence_id: int) -> Absence | None:
-    return Absence.objects.filter(practice=practice, pk=absence_id).first()
+def absence_in_practice(
+    practice: Practice, absence_id: int, *, practitioner: User | None = None
+) -> Absence | None:
+    rows = Absence.objects.filter(practice=practice, pk=absence_id)
+    if practitioner is not None:
+        rows = rows.filter(practitioner=practitioner)
+    return rows.first()
 
 
 def waiting_entry_in_practice(practice: Practice, entry_id: int) -> WaitingListEntry | None:

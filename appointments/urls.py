@@ -47,6 +47,17 @@ urlpatterns = [
         schedule.absence_delete_view,
         name="absence_delete",
     ),
+    path(_BASE + "mes-horaires/", schedule.my_schedule_view, name="my_schedule"),
+    path(
+        _BASE + "mes-horaires/plages/<int:hours>/supprimer/",
+        schedule.my_hours_delete_view,
+        name="my_hours_delete",
+    ),
+    path(
+        _BASE + "mes-horaires/absences/<int:absence>/supprimer/",
+        schedule.my_absence_delete_view,
+        name="my_absence_delete",
+    ),
     path(_ONE, booking.detail_view, name="detail"),
     path(_ONE + "deplacer/", booking.move_view, name="move"),
     path(_ONE + "annuler/", booking.cancel_view, name="cancel"),

@@ -134,12 +134,22 @@ class AssignmentForm(forms.Form):
 
 
 class StatusForm(forms.Form):
+    # Closing is not offered here: it is irreversible and goes through its own
+    # confirmation page (PracticeCloseForm).
     status = forms.ChoiceField(
         choices=[
             (Practice.Status.ACTIVE, ""),
             (Practice.Status.SUSPENDED, ""),
-            (Practice.Status.CLOSED, ""),
         ]
+    )
+
+
+class PracticeCloseForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_(
+            "Je confirme la fermeture définitive de ce cabinet : elle ne peut pas être annulée."
+        ),
+        error_messages={"required": _("Cochez la case pour confirmer la fermeture.")},
     )
 
 

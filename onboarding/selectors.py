@@ -3,6 +3,7 @@ from django.db.models import Exists, OuterRef, Prefetch
 from accounts.models import Membership, Practice, User
 from accounts.scoping import practice_scope
 from onboarding.models import Invitation, ProcessingContract
+from patients.models import Patient
 from patients.rotation import Handover, handover_status
 
 
@@ -47,3 +48,12 @@ def practice_memberships(practice: Practice) -> list[Membership]:
         .select_related("user")
         .order_by("role", "user__last_name")
     )
+
+
+def closure_summary(practice: Practice) -> dict[str, int]:
+    """What closing the practice ends, in counts (no name): the people whose
+    access stops and the patient files to hand over before the keys go."""
+    with practice_scope(practice):
+        patients = Patient.objects.filter(practice=practice).count()
+    members = Membership.objects.active().filter(practice=practice).count()
+    return {"members": members, "patients": patients}

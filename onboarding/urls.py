@@ -26,6 +26,7 @@ urlpatterns = [
         name="membership_confirm",
     ),
     path("cabinets/<slug:slug>/statut/", views.practice_status_view, name="practice_status"),
+    path("cabinets/<slug:slug>/fermer/", views.practice_close_view, name="practice_close"),
     path(
         "invitations/<int:invitation_id>/revoquer/",
         views.invitation_revoke_view,

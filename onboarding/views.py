@@ -30,6 +30,7 @@ from onboarding.forms import (
     DeviceResetForm,
     InvitationAcceptForm,
     InvitationForm,
+    PracticeCloseForm,
     PracticeIdentityEditForm,
     PracticeIdentityForm,
     StatusForm,
@@ -273,6 +274,43 @@ def practice_status_view(request: HttpRequest, slug: str) -> HttpResponse:
         return _render_practice(request, practice, 400, error=str(error))
     messages.success(request, _("Statut du cabinet mis à jour."))
     return redirect("platform:practice", practice.slug)
+
+
+@provider_permission(ONBOARD)
+@require_http_methods(["GET", "POST"])
+def practice_close_view(request: HttpRequest, slug: str) -> HttpResponse:
+    """Closing a practice cannot be undone: the page says what will happen, and
+    only a post with the confirmation box ticked closes it. A post without it
+    changes nothing and shows the page again (400)."""
+    practice = _practice(slug)
+    form = PracticeCloseForm(request.POST if request.method == "POST" else None)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.practice_status_change(
+                practice=practice, status=Practice.Status.CLOSED, actor=request.actor
+            )
+        except services.OnboardingError as refused:
+            error = str(refused)
+        else:
+            messages.success(request, _("Cabinet fermé définitivement."))
+            return redirect("platform:practice", practice.slug)
+    record_event(
+        actor=request.actor,
+        action=Action.VIEW,
+        practice=practice,
+        object_type="practice",
+        object_id=practice.pk,
+    )
+    context = {
+        "practice": practice,
+        "form": form,
+        "error": error,
+        "summary": selectors.closure_summary(practice),
+        "shred_after_days": settings.PRACTICE_SHRED_AFTER_DAYS,
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "onboarding/practice_close.html", context, status=status)
 
 
 @provider_permission(ONBOARD)

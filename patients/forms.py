@@ -110,6 +110,13 @@ class ConsentForm(forms.Form):
     purpose = forms.ChoiceField(label=_("Consentement"), choices=Consent.Purpose.choices)
 
 
+class ConsentWithdrawForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_("Le patient retire ce consentement ; j'enregistre le retrait."),
+        error_messages={"required": _("Cochez la case pour confirmer le retrait.")},
+    )
+
+
 class BreakGlassForm(forms.Form):
     reason = forms.CharField(
         label=_("Motif de l'accès d'urgence"),

@@ -19,7 +19,14 @@ from audit.services import record_event
 from patients import portability, rules, selectors, services
 from patients.decorators import sealed_data
 from patients.export_pdf import patient_pdf
-from patients.forms import BreakGlassForm, ConsentForm, NoteForm, PatientForm, SearchForm
+from patients.forms import (
+    BreakGlassForm,
+    ConsentForm,
+    ConsentWithdrawForm,
+    NoteForm,
+    PatientForm,
+    SearchForm,
+)
 from patients.models import Consent, Patient
 
 
@@ -185,15 +192,32 @@ def consent_record_view(request: HttpRequest, practice: str, patient) -> HttpRes
 
 @practice_permission("change_patient_identity")
 @never_cache
-@require_POST
+@require_http_methods(["GET", "POST"])
+@sealed_data
 def consent_withdraw_view(request: HttpRequest, practice: str, patient, consent: int):
+    """A withdrawal is not undone (the patient consents anew, as a new record):
+    the page says what it stops, and only a post with the box ticked records
+    it. A post without it changes nothing and shows the page again (400)."""
     patient = _patient(request, patient)
     found = Consent.objects.filter(practice=request.practice, patient=patient, pk=consent).first()
     if found is None:
         raise Http404
-    services.consent_withdraw(consent=found, actor=request.actor)
-    messages.success(request, _("Retrait du consentement enregistré."))
-    return redirect("patients:detail", practice=practice, patient=patient.pk)
+    form = ConsentWithdrawForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        services.consent_withdraw(consent=found, actor=request.actor)
+        messages.success(request, _("Retrait du consentement enregistré."))
+        return redirect("patients:detail", practice=practice, patient=patient.pk)
+    patient = selectors.access_patient(
+        actor=request.actor, practice=request.practice, patient_id=patient.pk
+    )
+    context = {
+        "patient": patient,
+        "identity": selectors.identity(patient),
+        "consent": found,
+        "form": form,
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "patients/consent_withdraw.html", context, status=status)
 
 
 @practice_permission("change_clinical_notes")

@@ -107,11 +107,26 @@ def _practitioner_or_404(request: HttpRequest, practitioner_id: int):
 @never_cache
 @require_http_methods(["GET", "POST"])
 def schedule_view(request: HttpRequest, practice: str, practitioner: int) -> HttpResponse:
-    """One practitioner's week, slot granularity and absences; each form posts
-    its own `action`."""
-    practitioner = _practitioner_or_404(request, practitioner)
+    """One practitioner's week, slot granularity and absences, for the manager."""
+    return _schedule_page(request, _practitioner_or_404(request, practitioner), own=False)
+
+
+@practice_permission("manage_own_schedule")
+@never_cache
+@require_http_methods(["GET", "POST"])
+def my_schedule_view(request: HttpRequest, practice: str) -> HttpResponse:
+    """The practitioner's own hours and absences: the same page, about
+    themselves only. The slot grid stays the manager's (it shapes what the
+    telesecretaries propose to every caller)."""
+    return _schedule_page(request, _practitioner_or_404(request, request.user.pk), own=True)
+
+
+def _schedule_page(request: HttpRequest, practitioner, *, own: bool) -> HttpResponse:
+    """Each form posts its own `action`."""
     zone = selectors.practice_zone(request.practice)
     action = request.POST.get("action") if request.method == "POST" else None
+    if own and action == "slot":
+        action = None
     current = selectors.practitioner_settings(request.practice, practitioner)
     hours_form = WorkingHoursForm(request.POST if action == "hours" else None)
     slot_form = SlotMinutesForm(
@@ -163,6 +178,8 @@ def schedule_view(request: HttpRequest, practice: str, practitioner: int) -> Htt
     context = {
         "practitioner": practitioner,
         "name": person_name(practitioner),
+        "own": own,
+        "slot_minutes": current.slot_minutes if current else 15,
         "hours": hours,
         "absences": [
             (
@@ -181,27 +198,61 @@ def schedule_view(request: HttpRequest, practice: str, practitioner: int) -> Htt
     return render(request, "appointments/schedule.html", context, status=status)
 
 
-@practice_permission("manage_practice_settings")
-@never_cache
-@require_POST
-def hours_delete_view(request: HttpRequest, practice: str, hours: int) -> HttpResponse:
-    found = selectors.working_hours_in_practice(request.practice, hours)
+def _back_to_schedule(request: HttpRequest, practitioner_id: int, *, own: bool) -> HttpResponse:
+    if own:
+        return redirect("appointments:my_schedule", request.practice.slug)
+    return redirect("appointments:schedule", request.practice.slug, practitioner_id)
+
+
+def _hours_delete(request: HttpRequest, hours: int, *, own: bool) -> HttpResponse:
+    found = selectors.working_hours_in_practice(
+        request.practice, hours, practitioner=request.user if own else None
+    )
     if found is None:
         raise Http404
     practitioner_id = found.practitioner_id
     working_hours_delete(hours=found, actor=request.actor)
     messages.success(request, _("Plage horaire supprimée."))
-    return redirect("appointments:schedule", request.practice.slug, practitioner_id)
+    return _back_to_schedule(request, practitioner_id, own=own)
+
+
+def _absence_delete(request: HttpRequest, absence: int, *, own: bool) -> HttpResponse:
+    found = selectors.absence_in_practice(
+        request.practice, absence, practitioner=request.user if own else None
+    )
+    if found is None:
+        raise Http404
+    practitioner_id = found.practitioner_id
+    absence_delete(absence=found, actor=request.actor)
+    messages.success(request, _("Absence supprimée."))
+    return _back_to_schedule(request, practitioner_id, own=own)
+
+
+@practice_permission("manage_practice_settings")
+@never_cache
+@require_POST
+def hours_delete_view(request: HttpRequest, practice: str, hours: int) -> HttpResponse:
+    return _hours_delete(request, hours, own=False)
+
+
+@practice_permission("manage_own_schedule")
+@never_cache
+@require_POST
+def my_hours_delete_view(request: HttpRequest, practice: str, hours: int) -> HttpResponse:
+    """Only the practitioner's own row: a colleague's is a 404, like a row of
+    another practice."""
+    return _hours_delete(request, hours, own=True)
 
 
 @practice_permission("manage_practice_settings")
 @never_cache
 @require_POST
 def absence_delete_view(request: HttpRequest, practice: str, absence: int) -> HttpResponse:
-    found = selectors.absence_in_practice(request.practice, absence)
-    if found is None:
-        raise Http404
-    practitioner_id = found.practitioner_id
-    absence_delete(absence=found, actor=request.actor)
-    messages.success(request, _("Absence supprimée."))
-    return redirect("appointments:schedule", request.practice.slug, practitioner_id)
+    return _absence_delete(request, absence, own=False)
+
+
+@practice_permission("manage_own_schedule")
+@never_cache
+@require_POST
+def my_absence_delete_view(request: HttpRequest, practice: str, absence: int) -> HttpResponse:
+    return _absence_delete(request, absence, own=True)

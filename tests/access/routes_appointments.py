@@ -461,4 +461,39 @@ ROUTES += [
         audit_action="delete",
         foreign=_foreign_absence,
     ),
+    # A practitioner's own hours and absences (a colleague's rows: 404, in
+    # tests/appointments/test_schedule_views.py).
+    Route("appointments:my_schedule", kwargs=practice_a, allowed=OWN_AGENDA, audit_action="view"),
+    Route(
+        "appointments:my_schedule",
+        kwargs=practice_a,
+        method="post",
+        data=lambda world: {
+            "action": "hours",
+            "weekday": 5,
+            "start_time": "09:00",
+            "end_time": "12:00",
+        },
+        allowed=OWN_AGENDA,
+        ok_status=302,
+        audit_action="create",
+    ),
+    Route(
+        "appointments:my_hours_delete",
+        kwargs=_hours,
+        method="post",
+        allowed=OWN_AGENDA,
+        ok_status=302,
+        audit_action="delete",
+        foreign=_foreign_hours,
+    ),
+    Route(
+        "appointments:my_absence_delete",
+        kwargs=_absence_a,
+        method="post",
+        allowed=OWN_AGENDA,
+        ok_status=302,
+        audit_action="delete",
+        foreign=_foreign_absence,
+    ),
 ]

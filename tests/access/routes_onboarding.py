@@ -16,6 +16,12 @@ def _slug(world: World) -> dict:
     return {"slug": world.practice_a.slug}
 
 
+def _suspended(world: World) -> dict:
+    """A suspended practice: the only kind that can be closed."""
+    practice = PracticeFactory(name="Cabinet suspendu", slug="cabinet-suspendu", status="suspended")
+    return {"slug": practice.slug}
+
+
 def _membership(world: World, practice) -> int:
     return Membership.objects.filter(practice=practice).values_list("pk", flat=True).first()
 
@@ -172,6 +178,23 @@ ROUTES = [
         kwargs=_slug,
         method="post",
         data=lambda world: {"status": "suspended"},
+        allowed=ADMIN,
+        practice_scoped=False,
+        ok_status=302,
+        audit_action="update",
+    ),
+    Route(
+        "platform:practice_close",
+        kwargs=_suspended,
+        allowed=ADMIN,
+        practice_scoped=False,
+        audit_action="view",
+    ),
+    Route(
+        "platform:practice_close",
+        kwargs=_suspended,
+        method="post",
+        data=lambda world: {"confirm": "on"},
         allowed=ADMIN,
         practice_scoped=False,
         ok_status=302,

@@ -146,7 +146,15 @@ ROUTES = [
     Route(
         "patients:consent_withdraw",
         kwargs=consent_a,
+        allowed=IDENTITY,
+        audit_action="view",
+        foreign=consent_b_under_a,
+    ),
+    Route(
+        "patients:consent_withdraw",
+        kwargs=consent_a,
         method="post",
+        data=lambda world: {"confirm": "on"},
         allowed=IDENTITY,
         ok_status=302,
         audit_action="update",

@@ -162,3 +162,120 @@ def test_type_default_is_one_per_practice_in_the_database(world, setup):
         AppointmentType.objects.filter(pk=setup.kind.pk).update(is_default=True)
         with pytest.raises(IntegrityError), transaction.atomic():
             AppointmentType.objects.filter(pk=setup.private_kind.pk).update(is_default=True)
+
+
+def _my_url(world, name: str = "appointments:my_schedule", **kwargs) -> str:
+    return reverse(name, kwargs={"practice": world.practice_a.slug, **kwargs})
+
+
+def _colleague(world):
+    """A second practitioner of practice A, with their own hours and an absence."""
+    from accounts.roles import Role
+    from tests.appointments.helpers import absence, schedule
+    from tests.factories import UserFactory, grant
+
+    colleague = grant(UserFactory(username="dr_colleague"), Role.PRACTITIONER, world.practice_a)
+    with practice_scope(world.practice_a):
+        schedule(world.practice_a, colleague)
+        hours = WorkingHours.objects.filter(practitioner=colleague).first()
+        away = absence(
+            world.practice_a,
+            colleague,
+            at(booking_world(world).monday, 8),
+            at(booking_world(world).monday, 12),
+        )
+    return colleague, hours, away
+
+
+def test_practitioner_sets_own_hours_and_absences_audited(world, setup):
+    from audit.models import AuditEvent
+
+    client = world.client("practitioner_a")
+    me = world.users["practitioner_a"]
+    home = client.get(reverse("accounts:practice_home", args=[world.practice_a.slug]))
+    assert _my_url(world) in home.content.decode()
+    assert client.get(_my_url(world)).status_code == 200
+    added = client.post(
+        _my_url(world),
+        {"action": "hours", "weekday": 5, "start_time": "08:00", "end_time": "12:00"},
+    )
+    assert added.status_code == 302
+    day = setup.monday.isoformat()
+    away = client.post(
+        _my_url(world),
+        {
+            "action": "absence",
+            "start_date": day,
+            "start_time": "08:00",
+            "end_date": day,
+            "end_time": "12:00",
+            "reason": "training",
+        },
+    )
+    assert away.status_code == 302
+    with practice_scope(world.practice_a):
+        saturday = WorkingHours.objects.get(practitioner=me, weekday=5)
+        absence = Absence.objects.get(practitioner=me)
+    events = AuditEvent.objects.filter(actor=me, action="create", role="practitioner")
+    assert set(events.values_list("object_type", flat=True)) >= {"working_hours", "absence"}
+    # The slot grid stays the manager's: a practitioner's post of it changes nothing.
+    assert client.post(_my_url(world), {"action": "slot", "slot_minutes": 30}).status_code == 400
+    with practice_scope(world.practice_a):
+        assert not PractitionerSettings.objects.filter(practitioner=me, slot_minutes=30).exists()
+    hours_delete = _my_url(world, "appointments:my_hours_delete", hours=saturday.pk)
+    assert client.post(hours_delete).status_code == 302
+    absence_delete = _my_url(world, "appointments:my_absence_delete", absence=absence.pk)
+    assert client.post(absence_delete).status_code == 302
+    with practice_scope(world.practice_a):
+        assert not WorkingHours.objects.filter(pk=saturday.pk).exists()
+        assert not Absence.objects.filter(pk=absence.pk).exists()
+    assert AuditEvent.objects.filter(actor=me, action="delete", role="practitioner").count() == 2
+
+
+def test_practitioner_cannot_change_a_colleagues_hours_or_absences(world, setup):
+    colleague, hours, away = _colleague(world)
+    client = world.client("practitioner_a")
+    colleague_page = reverse(
+        "appointments:schedule",
+        kwargs={"practice": world.practice_a.slug, "practitioner": colleague.pk},
+    )
+    assert client.get(colleague_page).status_code == 403
+    assert client.post(colleague_page, {"action": "hours", "weekday": 5}).status_code == 403
+    for url in (
+        _my_url(world, "appointments:my_hours_delete", hours=hours.pk),
+        _my_url(world, "appointments:my_absence_delete", absence=away.pk),
+        reverse("appointments:hours_delete", args=[world.practice_a.slug, hours.pk]),
+        reverse("appointments:absence_delete", args=[world.practice_a.slug, away.pk]),
+    ):
+        assert client.post(url).status_code in (403, 404), url
+    with practice_scope(world.practice_a):
+        assert WorkingHours.objects.filter(pk=hours.pk).exists()
+        assert Absence.objects.filter(pk=away.pk).exists()
+    # The manager still edits everyone's.
+    manager = world.client("manager_a")
+    assert (
+        manager.post(
+            reverse("appointments:hours_delete", args=[world.practice_a.slug, hours.pk])
+        ).status_code
+        == 302
+    )
+
+
+def test_migration_grants_practitioners_of_existing_practices_their_own_schedule(world, setup):
+    """Practices made before the permission existed: their practitioner groups
+    get it from accounts migration 0008 (new groups get it from the role table)."""
+    import importlib
+
+    from django.apps import apps
+    from guardian.models import GroupObjectPermission
+
+    migration = importlib.import_module("accounts.migrations.0008_practice_own_schedule_permission")
+    GroupObjectPermission.objects.filter(permission__codename="manage_own_schedule").delete()
+    assert world.client("practitioner_a").get(_my_url(world)).status_code == 403
+    migration.grant_practitioners(apps, None)
+    assert world.client("practitioner_a").get(_my_url(world)).status_code == 200
+    granted = GroupObjectPermission.objects.filter(permission__codename="manage_own_schedule")
+    assert {grant.group.name for grant in granted} == {
+        f"practice-{world.practice_a.pk}-practitioner",
+        f"practice-{world.practice_b.pk}-practitioner",
+    }

@@ -277,10 +277,11 @@ def test_closing_needs_suspension_then_keys_are_shredded_after_grace(
     make_patient(world.practice_b, last_name="Martin")
     admin = world.client("platform_admin")
     status_url = reverse("platform:practice_status", args=[world.practice_a.slug])
-    assert admin.post(status_url, {"status": "closed"}).status_code == 400
+    close_url = reverse("platform:practice_close", args=[world.practice_a.slug])
+    assert admin.post(close_url, {"confirm": "on"}).status_code == 400
     admin.post(status_url, {"status": "suspended"})
     with freeze_time("2026-11-23 10:00:00"):
-        assert admin.post(status_url, {"status": "closed"}).status_code == 302
+        assert admin.post(close_url, {"confirm": "on"}).status_code == 302
     output = tmp_path / "restitution"
     phrase = tmp_path / "phrase.txt"
     phrase.write_text("phrase-secrète-du-cabinet\n")
@@ -388,3 +389,37 @@ def test_active_practice_without_processing_contract_is_flagged_to_the_admin(wor
     assert warning not in admin.get(page).content.decode()
     dashboard = admin.get(reverse("platform:dashboard")).content.decode()
     assert dashboard.count("sans contrat de sous-traitance") == 1
+
+
+def test_practice_closure_shows_what_happens_and_needs_an_explicit_confirmation(world):
+    from audit.models import AuditEvent
+    from tests.patients.helpers import make_patient
+
+    make_patient(world.practice_a)
+    admin = world.client("platform_admin")
+    slug = world.practice_a.slug
+    admin.post(reverse("platform:practice_status", args=[slug]), {"status": "suspended"})
+    close_url = reverse("platform:practice_close", args=[slug])
+    # The practice page links to the confirmation page; no button closes at once.
+    practice_page = admin.get(reverse("platform:practice", args=[slug])).content.decode()
+    assert f'href="{close_url}"' in practice_page
+    assert 'value="closed"' not in practice_page
+    page = admin.get(close_url)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "ne peut pas être réactivé" in text
+    assert "1 dossier patient" in text
+    assert "accès de 4 personnes" in text  # telesecretaries a and ab, practitioner, manager
+    # A post without the box ticked, or the old status button, closes nothing.
+    refused = admin.post(close_url)
+    assert refused.status_code == 400
+    assert "Cochez la case pour confirmer la fermeture" in refused.content.decode()
+    status_url = reverse("platform:practice_status", args=[slug])
+    assert admin.post(status_url, {"status": "closed"}).status_code == 400
+    world.practice_a.refresh_from_db()
+    assert world.practice_a.status == Practice.Status.SUSPENDED
+    assert not AuditEvent.objects.filter(detail__status_to="closed").exists()
+    assert admin.post(close_url, {"confirm": "on"}).status_code == 302
+    world.practice_a.refresh_from_db()
+    assert world.practice_a.status == Practice.Status.CLOSED
+    assert AuditEvent.objects.filter(detail__status_to="closed").exists()

@@ -174,7 +174,22 @@ def test_consent_record_and_withdraw(world):
     with practice_scope(world.practice_a):
         consent = Consent.objects.get()
     assert consent.withdrawn_at is None
-    client.post(_url("patients:consent_withdraw", patient, consent=consent.pk))
+    withdraw = _url("patients:consent_withdraw", patient, consent=consent.pk)
+    # The card links to a confirmation page rather than withdrawing at once.
+    assert f'href="{withdraw}"' in client.get(_url("patients:detail", patient)).content.decode()
+    page = client.get(withdraw)
+    assert page.status_code == 200
+    assert "ne recevra plus de rappel de rendez-vous par SMS" in page.content.decode()
+    refresh(consent)
+    assert consent.withdrawn_at is None
+    # Posted without the confirmation: nothing changes, the page is shown again.
+    refused = client.post(withdraw)
+    assert refused.status_code == 400
+    assert "Cochez la case pour confirmer le retrait" in refused.content.decode()
+    refresh(consent)
+    assert consent.withdrawn_at is None
+    assert not AuditEvent.objects.filter(object_type="consent", action="update").exists()
+    assert client.post(withdraw, {"confirm": "on"}).status_code == 302
     refresh(consent)
     assert consent.withdrawn_at is not None
     assert consent.withdrawn_by == world.users["telesecretary_a"]

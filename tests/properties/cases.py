@@ -167,6 +167,7 @@ CASES: dict[type, Case] = {
         form_kwargs=_practice_a, page=Page("platform:assignment_add")
     ),
     onboarding_forms.StatusForm: Case(page=Page("platform:practice_status")),
+    onboarding_forms.PracticeCloseForm: Case(page=Page("platform:practice_close")),
     onboarding_forms.DeviceResetForm: Case(page=Page("platform:device_reset")),
     onboarding_forms.InvitationAcceptForm: Case(page=Page(reach=_invitation_page)),
     console_forms.ConsoleSearchForm: Case(page=Page("console:search")),
@@ -180,5 +181,6 @@ CASES: dict[type, Case] = {
     patient_forms.PatientForm: Case(page=Page("patients:create")),
     patient_forms.NoteForm: Case(page=Page("patients:note_add")),
     patient_forms.ConsentForm: Case(page=Page("patients:consent_record")),
+    patient_forms.ConsentWithdrawForm: Case(page=Page("patients:consent_withdraw")),
     patient_forms.BreakGlassForm: Case(page=Page("patients:break_glass")),
 }
