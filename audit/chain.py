@@ -290,7 +290,7 @@ def _check_head(chain: AuditChain, expected_seq: int, prev_hash: str) -> BrokenL
 #   holds no object, no nested array and exactly (length - 1) ", ": each of its
 #   strings then holds none (a string can only add occurrences), else it is
 #   rendered element by element as audit_canonical_json does.
-# Measured on 1M events (bench.verify), backend CPU per event: 10.3 us -> ~7 us.
+# Server CPU per event on a 100k-event chain of bench.verify: 10.3 us -> 7.0 us.
 _JSON_ESCAPED = r"""'["\\\x01-\x1f]'"""
 _PG_ARRAY = (
     "coalesce((SELECT '[' || string_agg(CASE WHEN jsonb_typeof(y) IN ('object', 'array')"

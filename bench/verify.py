@@ -15,7 +15,6 @@ over 6 months: several month partitions). Runs in its own throw-away database
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -23,6 +22,7 @@ import tarfile
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
@@ -129,26 +129,31 @@ class _ServerCpu:
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _command_seconds(code: Path, env: dict, args: list[str]) -> tuple[float, float]:
-    """Wall seconds of the command, and CPU seconds of the command and its server
-    processes."""
-    client = resource.getrusage(resource.RUSAGE_CHILDREN)
+@dataclass
+class _Run:
+    seconds: float  # wall, from the command's start to its exit
+    client_cpu: float  # the command's process
+    server_cpu: float  # its database server processes
+    peak_kb: int  # the command's peak resident memory
+
+
+def _command(code: Path, env: dict, args: list[str]) -> _Run:
     started = time.perf_counter()
     with _ServerCpu(connection.settings_dict["NAME"]) as server:
-        result = subprocess.run(  # noqa: S603
+        process = subprocess.Popen(  # noqa: S603
             [sys.executable, str(code / "manage.py"), "audit_verify", "--no-alert", *args],
             cwd=code,
             env=env,
-            capture_output=True,
-            text=True,
-            check=False,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
+        output = process.stdout.read()
+        # wait4: this child's own CPU time and peak memory.
+        _pid, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
-    if result.returncode != 0:
-        raise SystemExit(f"audit_verify failed in {code}:\n{result.stdout}\n{result.stderr}")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = after.ru_utime + after.ru_stime - client.ru_utime - client.ru_stime
-    return seconds, cpu + server.seconds()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"audit_verify failed in {code}:\n{output.decode()}")
+    return _Run(seconds, usage.ru_utime + usage.ru_stime, server.seconds(), usage.ru_maxrss)
 
 
 def _rates(seconds: list[float], events: int) -> str:
@@ -172,27 +177,29 @@ def run(events: int | None, rounds: int, baseline: str | None, variants: list[st
             cases.append((f"baseline {baseline}", _checkout(baseline, Path(temporary)), []))
         for variant in variants:
             cases.append((f"this tree {variant}".strip(), ROOT, variant.split()))
-        timings: dict[str, list[float]] = {label: [] for label, _code, _args in cases}
-        cpu: dict[str, list[float]] = {label: [] for label, _code, _args in cases}
+        runs: dict[str, list[_Run]] = {label: [] for label, _code, _args in cases}
         for number in range(rounds):
             for label, code, args in cases:
-                seconds, used = _command_seconds(code, env, args)
-                timings[label].append(seconds)
-                cpu[label].append(used)
+                runs[label].append(_command(code, env, args))
             load = os.getloadavg()[0]
             print(f"  round {number + 1}/{rounds} done, load average {load:.1f}", flush=True)
     print(f"audit_verify --no-alert over {total:,} events, {rounds} rounds ({os.cpu_count()} CPUs)")
-    first = statistics.median(timings[cases[0][0]])
-    first_cpu = statistics.median(cpu[cases[0][0]])
-    for label, seconds in timings.items():
-        ratio = first / statistics.median(seconds)
+    print("  medians; ratios against the first line")
+    first = runs[cases[0][0]]
+    for label, done in runs.items():
+        seconds = [run.seconds for run in done]
+        ratio = statistics.median(run.seconds for run in first) / statistics.median(seconds)
         print(f"  {label:28s} {_rates(seconds, total)}   {ratio:.2f}x")
-        used = statistics.median(cpu[label])
+        client = statistics.median(run.client_cpu for run in done)
+        server = statistics.median(run.server_cpu for run in done)
+        used = client + server
+        before = statistics.median(run.client_cpu + run.server_cpu for run in first)
+        peak = max(run.peak_kb for run in done) / 1024
         print(
-            f"  {'':28s} CPU (command + server) {used * 1e6 / total:5.2f} us/event, "
-            f"median of {rounds}   {first_cpu / used:.2f}x less"
+            f"  {'':28s} CPU {used * 1e6 / total:5.2f} us/event ({client:.1f} s command, "
+            f"{server:.1f} s server)   {before / used:.2f}x less   command peak {peak:.0f} MB"
         )
-    best = statistics.median(timings[cases[-1][0]])
+    best = statistics.median(run.seconds for run in runs[cases[-1][0]])
     print(f"  goal >= {GOAL:,} events/s: median {total / best:,.0f}")
 
 
