@@ -152,3 +152,22 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section(section)
         for line in lines:
             terminalreporter.write_line(line)
+
+
+# Tests that share something outside their own database run one after the other on
+# a single process when the suite runs in parallel (`make test`: pytest -n): the
+# Celery worker on the shared Redis broker, the PgBouncer and the streaming replica,
+# the killed worker, the queues of the broker.
+SERIAL_DIRECTORIES = ("tests/scaling/", "tests/faults/")
+SERIAL_MODULES = ("tests/test_queues.py", "tests/test_beat.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        if (
+            item.get_closest_marker("real_worker")
+            or path.startswith(SERIAL_DIRECTORIES)
+            or path in SERIAL_MODULES
+        ):
+            item.add_marker(pytest.mark.xdist_group("shared_services"))

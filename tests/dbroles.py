@@ -58,6 +58,9 @@ def prepare(settings_dict: dict) -> None:
         cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
         if not cursor.fetchone()[0]:
             return
+        # The roles are the cluster's: parallel test processes (pytest -n) would
+        # race on them ("tuple concurrently updated"). Released with the session.
+        cursor.execute("SELECT pg_advisory_lock(hashtext('secretariat test roles'))")
         create_roles(cursor)
         cursor.execute(
             f"DO $$ BEGIN CREATE ROLE {TEST_LOGIN} LOGIN NOINHERIT CREATEDB; "
