@@ -1,9 +1,11 @@
 import os
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connections
 from django.db.backends.postgresql.operations import DatabaseOperations
 from django.db.backends.signals import connection_created
+from django.utils import translation
 
 from accounts.dbroles import APP, MAINTENANCE, OWNER
 from tests import dbroles
@@ -93,6 +95,15 @@ def database_roles(django_db_setup) -> None:
     """For tests that prove something about the roles: skipped without them."""
     if not dbroles.enabled():
         pytest.skip("needs the database roles (DATABASE_URL naming a superuser)")
+
+
+@pytest.fixture(autouse=True)
+def _french_to_begin_with():
+    # A request served in English leaves English active in the thread (the locale
+    # middleware activates and never deactivates): each test starts in French.
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)
