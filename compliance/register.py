@@ -110,6 +110,12 @@ def sealed_fields() -> dict[type, tuple[str, ...]]:
     return {model: tuple(model.SEALED) for model in sealed_models()}
 
 
+def sealed_label(model: type, name: str) -> str:
+    """The words for a sealed field that no patient-file section names: the
+    model's SEALED_LABELS (a code on the register is a code nowhere else)."""
+    return str(getattr(model, "SEALED_LABELS", {}).get(name, name.replace("_", " ")))
+
+
 def _sealed_labels(section: portability.Section, sealed: dict) -> list[str]:
     labels = {name: str(label) for name, label in section.columns}
     names = [name for model in section.models for name in sealed.get(model, ())]
@@ -131,11 +137,12 @@ def data_categories() -> list[Category]:
     for model, names in sealed.items():
         if model not in covered:
             # Sealed, but in no section of the patient's file: listed all the same.
+            labels = [sealed_label(model, name) for name in names]
             categories.append(
                 Category(
                     title=str(model._meta.verbose_name_plural).capitalize(),
-                    fields=[name.replace("_", " ") for name in names],
-                    sealed=[name.replace("_", " ") for name in names],
+                    fields=labels,
+                    sealed=labels,
                     clinical=False,
                 )
             )

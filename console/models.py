@@ -35,6 +35,9 @@ class PhoneLine(models.Model):
 
 class Call(SealedModel):
     SEALED = ("caller",)
+    # What the record of processing calls the sealed fields (no patient-file
+    # section shows a call).
+    SEALED_LABELS = {"caller": _("Numéro de l'appelant")}
 
     class State(models.TextChoices):
         RINGING = "ringing", _("Sonne")

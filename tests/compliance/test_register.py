@@ -11,6 +11,7 @@ from accounts.scoping import practice_scope
 from audit.models import AuditEvent
 from compliance import register, retention
 from compliance.models import DataKind, RetentionPolicy
+from patients import portability
 from patients.models import SealedModel
 
 pytestmark = pytest.mark.django_db
@@ -80,6 +81,20 @@ def test_a_new_sealed_model_appears_in_the_register(world, sealed_test_model):
     assert "Mutuelles" in html and "organisme complementaire" in html
     category = next(c for c in register.data_categories() if c.title == "Mutuelles")
     assert category.sealed == ["organisme complementaire"]
+
+
+def test_every_sealed_field_outside_the_patient_file_has_words(world):
+    covered = {model for section in portability.sections() for model in section.models}
+    unnamed = [
+        f"{model.__name__}.{name}"
+        for model, names in register.sealed_fields().items()
+        if model not in covered
+        for name in names
+        if name not in getattr(model, "SEALED_LABELS", {})
+    ]
+    assert unnamed == []
+    html = _register(world).content.decode()
+    assert "Numéro de l&#x27;appelant" in html or "Numéro de l'appelant" in html
 
 
 def test_a_sealed_model_removed_leaves_the_register(world):
