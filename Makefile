@@ -94,14 +94,14 @@ format: $(VENV)/.installed
 # pyproject.toml); a run narrowed by PYTEST_ARGS does not (COVERAGE=--cov to ask).
 COVERAGE ?= $(if $(PYTEST_ARGS),,--cov)
 # One test process per CPU (pytest-xdist), each on its own test database; the tests
-# that share the broker, the pooler or the replica run in one of them, in turn
-# (tests/conftest.py). TEST_JOBS=0 runs everything in this process.
+# that share the broker, the pooler or the replica take turns (tests/conftest.py).
+# TEST_JOBS=0 runs everything in this process.
 TEST_JOBS ?= auto
 # The environment the suite needs; tests/conftest.py stops a pytest run without it.
 test: $(VENV)/.installed .env services pooler browser messages lint
 	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) SECRETARIAT_ENV=test \
 	  CHROMIUM_PATH="$(or $(CHROMIUM_PATH),$$(command -v chromium))" \
-	  $(VENV)/bin/pytest -n $(TEST_JOBS) --dist loadgroup $(COVERAGE) $(PYTEST_ARGS)
+	  $(VENV)/bin/pytest -n $(TEST_JOBS) $(COVERAGE) $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed .env services
 	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) SECRETARIAT_ENV=test \

@@ -1,3 +1,4 @@
+import fcntl
 import os
 
 import pytest
@@ -165,20 +166,31 @@ def pytest_terminal_summary(terminalreporter):
             terminalreporter.write_line(line)
 
 
-# Tests that share something outside their own database run one after the other on
-# a single process when the suite runs in parallel (`make test`: pytest -n): the
-# Celery worker on the shared Redis broker, the PgBouncer and the streaming replica,
-# the killed worker, the queues of the broker.
-SERIAL_DIRECTORIES = ("tests/scaling/", "tests/faults/")
+# Tests that share something outside their own database take turns when the suite
+# runs in parallel (`make test`: pytest -n): a Celery worker on the shared Redis
+# broker would take another test's messages; the pooler and the replica are one
+# each. Marked at collection, they hold a lock file common to the test processes.
+SERIAL_DIRECTORIES = ("tests/scaling/", "tests/faults/", "tests/outbox/")
 SERIAL_MODULES = ("tests/test_queues.py", "tests/test_beat.py")
 
 
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        path = item.nodeid.split("::")[0]
-        if (
-            item.get_closest_marker("real_worker")
-            or path.startswith(SERIAL_DIRECTORIES)
-            or path in SERIAL_MODULES
-        ):
-            item.add_marker(pytest.mark.xdist_group("shared_services"))
+def pytest_itemcollected(item):
+    path = item.nodeid.split("::")[0]
+    if (
+        item.get_closest_marker("real_worker")
+        or path.startswith(SERIAL_DIRECTORIES)
+        or path in SERIAL_MODULES
+    ):
+        item.add_marker(pytest.mark.shared_services)
+
+
+@pytest.fixture(autouse=True)
+def _shared_services_one_at_a_time(request, tmp_path_factory):
+    if not request.node.get_closest_marker("shared_services"):
+        yield
+        return
+    # The processes' temporary directories (popen-gw0, popen-gw1…) share a parent.
+    lock = tmp_path_factory.getbasetemp().parent / "shared-services.lock"
+    with lock.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
