@@ -24,8 +24,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
+from django.db.models import OuterRef
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -115,7 +117,21 @@ def send_due_reminders(now: datetime | None = None, batch: int = BATCH) -> RunRe
     return report
 
 
+def _consents() -> ArraySubquery:
+    """The purposes the appointment's patient consents to (not withdrawn), as a
+    column of the appointment's own query: one round trip, not two."""
+    return ArraySubquery(
+        Consent.objects.filter(
+            practice_id=OuterRef("practice_id"),
+            patient_id=OuterRef("patient_id"),
+            withdrawn_at__isnull=True,
+        ).values("purpose")
+    )
+
+
 def _consented(appointment: Appointment) -> set[str]:
+    if hasattr(appointment, "consented"):  # read with the appointment (_consents)
+        return set(appointment.consented)
     return set(
         Consent.objects.filter(
             practice_id=appointment.practice_id,
@@ -172,33 +188,70 @@ def masked(address: str) -> str:
     return sms.mask(address)
 
 
+_CLAIM = (
+    "INSERT INTO appointments_reminder"
+    " (practice_id, appointment_id, kind, channel, destination, status, created_at, claimed_at)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT (practice_id, appointment_id, kind) DO NOTHING RETURNING id"
+)
+
+
 def _claim(appointment: Appointment, channel: str, address: str, status: str) -> Reminder | None:
-    """Record the reminder under its unique key; None when it already exists."""
-    try:
-        with transaction.atomic():
-            return Reminder.objects.create(
-                practice_id=appointment.practice_id,
-                appointment=appointment,
-                kind=KIND,
-                channel=channel,
-                destination=masked(address),
-                status=status,
-            )
-    except IntegrityError:
+    """Record the reminder under its unique key; None when it already exists.
+
+    One statement: ON CONFLICT DO NOTHING on the unique key (reminder_once_per_kind)
+    inserts nothing and returns no row when another run holds the key, where
+    catching the IntegrityError needed a savepoint around the INSERT (three round
+    trips). A concurrent run's uncommitted claim makes this one wait for its
+    outcome, as the unique index did before; the row is still the guarantee."""
+    now = timezone.now()
+    reminder = Reminder(
+        practice_id=appointment.practice_id,
+        appointment=appointment,
+        kind=KIND,
+        channel=channel,
+        destination=masked(address),
+        status=status,
+        created_at=now,
+        claimed_at=now,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM,
+            [
+                reminder.practice_id,
+                appointment.pk,
+                reminder.kind,
+                reminder.channel,
+                reminder.destination,
+                reminder.status,
+                reminder.created_at,
+                reminder.claimed_at,
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:
         return None
+    reminder.pk = row[0]
+    reminder._state.adding = False
+    reminder._state.db = connection.alias
+    return reminder
 
 
 def reminder_send(*, practice_id: int, appointment_id: str) -> str:
     """Send (at most once) the day-before reminder of one appointment. Returns
     the reminder's status, or "already" when another run recorded it first.
     The claim is committed (its practice scope is a transaction) before anything
-    is sent; the outcome is recorded in a second scope."""
+    is sent; the outcome of a sending is recorded in a second scope. One that is
+    not sent (no consent, no address) is final when claimed: audited in the same
+    transaction."""
     with practice_scope(practice_id):
         appointment = (
             Appointment.objects.filter(
                 practice_id=practice_id, pk=appointment_id, status=Appointment.Status.BOOKED
             )
             .select_related("practice", "patient")
+            .annotate(consented=_consents())
             .first()
         )
         if appointment is None:
@@ -209,20 +262,29 @@ def reminder_send(*, practice_id: int, appointment_id: str) -> str:
         reminder = _claim(appointment, channel, address, status)
         if reminder is None:
             return "already"
-    if sendable:
-        SENDERS[reminder.channel](appointment, address)
+        if not sendable:  # final already: audited with its record, in one transaction
+            _audit_created(reminder, appointment_id)
+            return reminder.status
+    SENDERS[reminder.channel](appointment, address)
     with practice_scope(practice_id):
-        if sendable:
-            _sent(reminder)
-        record_event(
-            actor=Actor.system("reminders"),
-            action=Action.CREATE,
-            practice=practice_id,
-            object_type=ObjectType.REMINDER,
-            object_id=reminder.pk,
-            detail={"appointment": appointment_id, "channel": channel, "status": reminder.status},
-        )
+        _sent(reminder)
+        _audit_created(reminder, appointment_id)
     return reminder.status
+
+
+def _audit_created(reminder: Reminder, appointment_id: str) -> None:
+    record_event(
+        actor=Actor.system("reminders"),
+        action=Action.CREATE,
+        practice=reminder.practice_id,
+        object_type=ObjectType.REMINDER,
+        object_id=reminder.pk,
+        detail={
+            "appointment": appointment_id,
+            "channel": reminder.channel,
+            "status": reminder.status,
+        },
+    )
 
 
 def _sent(reminder: Reminder) -> None:
