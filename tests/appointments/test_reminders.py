@@ -137,7 +137,10 @@ def test_reminder_sms_not_sent_without_or_after_withdrawn_consent(world, setup, 
     assert _sms_outbox == [] and mail.outbox == []
     with practice_scope(world.practice_a):
         reminder = Reminder.objects.get(appointment=row)
+        events = AuditEvent.objects.filter(object_type="reminder", action="create")
+        details = sorted(event.detail["status"] for event in events)
     assert (reminder.channel, reminder.status) == ("none", "skipped")
+    assert details == ["skipped", "skipped"]  # audited though nothing was sent
 
 
 def test_reminder_sms_goes_to_a_mobile_never_a_landline(world, setup, _sms_outbox):
