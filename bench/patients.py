@@ -177,6 +177,9 @@ class Databases:
         self.names: dict[str, str] = {}
 
     def create(self, label: str) -> None:
+        from patients import keys
+
+        keys.forget()  # the new database's practice 1 gets keys of its own
         connection.settings_dict["NAME"] = self.base
         connection.settings_dict.setdefault("TEST", {})["NAME"] = f"{self.base}_bench_{label}"
         self.names[label] = connection.creation.create_test_db(

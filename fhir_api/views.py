@@ -35,7 +35,16 @@ def _page(request: HttpRequest, form=None, status: int = 200, **extra) -> HttpRe
 @require_GET
 def clients_view(request: HttpRequest) -> HttpResponse:
     record_event(actor=request.actor, action=Action.LIST, object_type=ObjectType.API_CLIENT)
-    return _page(request)
+    return _page(request, ApiClientForm(initial=_preselected(request)))
+
+
+def _preselected(request: HttpRequest) -> dict:
+    """`?cabinet=<slug>` (the onboarding checklist's link) preselects the
+    practice; an unknown or closed one is simply not preselected."""
+    slug = request.GET.get("cabinet", "")[:100]
+    choices = ApiClientForm.base_fields["practice"].queryset
+    practice = choices.filter(slug=slug).first() if slug else None
+    return {"practice": practice.pk} if practice else {}
 
 
 @provider_permission(ONBOARD)

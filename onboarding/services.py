@@ -3,8 +3,10 @@ writes its audit event in the same transaction."""
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -352,7 +354,29 @@ def _notify_device_reset(user: User) -> None:
     )
 
 
-def onboarding_checklist(practice: Practice) -> list[tuple[str, bool]]:
+@dataclass(frozen=True)
+class ChecklistStep:
+    label: str
+    done: bool
+    required: bool = True
+    url: str = ""
+
+
+def onboarding_checklist(practice: Practice) -> list[ChecklistStep]:
+    """The steps before activation, then the optional ones other apps declare
+    (an AppConfig's `onboarding_steps(practice)` giving (label, done, url)):
+    onboarding stays independent of them (import contract)."""
+    required = [ChecklistStep(label, done) for label, done in _required_steps(practice)]
+    optional = [
+        ChecklistStep(label, done, required=False, url=url)
+        for config in apps.get_app_configs()
+        if hasattr(config, "onboarding_steps")
+        for label, done, url in config.onboarding_steps(practice)
+    ]
+    return required + optional
+
+
+def _required_steps(practice: Practice) -> list[tuple[str, bool]]:
     # Granted roles count, confirmed or not: the practice confirms them in its own
     # pages, which it reaches once active.
     memberships = Membership.objects.granted().filter(practice=practice)
@@ -423,7 +447,9 @@ def practice_status_change(*, practice: Practice, status: str, actor: Actor) -> 
     if practice.status not in allowed.get(status, set()):
         raise OnboardingError(_("Ce changement de statut n'est pas possible."))
     if practice.status == Practice.Status.ONBOARDING:
-        missing = [label for label, done in onboarding_checklist(practice) if not done]
+        missing = [
+            step.label for step in onboarding_checklist(practice) if step.required and not step.done
+        ]
         if missing:
             raise OnboardingError(
                 _("Étapes à terminer avant l'activation : %(steps)s")

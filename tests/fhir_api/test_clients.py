@@ -61,3 +61,27 @@ def test_rotate_then_revoke_from_the_page(world):
     assert api_client.revoked_at is not None and not api_client.live
     again = admin.post(f"/plateforme/api/clients/{api_client.pk}/secret/")
     assert again.status_code == 302  # a revoked client has no secret to rotate
+
+
+def test_clients_page_preselects_the_practice_named_by_the_checklist_link(world):
+    admin = world.client("platform_admin")
+    response = admin.get("/plateforme/api/clients/", {"cabinet": world.practice_b.slug})
+    assert response.status_code == 200
+    assert response.context["form"]["practice"].value() == world.practice_b.pk
+
+
+def test_clients_page_ignores_an_unknown_or_hostile_practice_slug(world):
+    admin = world.client("platform_admin")
+    for slug in ("inconnu", "x" * 100_000, "' OR 1=1 --"):
+        response = admin.get("/plateforme/api/clients/", {"cabinet": slug})
+        assert response.status_code == 200
+        assert response.context["form"]["practice"].value() is None
+
+
+def test_clients_page_does_not_preselect_a_closed_practice(world):
+    world.practice_b.status = world.practice_b.Status.CLOSED
+    world.practice_b.save(update_fields=["status"])
+    response = world.client("platform_admin").get(
+        "/plateforme/api/clients/", {"cabinet": world.practice_b.slug}
+    )
+    assert response.context["form"]["practice"].value() is None

@@ -423,3 +423,45 @@ def test_practice_closure_shows_what_happens_and_needs_an_explicit_confirmation(
     world.practice_a.refresh_from_db()
     assert world.practice_a.status == Practice.Status.CLOSED
     assert AuditEvent.objects.filter(detail__status_to="closed").exists()
+
+
+def _checklist_step(admin: Client, label: str):
+    response = admin.get(reverse("platform:practice", args=["erables"]))
+    assert response.status_code == 200
+    return next(step for step in response.context["checklist"] if step.label == label)
+
+
+API_STEP = "Logiciel du cabinet relié par l'API FHIR"
+
+
+def test_checklist_shows_the_api_client_as_an_optional_step(world):
+    from fhir_api.services import api_client_register
+
+    admin = world.client("platform_admin")
+    practice = _new_practice(admin)
+    step = _checklist_step(admin, API_STEP)
+    assert not step.done and not step.required
+    assert step.url == "/plateforme/api/clients/?cabinet=erables#enregistrer"
+    page = admin.get(reverse("platform:practice", args=["erables"])).content.decode()
+    assert "facultatif, n'empêche pas l'activation" in page
+    # Another practice's client does not tick this practice's step.
+    actor = Actor.system("test")
+    api_client_register(practice=world.practice_a, name="A", scopes=["system/Slot.rs"], actor=actor)
+    assert not _checklist_step(admin, API_STEP).done
+    api_client, _secret = api_client_register(
+        practice=practice, name="Logiciel", scopes=["system/Slot.rs"], actor=actor
+    )
+    assert _checklist_step(admin, API_STEP).done
+    admin.post(f"/plateforme/api/clients/{api_client.pk}/revoquer/")
+    assert not _checklist_step(admin, API_STEP).done
+
+
+def test_optional_step_does_not_block_activation_but_a_required_one_does(world):
+    admin = world.client("platform_admin")
+    _new_practice(admin)
+    response = admin.post(
+        reverse("platform:practice_status", args=["erables"]), {"status": "active"}
+    )
+    assert response.status_code == 400
+    assert "Contrat de sous-traitance" in response.content.decode()
+    assert API_STEP not in response.content.decode()
