@@ -12,12 +12,16 @@ DEMO_PRACTICES = [
     {
         "name": TILLEULS,
         "slug": "tilleuls",
+        "address": "12 place des Tilleuls, 69003 Lyon",
+        "specialty": "Médecine générale",
         "dpo_name": "Dr Claire Morel, référente données personnelles",
         "dpo_email": "donnees@tilleuls.example.org",
     },
     {
         "name": SAINT_ROCH,
         "slug": "saint-roch",
+        "address": "4 rue Saint-Roch, 69007 Lyon",
+        "specialty": "Centre de santé pluridisciplinaire",
         "dpo_name": "Cabinet Saint-Roch, contact données personnelles",
         "dpo_phone": "04 72 00 00 00",
     },

@@ -390,7 +390,7 @@ def _required_steps(practice: Practice) -> list[tuple[str, bool]]:
     return [
         (_("Identité du cabinet"), bool(practice.name and practice.address)),
         (_("Contrat de sous-traitance (art. 28 RGPD)"), practice.processingcontract_set.exists()),
-        (_("Clé de chiffrement des données créée"), _has_data_key(practice)),
+        (_("Clé de chiffrement des données créée"), practice_has_data_key(practice)),
         (_("Types de rendez-vous et horaires des praticiens"), _agenda_ready(practice)),
         (_("Au moins un praticien"), practitioners),
         (
@@ -400,7 +400,7 @@ def _required_steps(practice: Practice) -> list[tuple[str, bool]]:
     ]
 
 
-def _has_data_key(practice: Practice) -> bool:
+def practice_has_data_key(practice: Practice) -> bool:
     with practice_scope(practice):
         return PracticeKey.objects.filter(practice=practice, destroyed_at__isnull=True).exists()
 
@@ -424,7 +424,7 @@ def agenda_starter(*, practice: Practice, actor: Actor) -> dict[str, int]:
 
 @transaction.atomic
 def data_key_create(*, practice: Practice, actor: Actor) -> None:
-    if _has_data_key(practice):
+    if practice_has_data_key(practice):
         raise OnboardingError(_("Ce cabinet a déjà sa clé de chiffrement."))
     key = practice_key_create(practice_id=practice.pk)
     record_event(
@@ -486,7 +486,7 @@ def closed_practice_shred(*, practice: Practice) -> bool:
     Idempotent: a practice whose keys are gone is left as it is. A practice
     with no hand-over export recorded since its closure keeps its keys: the
     refusal is audited, and compliance's detectors alert on it."""
-    if practice.status != Practice.Status.CLOSED or not _has_data_key(practice):
+    if practice.status != Practice.Status.CLOSED or not practice_has_data_key(practice):
         return False
     try:
         shred_practice_key(practice=practice, actor=SHRED_TASK)

@@ -77,6 +77,7 @@ def _render_practice(request: HttpRequest, practice: Practice, status: int = 200
     context = {
         "practice": practice,
         "checklist": services.onboarding_checklist(practice),
+        "has_data_key": services.practice_has_data_key(practice),
         "handover": selectors.practice_handover(practice),
         "memberships": selectors.practice_memberships(practice),
         "has_manager": practice_has_manager(practice),

@@ -83,3 +83,12 @@ def test_seed_demo_records_a_processing_contract_for_each_active_practice():
         ).exists()
     _seed_json()
     assert ProcessingContract.objects.count() == active.count()
+
+
+def test_seed_demo_active_practices_pass_every_required_onboarding_step():
+    from onboarding.services import onboarding_checklist
+
+    _seed_json()
+    for practice in Practice.objects.filter(status=Practice.Status.ACTIVE):
+        missing = [s.label for s in onboarding_checklist(practice) if s.required and not s.done]
+        assert missing == [], (practice.slug, missing)

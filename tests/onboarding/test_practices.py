@@ -465,3 +465,15 @@ def test_optional_step_does_not_block_activation_but_a_required_one_does(world):
     assert response.status_code == 400
     assert "Contrat de sous-traitance" in response.content.decode()
     assert API_STEP not in response.content.decode()
+
+
+def test_key_button_gives_way_to_a_notice_once_the_key_exists(world):
+    admin = world.client("platform_admin")
+    _new_practice(admin)
+    page = reverse("platform:practice", args=["erables"])
+    create = reverse("platform:data_key_create", args=["erables"])
+    assert create in admin.get(page).content.decode()
+    assert admin.post(create).status_code == 302
+    after = admin.get(page).content.decode()
+    assert create not in after
+    assert "La clé de données de ce cabinet est créée." in after

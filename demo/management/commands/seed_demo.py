@@ -102,6 +102,10 @@ class Command(BaseCommand):
         contact = {name: spec.get(name, "") for name in ("dpo_name", "dpo_email", "dpo_phone")}
         if not practice.dpo_name:
             Practice.objects.filter(pk=practice.pk).update(**contact)
+        # Onboarding's checklist asks for the identity: an active demo practice has it.
+        if not practice.address:
+            identity = {name: spec[name] for name in ("address", "specialty")}
+            Practice.objects.filter(pk=practice.pk).update(**identity)
         # An active practice works under a data processing agreement (GDPR art. 28):
         # the demo records one the way onboarding does, so that no practice is
         # shown active without it.
