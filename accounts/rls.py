@@ -19,13 +19,22 @@ $$;
 
 DROP_FUNCTIONS = "DROP FUNCTION IF EXISTS secretariat_practice_id();"
 
+# The practice set for this transaction, NULL without one. Written out in the
+# policies rather than calling secretariat_practice_id() (the same expression):
+# PostgreSQL inlines a SQL function by parsing its body again at every planning,
+# which cost about 20 µs of planning per tenant table in each statement
+# (docs/scaling.md, accounts migration 0009). The planner treats this stable
+# expression as a constant: equated with the query's own `practice_id = <id>`,
+# it becomes a one-time filter, or an index condition; never a per-row filter.
+# (Wrapping it in a scalar subquery, to have it run once as an InitPlan, cost
+# more planning still and saved nothing: it runs once already.)
+CURRENT_PRACTICE = "nullif(current_setting('secretariat.practice_id', true), '')::bigint"
 # Practice data: the rows of the practice set for this transaction, none without one.
-PRACTICE_DATA = "practice_id = secretariat_practice_id()"
+PRACTICE_DATA = f"practice_id = {CURRENT_PRACTICE}"
 # Provider records: that practice's rows (and rows of no practice) inside a
 # practice's transaction, every row outside one.
 PROVIDER_RECORD = (
-    "secretariat_practice_id() IS NULL OR practice_id IS NULL "
-    "OR practice_id = secretariat_practice_id()"
+    f"{CURRENT_PRACTICE} IS NULL OR practice_id IS NULL OR practice_id = {CURRENT_PRACTICE}"
 )
 # The audit trail: read and appended from any context, never changed (no UPDATE
 # or DELETE policy). Not filtered by practice: compliance reads across practices,

@@ -23,6 +23,7 @@ from accounts.tenancy import (
 )
 from appointments import slots
 from patients.models import Patient, PatientUserObjectPermission
+from tests.appointments.helpers import future_monday
 from tests.factories import as_actor
 from tests.tenancy.helpers import count_rows, practice_data_models, rows_of_every_kind
 
@@ -76,8 +77,42 @@ def test_every_tenant_table_has_row_security_and_the_policy_of_its_kind(model):
     name = POLICY_NAMES[policy_kind(model)]
     assert policies, f"{table}: no policy (add a migration: accounts/rls.py)"
     assert all(policy.startswith(name) for policy in policies), policies
-    expected = "true" if policy_kind(model) == AUDIT_TRAIL else "secretariat_practice_id()"
-    assert all(expected in condition for condition in policies.values()), policies
+    if policy_kind(model) == AUDIT_TRAIL:
+        assert all("true" in condition for condition in policies.values()), policies
+        return
+    # The practice setting, read by the expression itself (accounts/rls.py: a
+    # function call would cost its inlining at every planning).
+    setting = "current_setting('secretariat.practice_id'::text, true)"
+    assert all(setting in condition for condition in policies.values()), policies
+    assert not any("secretariat_practice_id()" in condition for condition in policies.values())
+
+
+@pytest.mark.django_db
+def test_practice_condition_runs_once_a_statement_not_on_every_row(world):
+    # Equated with the query's own `practice_id = <id>`, the policies' condition
+    # is a one-time filter (or an index condition): a form the planner could not
+    # treat as a constant would be evaluated on every row read (bench.rls).
+    from appointments.models import Appointment
+    from appointments.selectors import agenda, day_bounds
+
+    practice = world.practice_a
+    start, end = day_bounds(practice, future_monday(), days=7)
+    with practice_scope(practice):
+        queries = [
+            agenda(practice, start=start, end=end),
+            Patient.objects.filter(practice=practice, phone_bidx=b"x").order_by("pk")[:10],
+            Appointment.objects.filter(practice=practice, patient__practice=practice),
+        ]
+        for queryset in queries:
+            sql, params = queryset.query.sql_with_params()
+            with connection.cursor() as cursor:
+                cursor.execute(f"EXPLAIN (COSTS OFF) {sql}", params)
+                plan = [line.strip() for (line,) in cursor.fetchall()]
+            evaluated = [line for line in plan if "current_setting" in line]
+            assert evaluated, plan  # row security is in the plan
+            assert all(line.startswith(("One-Time Filter", "Index Cond")) for line in evaluated), (
+                "\n".join(plan)
+            )
 
 
 @pytest.mark.django_db
