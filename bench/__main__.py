@@ -17,6 +17,7 @@ BENCHMARKS = [
     "purge",
     "outbox",
     "topology",
+    "rls",
     "console",
     "fhir",
 ]
