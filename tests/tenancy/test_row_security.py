@@ -22,6 +22,8 @@ from accounts.tenancy import (
     tenant_models,
 )
 from appointments import slots
+from appointments.models import Appointment
+from appointments.selectors import agenda, day_bounds
 from patients.models import Patient, PatientUserObjectPermission
 from tests.appointments.helpers import future_monday
 from tests.factories import as_actor
@@ -92,9 +94,6 @@ def test_practice_condition_runs_once_a_statement_not_on_every_row(world):
     # Equated with the query's own `practice_id = <id>`, the policies' condition
     # is a one-time filter (or an index condition): a form the planner could not
     # treat as a constant would be evaluated on every row read (bench.rls).
-    from appointments.models import Appointment
-    from appointments.selectors import agenda, day_bounds
-
     practice = world.practice_a
     start, end = day_bounds(practice, future_monday(), days=7)
     with practice_scope(practice):
