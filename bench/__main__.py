@@ -10,6 +10,7 @@ BENCHMARKS = [
     "audit",
     "verify",
     "appointments",
+    "agenda",
     "contention",
     "retention",
     "booking",
@@ -20,6 +21,8 @@ BENCHMARKS = [
     "rls",
     "console",
     "fhir",
+    "migrations",
+    "pool",
 ]
 
 
