@@ -37,6 +37,7 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "type": ("appointments:waiting_list", "console:patient"),
     "patient": ("appointments:message_new",),
     "actuel": ("console:ringing",),
+    "cabinet": ("fhir:clients",),
 }
 CASES = [(param, route) for param, routes in PARAMS.items() for route in routes]
 EXAMPLES: Counter = Counter()
