@@ -38,7 +38,7 @@ from django.db import connection  # noqa: E402
 
 from audit.context import Actor  # noqa: E402
 from bench.booking import HOST, Server, _session_for  # noqa: E402
-from console import cti  # noqa: E402
+from console import cti, ring  # noqa: E402
 
 LINE = "+33140000001"
 
@@ -159,9 +159,35 @@ def webhook(port: int, threads: int, seconds: float, patients: int) -> dict:
     return {"threads": threads, "per_s": statuses.get(200, 0) / elapsed, "statuses": statuses}
 
 
-def _poller(port: int, cookie: str, stop: threading.Event, interval: float) -> None:
+class Console:
+    """One open console's poll, as static/js/console.js makes it: the ring marker
+    of its last full answer sent back (the fast path answers 204 while it holds),
+    replaced by the marker of each full answer."""
+
+    def __init__(self, port: int, cookie: str) -> None:
+        self.port = port
+        self.cookie = cookie
+        self.marker = ""
+        self.fast = 0
+        self.full = 0
+
+    def poll(self):
+        headers = {"Cookie": self.cookie, "HX-Request": "true"}
+        if self.marker:
+            headers[ring.HEADER] = self.marker
+        status, answer = _call(self.port, "GET", "/console/appel/", headers)
+        marker = answer.get(ring.HEADER)
+        if marker is None:
+            self.fast += 1
+        else:
+            self.full += 1
+            self.marker = marker
+        return status, answer
+
+
+def _poller(console: Console, stop: threading.Event, interval: float) -> None:
     while not stop.is_set():
-        _call(port, "GET", "/console/appel/", {"Cookie": cookie, "HX-Request": "true"})
+        console.poll()
         stop.wait(interval)
 
 
@@ -178,13 +204,15 @@ def ring_to_console(
 ) -> dict:
     interval = settings.CONSOLE_POLL_MS / 1000
     stop = threading.Event()
+    consoles_open = [Console(port, cookie) for cookie in cookies[1 : consoles + 1]]
     others = [
-        threading.Thread(target=_poller, args=(port, cookie, stop, interval), daemon=True)
-        for cookie in cookies[1 : consoles + 1]
+        threading.Thread(target=_poller, args=(console, stop, interval), daemon=True)
+        for console in consoles_open
     ]
     for thread in others:
         thread.start()
-    mine = {"Cookie": cookies[0], "HX-Request": "true"}
+    mine = Console(port, cookies[0])
+    mine.poll()
     shown, server_ms = [], []
     try:
         time.sleep(min(2.0, interval * 2) if consoles else 0)
@@ -195,7 +223,7 @@ def ring_to_console(
             # The console polls on its own clock: the ring lands anywhere in its interval.
             time.sleep((ring % 10) / 10 * interval)
             while True:
-                status, headers = _call(port, "GET", "/console/appel/", mine)
+                status, headers = mine.poll()
                 target = headers.get("HX-Redirect")
                 if target:
                     break
@@ -205,10 +233,19 @@ def ring_to_console(
             shown.append(time.monotonic() - started)
             server_ms.append(_timing(headers))
             _post_event(port, {**_event(call_id, patients, 0), "event": "ended"})
+            # The call page's console starts afresh: its first poll is a full one,
+            # then it holds the marker that the next ring moves.
+            mine.marker = ""
+            mine.poll()
     finally:
         stop.set()
+        for thread in others:
+            thread.join()
+    polls = [console.fast for console in consoles_open], [c.full for c in consoles_open]
     return {
         "consoles": consoles,
+        "fast": sum(polls[0]),
+        "full": sum(polls[1]),
         "p50_ms": statistics.median(shown) * 1000,
         "p95_ms": _p95(shown) * 1000,
         "server_p95_ms": _p95(server_ms),
@@ -262,11 +299,12 @@ def main() -> int:
             print(f"{hook['threads']:>15} {hook['per_s']:>9.0f} {ratio:>5.2f}x  {hook['statuses']}")
         header = f"{'ring->shown p50':>15} {'p95':>7} {'ratio':>6} {'server p95':>10}"
         print(f"\n{'open consoles':>13} {header}")
-        for ring in rings:
-            ratio = ring["p95_ms"] / rings[0]["p95_ms"]
+        for measured in rings:
+            ratio = measured["p95_ms"] / rings[0]["p95_ms"]
             print(
-                f"{ring['consoles']:>13} {ring['p50_ms']:>13.0f}ms {ring['p95_ms']:>5.0f}ms "
-                f"{ratio:>5.2f}x {ring['server_p95_ms']:>8.1f}ms"
+                f"{measured['consoles']:>13} {measured['p50_ms']:>13.0f}ms "
+                f"{measured['p95_ms']:>5.0f}ms {ratio:>5.2f}x {measured['server_p95_ms']:>8.1f}ms"
+                f"  other consoles' polls: {measured['fast']} fast, {measured['full']} full"
             )
         print(
             "\nring->shown: the event posted, the measured console's next poll hands the call"

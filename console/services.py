@@ -13,7 +13,7 @@ from appointments.services.call_messages import call_message_handle, call_messag
 from audit.context import Actor
 from audit.models import Action
 from audit.services import record_event
-from console import selectors
+from console import ring, selectors
 from console.cti import CallEvent
 from console.models import Call, MessageReply, PhoneLine
 from patients import keys, normalise
@@ -95,6 +95,11 @@ def call_event_record(*, line: PhoneLine, event: CallEvent, actor: Actor) -> tup
         changed = True
     if changed:
         call.save(force_insert=created)
+        if call.agent_id is not None:
+            # After the commit: a console whose poll sees the marker move must
+            # find the call in the database.
+            agent_id = call.agent_id
+            transaction.on_commit(lambda: ring.marker_move(agent_id))
     record_event(
         actor=actor,
         action=Action.CREATE if created else Action.UPDATE,

@@ -40,7 +40,7 @@ from appointments.views.common import (
 )
 from audit.models import Action, ObjectType, Outcome
 from audit.services import patients_shown, record_event
-from console import selectors, services
+from console import ring, selectors, services
 from console.forms import (
     ALL_PRACTITIONERS,
     CallEndForm,
@@ -369,10 +369,18 @@ def new_caller_view(request: HttpRequest, practice: str) -> HttpResponse:
 def ringing_view(request: HttpRequest) -> HttpResponse:
     """Polled by an open console: 204 while no new call rings for this agent,
     else the whole page goes to the call (HX-Redirect). Audited when a call is
-    handed over only: a poll every half second must not flood the trail."""
+    handed over only: a poll every half second must not flood the trail.
+    "Nothing new" also grants the session a lease on the fast path
+    (console/ring.py) until the agent's ring marker, read before the query so
+    that a ring committed after it moves it, changes."""
+    marker = ring.marker(request.user.pk)
     call = selectors.ringing_call(request.user, timezone.now())
     if call is None or str(call.pk) == request.GET.get("actuel", ""):
-        return HttpResponse(status=204)
+        response = HttpResponse(status=204)
+        response[ring.HEADER] = marker
+        if marker:
+            ring.lease_grant(request)
+        return response
     record_event(
         actor=request.actor,
         action=Action.VIEW,

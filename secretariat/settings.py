@@ -134,6 +134,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "secretariat.middleware.RequestIdMiddleware",
     "secretariat.timing.ServerTimingMiddleware",
+    # A console's poll with nothing new is answered here, before the session.
+    "console.ring.RingPollMiddleware",
     "accounts.sessions.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -532,6 +534,31 @@ CTI_REPLAY_WINDOW_SECONDS = env.int("CTI_REPLAY_WINDOW_SECONDS", default=300)
 CTI_RATE = env.str("CTI_RATE", default="600/s")
 # How often an open console asks whether a call rings for its agent (ms).
 CONSOLE_POLL_MS = env.int("CONSOLE_POLL_MS", default=500)
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+# The poll's fast path (console/ring.py): the agents' ring markers and the
+# sessions' leases live in this Redis, shared by every web process. Default: the
+# cache's when it is Redis, else the broker's; none (no Redis): every poll takes
+# the full view. A process-local store would be wrong here (a ring recorded by
+# one process unseen by another), so only Redis is accepted.
+CONSOLE_POLL_REDIS_URL = env.str(
+    "CONSOLE_POLL_REDIS_URL",
+    default=next(
+        (
+            url
+            for url in (env.str("CACHE_URL", default=""), CELERY_BROKER_URL)
+            if url.startswith(_REDIS_SCHEMES)
+        ),
+        "",
+    ),
+)
+_require(
+    not CONSOLE_POLL_REDIS_URL or CONSOLE_POLL_REDIS_URL.startswith(_REDIS_SCHEMES),
+    "CONSOLE_POLL_REDIS_URL must be a Redis URL (redis://, rediss:// or unix://).",
+)
+# How long a full poll lets the fast path answer for its session: the longest a
+# ring whose marker was lost waits, and a session ended elsewhere still gets 204s.
+CONSOLE_POLL_LEASE_SECONDS = env.int("CONSOLE_POLL_LEASE_SECONDS", default=10)
+_require(1 <= CONSOLE_POLL_LEASE_SECONDS <= 60, "CONSOLE_POLL_LEASE_SECONDS must be within 1-60.")
 try:
     Rate.parse(CALENDAR_FEED_RATE)
     Rate.parse(CTI_RATE)

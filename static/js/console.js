@@ -117,6 +117,29 @@
     }
   });
 
+  // The ring poll sends the marker its last full answer gave (X-Console-Ring):
+  // while it has not moved, the server answers 204 without the whole pipeline.
+  // A fast answer carries no marker (the one held stays); a full answer always
+  // does, empty when there is no fast path (then none is sent).
+  document.addEventListener("htmx:configRequest", function (event) {
+    var poll = event.detail.elt;
+    if (poll.hasAttribute("data-ringing") && poll.dataset.ring) {
+      event.detail.headers["X-Console-Ring"] = poll.dataset.ring;
+    }
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var poll = event.detail.elt;
+    var xhr = event.detail.xhr;
+    if (!poll.hasAttribute("data-ringing") || !xhr) {
+      return;
+    }
+    var marker = xhr.getResponseHeader("X-Console-Ring");
+    if (marker !== null) {
+      poll.dataset.ring = marker;
+    }
+  });
+
   document.addEventListener("htmx:afterSettle", function (event) {
     focusNew(event.detail.elt);
   });
