@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 
-from accounts.models import Practice, User
+from accounts.models import Membership, Practice, User
+from accounts.roles import ROLE_PERMISSIONS
 from accounts.selectors import PracticeAccess, user_practices
 from appointments import rules
 from appointments import selectors as appointment_selectors
@@ -104,6 +105,30 @@ def usual_practitioner(practice: Practice, patient) -> User | None:
         if found is not None:
             return found
     return None
+
+
+# The practice roles that may book: an agent the phone system names holds one.
+BOOKING_ROLES = sorted(
+    role for role, codenames in ROLE_PERMISSIONS.items() if "book_appointment" in codenames
+)
+
+
+def agent_for(practice: Practice, login: str) -> User | None:
+    """The active user of that login who may book for the (active) practice,
+    as console_practices() would say, in one query: the webhook asks on each
+    call's first event."""
+    membership = (
+        Membership.objects.active()
+        .filter(
+            practice=practice,
+            practice__status=Practice.Status.ACTIVE,
+            user__username=login,
+            role__in=BOOKING_ROLES,
+        )
+        .select_related("user")
+        .first()
+    )
+    return membership.user if membership is not None else None
 
 
 def line_for(called: str) -> PhoneLine | None:

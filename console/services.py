@@ -55,11 +55,7 @@ def _agent(practice: Practice, login: str) -> User | None:
     """The user the phone system names, when they may book for the practice."""
     if not login:
         return None
-    user = User.objects.filter(username=login, is_active=True).first()
-    if user is None:
-        return None
-    allowed = any(access.practice.pk == practice.pk for access in selectors.console_practices(user))
-    return user if allowed else None
+    return selectors.agent_for(practice, login)
 
 
 def _new_call(practice: Practice, line: PhoneLine, event: CallEvent) -> Call:
@@ -89,8 +85,9 @@ def call_event_record(*, line: PhoneLine, event: CallEvent, actor: Actor) -> tup
         stamp = "answered_at" if target == Call.State.ANSWERED else "ended_at"
         setattr(call, stamp, timezone.now())
         changed = True
-    agent = _agent(practice, event.agent)
-    if agent is not None and call.agent_id is None:
+    # The agent is set once: later events of the call need not look them up.
+    agent = _agent(practice, event.agent) if call.agent_id is None else None
+    if agent is not None:
         call.agent = agent
         changed = True
     if changed:

@@ -1,6 +1,7 @@
 """The phone system's webhook and the console it opens (issue 14 item 1)."""
 
 import time
+from datetime import date, timedelta
 
 import pytest
 from django.core.cache import caches
@@ -129,6 +130,27 @@ def test_agent_of_another_practice_is_not_given_the_call(world, line):
     post_event(Client(), _event(agent="dr_b"))
     [call] = _calls()
     assert call.agent is None
+
+
+def test_an_agent_who_may_not_book_there_is_not_given_the_call(world, line):
+    # A manager of the practice (no booking), an account deactivated, a role ended.
+    world.users["practitioner_a"].is_active = False
+    world.users["practitioner_a"].save()
+    ended = world.users["telesecretary_ab"].memberships.get(practice=world.practice_a)
+    ended.ends_on = date.today() - timedelta(days=1)
+    ended.save()
+    for number, agent in enumerate(("manager_a", "dr_a", "tele_ab", "nobody")):
+        assert post_event(Client(), _event(call_id=f"c{number}", agent=agent)).status_code == 200
+    assert [call.agent for call in _calls()] == [None] * 4
+
+
+def test_the_agent_is_set_once(world, line):
+    post_event(Client(), _event(agent=""))
+    post_event(Client(), _event(event="answered", agent="tele_a"))
+    post_event(Client(), _event(event="ended", agent="tele_ab"))
+    [call] = _calls()
+    assert call.agent == world.users["telesecretary_a"]
+    assert call.state == Call.State.ENDED
 
 
 def test_without_a_secret_the_webhook_is_off(world, line, settings):
