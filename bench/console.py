@@ -13,6 +13,9 @@
    arrived. p50/p95 with no other console open (the baseline) and with them.
 3. The server time of the console's requests (its `Server-Timing` header) for the
    call page and a search, p95 over the rings, with --patients in the practice.
+4. Polls answered per second by the node, --webhook-threads consoles polling without
+   pause, each poll through the full view (no marker sent) or holding its marker (the
+   fast path, console/ring.py); two rounds of each, interleaved.
 
 Its own throw-away database (bench_console_<name>), created and dropped here.
 """
@@ -136,7 +139,7 @@ def _event(call_id: str, patients: int, number: int, agent: str = "") -> dict:
     }
 
 
-def webhook(port: int, threads: int, seconds: float, patients: int) -> dict:
+def webhook(port: int, threads: int, seconds: float, patients: int, tag: str = "w") -> dict:
     statuses: dict[int, int] = {}
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
@@ -144,7 +147,7 @@ def webhook(port: int, threads: int, seconds: float, patients: int) -> dict:
     def run(worker: int) -> None:
         sent = 0
         while time.monotonic() < deadline:
-            status = _post_event(port, _event(f"w{threads}-{worker}-{sent}", patients, sent))
+            status = _post_event(port, _event(f"{tag}{threads}-{worker}-{sent}", patients, sent))
             sent += 1
             with lock:
                 statuses[status] = statuses.get(status, 0) + 1
@@ -252,6 +255,31 @@ def ring_to_console(
     }
 
 
+def poll_rate(port: int, cookies: list[str], threads: int, seconds: float, fast: bool) -> dict:
+    """Polls answered per second by the node, `threads` consoles polling without
+    pause: holding their marker (the fast path) or not (each poll the full view)."""
+    counts = [0] * threads
+    deadline = time.monotonic() + seconds
+
+    def run(worker: int) -> None:
+        console = Console(port, cookies[1 + worker % (len(cookies) - 1)])
+        console.poll()
+        while time.monotonic() < deadline:
+            if not fast:
+                console.marker = ""
+            status, _headers = console.poll()
+            assert status == 204, status
+            counts[worker] += 1
+
+    started = time.monotonic()
+    pool = [threading.Thread(target=run, args=(n,)) for n in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return {"fast": fast, "per_s": sum(counts) / (time.monotonic() - started)}
+
+
 def _p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
@@ -278,7 +306,10 @@ def main() -> int:
             f"{args.patients} patients; consoles poll every {settings.CONSOLE_POLL_MS} ms",
             flush=True,
         )
-        _post_event(server.port, _event("warm-up", args.patients, 0))
+        # Every worker process warmed up (imports, connections, the practice's keys)
+        # before anything is measured: a single event reached one worker, and the
+        # one-thread figure then timed the others' first requests.
+        webhook(server.port, args.webhook_threads, 2.0, args.patients, tag="warm")
         hooks = [
             webhook(server.port, threads, args.seconds, args.patients)
             for threads in (1, args.webhook_threads)
@@ -286,6 +317,12 @@ def main() -> int:
         rings = [
             ring_to_console(server.port, cookies, count, args.rings, args.patients, f"r{count}")
             for count in (0, args.consoles)
+        ]
+        # Interleaved, full first: a round of each, twice.
+        polls = [
+            poll_rate(server.port, cookies, args.webhook_threads, args.seconds / 2, fast)
+            for _round in range(2)
+            for fast in (False, True)
         ]
     finally:
         if server is not None:
@@ -306,6 +343,14 @@ def main() -> int:
                 f"{measured['p95_ms']:>5.0f}ms {ratio:>5.2f}x {measured['server_p95_ms']:>8.1f}ms"
                 f"  other consoles' polls: {measured['fast']} fast, {measured['full']} full"
             )
+        full = [rate["per_s"] for rate in polls if not rate["fast"]]
+        quick = [rate["per_s"] for rate in polls if rate["fast"]]
+        print(
+            f"\npolls answered/s, {args.webhook_threads} consoles polling without pause:"
+            f" full view {' '.join(f'{rate:.0f}' for rate in full)},"
+            f" fast path {' '.join(f'{rate:.0f}' for rate in quick)}"
+            f" ({statistics.median(quick) / statistics.median(full):.1f}x)"
+        )
         print(
             "\nring->shown: the event posted, the measured console's next poll hands the call"
             " over, its call page (practice, caller found, slots) received; server p95: that"
