@@ -152,7 +152,7 @@ def _still_nothing(session_key: str, held: str) -> bool:
         return False
     try:
         user_id = client.get(_lease_key(session_key))
-        if user_id is None:
+        if user_id is None or not user_id.isdigit():
             return False
         current = client.get(_marker_key(int(user_id)))
     except redis.RedisError as error:
@@ -176,7 +176,7 @@ class RingPollMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not self.path:
             self.path = reverse("console:ringing")
-        if request.method == "GET" and request.path_info == self.path:
+        if request.method == "GET" and request.path == self.path:
             held = request.headers.get(HEADER, "")
             session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
             if (
