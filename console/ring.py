@@ -1,13 +1,14 @@
 """The console's cheap answer to "nothing new rings for you" (docs/decisions.md,
-"The call console: the poll's fast path").
+"The call console: polling, replays, calls", "The poll's fast path").
 
-Two kinds of Redis keys, in CONSOLE_POLL_REDIS_URL (shared by every web process):
+Two kinds of Redis keys, in CONSOLE_POLL_REDIS_URL (shared by every web process),
+under `console:<database name>:`:
 
-- `console:ring:<user id>`: the agent's ring marker, a random value replaced after
+- `ring:<user id>`: the agent's ring marker, a random value replaced after
   the commit of every phone event about one of their calls. Random, not a counter:
   a marker lost (evicted, Redis restarted) and set again can never come back to a
   value a console already holds.
-- `console:lease:<HMAC(session key)>`: the user id, for CONSOLE_POLL_LEASE_SECONDS
+- `lease:<HMAC(session key)>`: the user id, for CONSOLE_POLL_LEASE_SECONDS
   at most (and never past the session's end). Written by the full poll; while it
   lives, a poll of that session whose marker has not moved is answered 204 by
   `RingPollMiddleware` without the session, the database or the view. Redis holds
@@ -24,6 +25,7 @@ from datetime import datetime
 
 import redis
 from django.conf import settings
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -66,12 +68,19 @@ def _failed(error: Exception) -> None:
     logger.warning("console ring marker unavailable: %s", type(error).__name__)
 
 
+def key_prefix() -> str:
+    """Keys are named after the database: user ids and sessions belong to it (two
+    installations, or the test processes' databases, sharing a Redis never mix)."""
+    return f"console:{connection.settings_dict['NAME']}:"
+
+
 def _marker_key(user_id: int) -> str:
-    return f"console:ring:{user_id}"
+    return f"{key_prefix()}ring:{user_id}"
 
 
 def _lease_key(session_key: str) -> str:
-    return "console:lease:" + salted_hmac(_SALT, session_key, algorithm="sha256").hexdigest()
+    digest = salted_hmac(_SALT, session_key, algorithm="sha256").hexdigest()
+    return f"{key_prefix()}lease:{digest}"
 
 
 def marker_move(user_id: int) -> None:

@@ -23,13 +23,15 @@ POLL = "console:ringing"
 
 
 @pytest.fixture(autouse=True)
-def _clean_redis():
+def _clean_redis(db):
+    # This test database's keys only: the other test processes share the Redis.
     assert settings.CONSOLE_POLL_REDIS_URL.startswith("redis://")
     client = redis.Redis.from_url(settings.CONSOLE_POLL_REDIS_URL)
-    for key in client.scan_iter("console:*"):
+    pattern = ring.key_prefix() + "*"
+    for key in client.scan_iter(pattern):
         client.delete(key)
     yield client
-    for key in client.scan_iter("console:*"):
+    for key in client.scan_iter(pattern):
         client.delete(key)
 
 
@@ -146,7 +148,7 @@ def test_the_lease_ends_with_the_session(world, line, _clean_redis):
     session[SESSION_STARTED] = started.isoformat()
     session.save()
     _poll(client)
-    [key] = list(_clean_redis.scan_iter("console:lease:*"))
+    [key] = list(_clean_redis.scan_iter(ring.key_prefix() + "lease:*"))
     assert 0 < _clean_redis.ttl(key) <= 3
 
 
