@@ -21,6 +21,7 @@ BENCHMARKS = [
     "rls",
     "console",
     "fhir",
+    "feed",
     "migrations",
     "pool",
 ]

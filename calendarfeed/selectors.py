@@ -10,7 +10,6 @@ from django.db.models import Count, Max, QuerySet
 from django_scopes import scopes_disabled
 
 from accounts.models import Practice
-from accounts.scoping import practice_scope
 from appointments.models import Appointment, AppointmentType
 from appointments.selectors import day_bounds, practice_zone, practitioner_in_practice
 from calendarfeed.models import CalendarFeed
@@ -19,25 +18,29 @@ from calendarfeed.services import secret_digest
 SECRET_MAX_LENGTH = 100
 
 
-def feed_for_secret(secret: str) -> CalendarFeed | None:
-    """The feed whose address carries this secret, live or revoked, or None.
-    The secret names the feed before any practice is known. On PostgreSQL row
-    security hides every feed outside its practice's scope: the practice comes
-    from calendarfeed_practice_of() (migration 0002, SECURITY DEFINER, the
-    practice id only), then the feed is read inside that scope."""
+def practice_of_secret(secret: str) -> int | None:
+    """The practice of the feed whose address carries this secret (live or
+    revoked), or None. The secret names the feed before any practice is known:
+    on PostgreSQL row security hides every feed outside its practice's scope,
+    so the practice comes from calendarfeed_practice_of() (migration 0002,
+    SECURITY DEFINER, the practice id only)."""
     if not secret or len(secret) > SECRET_MAX_LENGTH:
         return None
     digest = secret_digest(secret)
     if connection.vendor != "postgresql":
         with scopes_disabled():
-            return _feeds().filter(secret_digest=digest).first()
+            feeds = CalendarFeed.objects.filter(secret_digest=digest)
+            return feeds.values_list("practice_id", flat=True).first()
     with connection.cursor() as cursor:
         cursor.execute("SELECT calendarfeed_practice_of(%s)", [digest])
-        practice_id = cursor.fetchone()[0]
-    if practice_id is None:
-        return None
-    with practice_scope(practice_id):
-        return _feeds().filter(practice_id=practice_id, secret_digest=digest).first()
+        return cursor.fetchone()[0]
+
+
+def feed_for_secret(practice_id: int, secret: str) -> CalendarFeed | None:
+    """The feed itself, read inside its practice's scope (one transaction with
+    the rest of the fetch)."""
+    digest = secret_digest(secret)
+    return _feeds().filter(practice_id=practice_id, secret_digest=digest).first()
 
 
 def _feeds() -> QuerySet[CalendarFeed]:

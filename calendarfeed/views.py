@@ -68,16 +68,20 @@ def _not_found() -> HttpResponse:
 def feed_view(request: HttpRequest, secret: str) -> HttpResponse:
     """The practitioner's appointments as iCalendar; 304 when the client's
     ETag is current. One audit event per fetch, in the practice's chain."""
-    feed = selectors.feed_for_secret(secret)
-    if feed is None:
+    practice_id = selectors.practice_of_secret(secret)
+    if practice_id is None:
         return _not_found()
-    actor = _feed_actor(request, feed)
-    verdict = ratelimit.hit(f"calendar-feed:{feed.pk}", settings.CALENDAR_FEED_RATE)
-    if not verdict.allowed:
-        if verdict.first_refusal:
-            _audit_fetch(actor, feed, Outcome.DENIED, status=429)
-        return _too_many(verdict)
-    with practice_scope(feed.practice):
+    # One transaction for the whole fetch: a calendar app revalidates often.
+    with practice_scope(practice_id):
+        feed = selectors.feed_for_secret(practice_id, secret)
+        if feed is None:
+            return _not_found()
+        actor = _feed_actor(request, feed)
+        verdict = ratelimit.hit(f"calendar-feed:{feed.pk}", settings.CALENDAR_FEED_RATE)
+        if not verdict.allowed:
+            if verdict.first_refusal:
+                _audit_fetch(actor, feed, Outcome.DENIED, status=429)
+            return _too_many(verdict)
         if not selectors.feed_live(feed):
             _audit_fetch(actor, feed, Outcome.DENIED, status=404)
             return _not_found()
@@ -91,9 +95,8 @@ def _feed_response(request: HttpRequest, actor: Actor, feed: CalendarFeed) -> Ht
         _audit_fetch(actor, feed, status=304, count=count)
         response = HttpResponse(status=304)
     else:
-        appointments = selectors.feed_appointments(feed, start, end)
-        _audit_fetch(actor, feed, status=200, count=len(appointments))
-        body = ical.render(feed, appointments, start, end)
+        body = ical.feed_body(feed, start, end, etag)
+        _audit_fetch(actor, feed, status=200, count=count)
         response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
         response["Content-Disposition"] = 'inline; filename="agenda.ics"'
     response["ETag"] = etag

@@ -249,3 +249,71 @@ def test_feed_is_rate_limited_per_address_and_audits_the_first_refusal(world, se
             practice=world.practice_b, practitioner=dr, show_initials=False, actor=as_actor(dr)
         )
     assert client.get(feed_url(other)).status_code == 200
+
+
+def test_feed_unchanged_is_served_again_without_reading_its_appointments(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    setup = feed_world(world)
+    client = Client()
+    with CaptureQueriesContext(connection) as first_queries:
+        first = client.get(feed_url(setup.secret))
+    with CaptureQueriesContext(connection) as again_queries:
+        again = client.get(feed_url(setup.secret))
+    assert again.status_code == 200
+    assert again.content == first.content
+    rows = 'SELECT "appointments_appointment"."id"'
+    assert any(rows in query["sql"] for query in first_queries.captured_queries)
+    assert not any(rows in query["sql"] for query in again_queries.captured_queries)
+    fetches = AuditEvent.objects.filter(object_type="calendar_feed", action="list")
+    assert [event.detail["count"] for event in fetches] == [len(setup.inside)] * 2
+
+
+@pytest.mark.parametrize("change", ["cancel", "rename_type", "new_appointment"])
+def test_feed_body_follows_the_content_after_a_full_fetch(world, change):
+    setup = feed_world(world)
+    client = Client()
+    before = _events(parse(client.get(feed_url(setup.secret))))
+    actor = as_actor(world.users["practitioner_a"], "practitioner", world.practice_a)
+    with practice_scope(world.practice_a):
+        if change == "cancel":
+            appointment_cancel(appointment=setup.inside[2], category="patient", actor=actor)
+        elif change == "rename_type":
+            AppointmentType.objects.filter(name="Petite chirurgie").update(name="Chirurgie")
+        else:
+            from tests.appointments.helpers import appointment
+
+            first = setup.inside[0]
+            appointment(
+                world.practice_a,
+                first.practitioner,
+                first.appointment_type,
+                first.start + timedelta(days=3),
+                first.end + timedelta(days=3),
+            )
+    after = _events(parse(client.get(feed_url(setup.secret))))
+    if change == "cancel":
+        uid = f"{setup.inside[2].pk}@secretariat"
+        assert str(before[uid]["STATUS"]) == "CONFIRMED"
+        assert str(after[uid]["STATUS"]) == "CANCELLED"
+    elif change == "rename_type":
+        summaries = {str(event["SUMMARY"]) for event in after.values()}
+        assert "Chirurgie" in summaries and "Petite chirurgie" not in summaries
+    else:
+        assert len(after) == len(before) + 1
+
+
+def test_feed_with_initials_is_never_kept_rendered(world):
+    from django.core.cache import cache
+
+    from calendarfeed import ical
+
+    setup = feed_world(world)
+    actor = as_actor(world.users["practitioner_a"], "practitioner", world.practice_a)
+    with practice_scope(world.practice_a):
+        services.feed_set_initials(feed=setup.feed, show_initials=True, actor=actor)
+    response = Client().get(feed_url(setup.secret))
+    assert response.status_code == 200
+    assert cache.get(ical._body_key(setup.feed, response["ETag"])) is None
+    assert response["Cache-Control"] == "no-store"
