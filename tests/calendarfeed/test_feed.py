@@ -15,6 +15,7 @@ from appointments.services.booking import appointment_cancel
 from audit.models import AuditEvent
 from calendarfeed import services
 from calendarfeed.models import CalendarFeed
+from tests.appointments import helpers as appointment_helpers
 from tests.calendarfeed.helpers import feed_url, feed_world, parse, window
 from tests.factories import as_actor
 
@@ -130,11 +131,8 @@ def test_feed_revalidates_with_its_etag(world):
     assert again["ETag"] == etag
 
 
-@pytest.mark.parametrize("change", ["cancel", "rename_type", "initials", "new_appointment"])
-def test_feed_etag_changes_with_the_content(world, change):
-    setup = feed_world(world)
-    client = Client()
-    etag = client.get(feed_url(setup.secret))["ETag"]
+def _change_content(world, setup, change: str) -> None:
+    """One change of what practice A's feed shows, made as its practitioner."""
     actor = as_actor(world.users["practitioner_a"], "practitioner", world.practice_a)
     with practice_scope(world.practice_a):
         if change == "cancel":
@@ -144,16 +142,22 @@ def test_feed_etag_changes_with_the_content(world, change):
         elif change == "initials":
             services.feed_set_initials(feed=setup.feed, show_initials=True, actor=actor)
         else:
-            from tests.appointments.helpers import appointment
-
             first = setup.inside[0]
-            appointment(
+            appointment_helpers.appointment(
                 world.practice_a,
                 first.practitioner,
                 first.appointment_type,
                 first.start + timedelta(days=3),
                 first.end + timedelta(days=3),
             )
+
+
+@pytest.mark.parametrize("change", ["cancel", "rename_type", "initials", "new_appointment"])
+def test_feed_etag_changes_with_the_content(world, change):
+    setup = feed_world(world)
+    client = Client()
+    etag = client.get(feed_url(setup.secret))["ETag"]
+    _change_content(world, setup, change)
     response = client.get(feed_url(setup.secret), HTTP_IF_NONE_MATCH=etag)
     assert response.status_code == 200
     assert response["ETag"] != etag
@@ -275,23 +279,7 @@ def test_feed_body_follows_the_content_after_a_full_fetch(world, change):
     setup = feed_world(world)
     client = Client()
     before = _events(parse(client.get(feed_url(setup.secret))))
-    actor = as_actor(world.users["practitioner_a"], "practitioner", world.practice_a)
-    with practice_scope(world.practice_a):
-        if change == "cancel":
-            appointment_cancel(appointment=setup.inside[2], category="patient", actor=actor)
-        elif change == "rename_type":
-            AppointmentType.objects.filter(name="Petite chirurgie").update(name="Chirurgie")
-        else:
-            from tests.appointments.helpers import appointment
-
-            first = setup.inside[0]
-            appointment(
-                world.practice_a,
-                first.practitioner,
-                first.appointment_type,
-                first.start + timedelta(days=3),
-                first.end + timedelta(days=3),
-            )
+    _change_content(world, setup, change)
     after = _events(parse(client.get(feed_url(setup.secret))))
     if change == "cancel":
         uid = f"{setup.inside[2].pk}@secretariat"
