@@ -85,3 +85,16 @@ def test_clients_page_does_not_preselect_a_closed_practice(world):
         "/plateforme/api/clients/", {"cabinet": world.practice_b.slug}
     )
     assert response.context["form"]["practice"].value() is None
+
+
+def test_scope_labels_follow_the_language_and_show_the_scope_verbatim():
+    from django.utils import translation
+
+    from fhir_api.forms import ApiClientForm
+
+    with translation.override("en"):
+        english = dict(ApiClientForm().fields["scopes"].choices)
+    french = dict(ApiClientForm().fields["scopes"].choices)
+    assert english["system/Slot.rs"].endswith("— Search free slots")
+    assert french["system/Slot.rs"].endswith("— Rechercher les créneaux libres")
+    assert '<code translate="no">system/Slot.rs</code>' in french["system/Slot.rs"]
