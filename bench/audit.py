@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import random
 import time
+import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -147,7 +148,7 @@ def _random_content(rng: random.Random, actors, practice_id: int, seq: int, mome
         "role": "telesecretary",
         "action": action,
         "object_type": "patient",
-        "object_id": FREQUENT_PATIENT if rng.random() < 0.01 else str(rng.randint(1, 5000)),
+        "object_id": FREQUENT_PATIENT if rng.random() < 0.01 else _patient(rng.randint(1, 5000)),
         "practice_id": practice_id,
         "outcome": "denied" if action == "permission_denied" else "allowed",
         "ip_address": "10.0.0.1",
@@ -159,14 +160,20 @@ def _random_content(rng: random.Random, actors, practice_id: int, seq: int, mome
 
 def _list_detail(rng: random.Random) -> dict:
     # As the patient search and lists record them: the ids shown on the page.
-    shown = [str(rng.randint(1, 5000)) for _ in range(rng.randint(0, 5))]
+    shown = [_patient(rng.randint(1, 5000)) for _ in range(rng.randint(0, 5))]
     return {"count": len(shown), "patient_ids": shown}
+
+
+def _patient(number: int) -> str:
+    """A patient's id as the application writes it (a UUID's text): the patient
+    access report takes the id as a UUID."""
+    return str(uuid.UUID(int=number))
 
 
 _ACTORS: list[tuple[int, str]] = []  # set before forking
 _RARE_ACTOR: list[tuple[int, str]] = []
-FREQUENT_PATIENT = "77"
-TYPICAL_PATIENT = "1234"  # one of 5000: 0.02% of the events
+FREQUENT_PATIENT = _patient(77)
+TYPICAL_PATIENT = _patient(1234)  # one of 5000: 0.02% of the events
 
 
 def generate(practice_ids: list[int], per_chain: int, start: datetime, step_ms: int, tag: str):
