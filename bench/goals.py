@@ -26,12 +26,13 @@ def goal(
         raise ValueError(f"better must be 'lower' or 'higher', not {better!r}")
     met = measured <= target if better == "lower" else measured >= target
     sign = "≤" if better == "lower" else "≥"
+    unit = unit if unit == "x" else f" {unit}"  # 1.05x, 14.25 ms
     fields = [
         PREFIX,
         issue,
         figure,
-        f"{_number(measured)} {unit}",
-        f"{sign} {_number(target)} {unit}",
+        f"{_number(measured)}{unit}",
+        f"{sign} {_number(target)}{unit}",
         "met" if met else "NOT met",
     ]
     print("\t".join(fields), flush=True)
@@ -39,6 +40,8 @@ def goal(
 
 
 def _number(value: float) -> str:
+    if isinstance(value, int):  # a count (errors, queries) or a whole target
+        return str(value)
     return f"{value:.0f}" if abs(value) >= 100 else f"{value:.2f}"
 
 
@@ -55,7 +58,7 @@ def table(rows: list[list[str]]) -> str:
     header = ["issue", "figure", "measured", "goal", "verdict"]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(5)]
     lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in [header, *rows]
     ]
     met = sum(row[4] == "met" for row in rows)

@@ -50,3 +50,11 @@ def test_table_counts_the_goals_met(capsys):
     assert printed.splitlines()[0].split() == ["issue", "figure", "measured", "goal", "verdict"]
     assert "14.25 ms" in printed and "≤ 1000 ms" in printed
     assert printed.splitlines()[-1] == "1 of 2 goals met"
+
+
+def test_goal_prints_counts_whole_and_ratios_unspaced(capsys):
+    goal(issue="4", figure="errors", measured=0, unit="errors", target=0, better="lower")
+    goal(issue="18.3", figure="name", measured=1.054, unit="x", target=1.2, better="lower")
+    rows = [parse(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows[0][2:4] == ["0 errors", "≤ 0 errors"]
+    assert rows[1][2:4] == ["1.05x", "≤ 1.20x"]
