@@ -53,6 +53,7 @@ from django.db import connection  # noqa: E402
 
 from audit.context import Actor  # noqa: E402
 from bench.booking import _session_for  # noqa: E402
+from bench.goals import goal  # noqa: E402
 from bench.patients import Databases, _generate  # noqa: E402
 
 PATIENTS = 200  # per practice: the agenda's rows name different patients
@@ -242,6 +243,7 @@ def run(practitioners: int, history_days: int, rounds: int, per_switch: int) -> 
         f" audit write); min/median/max of {samples} requests in {rounds} interleaved rounds"
     )
     print(f"{'page':<34}{'':<7}{small:>20}{large:>20}  {large} / {small}")
+    ratios = {}
     for page in names:
         for twin in (False, True):
             low = timings[page, small, twin]
@@ -251,6 +253,8 @@ def run(practitioners: int, history_days: int, rounds: int, per_switch: int) -> 
                 f"{page:<34}{'twin' if twin else 'real':<7}{_cells(low):>20}{_cells(high):>20}"
                 f"  {ratio:5.2f}x{'  (goal <= 1.2x)' if not twin else ''}"
             )
+            if not twin:
+                ratios[page] = ratio
         for label in sizes:
             real = statistics.median(timings[page, label, False])
             plain = statistics.median(timings[page, label, True])
@@ -260,6 +264,7 @@ def run(practitioners: int, history_days: int, rounds: int, per_switch: int) -> 
         "Server-Timing header, median over the same requests: time in the database (ms) and"
         " queries, fields decrypted, server total (ms)"
     )
+    real_queries = {}
     for page in names:
         for label in sizes:
             for twin in (False, True):
@@ -272,6 +277,25 @@ def run(practitioners: int, history_days: int, rounds: int, per_switch: int) -> 
                     f" {queries:.0f} queries, {decrypted:3.0f} fields decrypted,"
                     f" total {total:6.1f} ms"
                 )
+                if label == large and not twin:
+                    real_queries[page] = queries
+    for page in names:
+        goal(
+            issue="18.4",
+            figure=f"{page}, real page, {large} vs {small}, medians",
+            measured=ratios[page],
+            unit="x",
+            target=1.2,
+            better="lower",
+        )
+        goal(
+            issue="18.1",
+            figure=f"{page}, queries (Server-Timing), {large}",
+            measured=real_queries[page],
+            unit="queries",
+            target=12,
+            better="lower",
+        )
 
 
 def main() -> None:

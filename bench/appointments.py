@@ -32,6 +32,7 @@ from django.db import connection, reset_queries, transaction  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from audit.context import Actor  # noqa: E402
+from bench.goals import goal  # noqa: E402
 
 
 def _timed(fn, repeat: int) -> float:
@@ -327,6 +328,7 @@ def run_history_vs_week(practitioners: int, repeat: int, history_days: int) -> N
         f"{practitioners} practitioners: {worlds[small][0]} appointments ({small}) vs"
         f" {worlds[big][0]} ({big}); min/median/max of {repeat} rounds; goal <= 1.2x"
     )
+    ratios = {}
     for name, page in pages.items():
         timings = {label: [] for label in worlds}
         for _ in range(repeat):
@@ -341,6 +343,16 @@ def run_history_vs_week(practitioners: int, repeat: int, history_days: int) -> N
             for label in worlds
         )
         print(f"  {name:24} {spread} ms  ratio {high / low:.2f}x")
+        ratios[name] = high / low
+    for name, ratio in ratios.items():
+        goal(
+            issue="18.4",
+            figure=f"{name}, {big} vs {small} of appointments, medians",
+            measured=ratio,
+            unit="x",
+            target=1.2,
+            better="lower",
+        )
 
 
 def main() -> None:

@@ -49,6 +49,7 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from audit.context import Actor  # noqa: E402
+from bench.goals import goal  # noqa: E402
 
 HOST = "127.0.0.1"
 CONTENDED = 3  # by default clients pick among the first 3 proposals: they collide
@@ -460,6 +461,15 @@ def main() -> int:
         print(
             "\nbooked = 302 to the new appointment; 409 = slot taken by another client "
             "(expected under contention); errors = 5xx or connection failures (must be 0)."
+        )
+        goal(
+            issue="4",
+            figure=f"booking errors (5xx, connection failures), {', '.join(map(str, clients))}"
+            " clients",
+            measured=sum(r["errors"] for r in results),
+            unit="errors",
+            target=0,
+            better="lower",
         )
     finally:
         connection.creation.destroy_test_db(database, verbosity=0)

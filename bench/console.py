@@ -41,6 +41,7 @@ from django.db import connection  # noqa: E402
 
 from audit.context import Actor  # noqa: E402
 from bench.booking import HOST, Server, _session_for  # noqa: E402
+from bench.goals import goal  # noqa: E402
 from console import cti, ring  # noqa: E402
 
 LINE = "+33140000001"
@@ -356,9 +357,40 @@ def main() -> int:
             " over, its call page (practice, caller found, slots) received; server p95: that"
             " page's Server-Timing."
         )
+        _goals(hooks[-1], rings)
     finally:
         connection.creation.destroy_test_db(database, verbosity=0)
     return 1 if failed else 0
+
+
+def _goals(hook: dict, rings: list[dict]) -> None:
+    """Issue 14's figures against its goals, as printed above."""
+    goal(
+        issue="14",
+        figure=f"webhook, signed events accepted, {hook['threads']} threads",
+        measured=hook["per_s"],
+        unit="events/s",
+        target=500,
+        better="higher",
+    )
+    measured = rings[-1]
+    goal(
+        issue="14",
+        figure=f"ring to console shown, p95, {measured['consoles']} other consoles open",
+        measured=measured["p95_ms"],
+        unit="ms",
+        target=1000,
+        better="lower",
+    )
+    for measured in rings:
+        goal(
+            issue="14",
+            figure=f"call page server time p95, {measured['consoles']} other consoles open",
+            measured=measured["server_p95_ms"],
+            unit="ms",
+            target=100,
+            better="lower",
+        )
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
+from bench.goals import goal  # noqa: E402
 from bench.patients import Databases, _generate  # noqa: E402
 
 
@@ -147,6 +148,7 @@ def run(small: int, large: int, repeat: int, databases: Databases) -> None:
     print(f"separate databases; min/median/max ms of {repeat} requests, rounds interleaved")
     print("goal: large within 1.2x of small, p95 under 100 ms at 1M")
     print(f"{'request':<20}{small:>22,}{large:>22,}   ratio   p95 large")
+    figures = {}
     for title, by_size in timings.items():
         cells = [
             f"{min(t) * 1e3:.2f}/{statistics.median(t) * 1e3:.2f}/{max(t) * 1e3:.2f}"
@@ -155,6 +157,27 @@ def run(small: int, large: int, repeat: int, databases: Databases) -> None:
         ratio = statistics.median(by_size["large"]) / statistics.median(by_size["small"])
         p95 = _p95(by_size["large"]) * 1e3
         print(f"{title:<20}{cells[0]:>22}{cells[1]:>22}   {ratio:5.2f}x   {p95:7.2f} ms")
+        figures[title] = (ratio, p95)
+    for title, _fn, validated in requests:
+        if validated:  # FHIR_VALIDATE_RESPONSES is off in production: no goal
+            continue
+        ratio, p95 = figures[title]
+        goal(
+            issue="15",
+            figure=f"FHIR {title}, {large:,} vs {small:,} patients, medians",
+            measured=ratio,
+            unit="x",
+            target=1.2,
+            better="lower",
+        )
+        goal(
+            issue="15",
+            figure=f"FHIR {title}, p95 at {large:,} patients",
+            measured=p95,
+            unit="ms",
+            target=100,
+            better="lower",
+        )
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from bench import audit as audit_bench
 from bench.audit import connection
+from bench.goals import goal
 
 MONTHS = 12
 PRACTICES = 10
@@ -97,6 +98,14 @@ def run(events: int) -> None:
     print(f"  chunked DELETE of {second.name}: {deleted:,} events, {delete_s:7.2f} s (baseline)")
     per_event = (drop_s / max(1, in_month)) / (delete_s / max(1, deleted))
     print(f"  drop vs chunked DELETE, per event: {per_event:.3f}x (goal <= 0.1x, ideally 0.05x)")
+    goal(
+        issue="18.5",
+        figure=f"drop vs chunked DELETE per event, {events:,} events (ideally 0.05x)",
+        measured=per_event,
+        unit="x",
+        target=0.1,
+        better="lower",
+    )
 
 
 def main() -> None:

@@ -58,6 +58,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from accounts.dbroles import APP, MAINTENANCE  # noqa: E402
 from audit.context import Actor  # noqa: E402
+from bench.goals import goal  # noqa: E402
 
 GOAL = 1.05
 CONFIGURATIONS = {"on": APP, "off": MAINTENANCE}
@@ -484,6 +485,7 @@ def _print(timings: dict, args) -> None:
         " the configurations back to back; ms, min/median/max of the rounds' medians;"
         f" goal on/off <= {GOAL:.2f}x"
     )
+    ratios = {}
     for label in (label for label in CONFIGURATIONS if label != "off"):
         title = "row security " + label
         print(f"\n{'operation':<28}{title:>28}{'bypassed':>24}   on/off   paired     mins")
@@ -497,6 +499,17 @@ def _print(timings: dict, args) -> None:
                 f"{name:<28}{cells[0]:>28}{cells[1]:>24}"
                 f"   {ratio:5.2f}x   {paired:5.2f}x   {best:5.2f}x"
             )
+            if label == "on":
+                ratios[name] = ratio
+    for name, ratio in ratios.items():
+        goal(
+            issue="17",
+            figure=f"row security on / bypassed, {name}, medians of {args.rounds} rounds",
+            measured=ratio,
+            unit="x",
+            target=GOAL,
+            better="lower",
+        )
 
 
 def main() -> int:

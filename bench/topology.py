@@ -32,6 +32,7 @@ from bench.booking import (
     _practice_with_desks,
     run_configuration,
 )
+from bench.goals import goal
 from tests.scaling.nodes import pgbouncer
 
 WORKERS = 2  # per node: this machine has 2 cores
@@ -180,6 +181,23 @@ def _print(results: list[dict], args) -> None:
             f"{r['bookings_per_s'] / baseline:>5.2f}x {r['errors']:>6} {r['connections']:>12}"
             + (f"   first error: {r['first_error']}" if r["first_error"] else "")
         )
+    ratio = {r["label"]: r["bookings_per_s"] / baseline for r in results}
+    goal(
+        issue="17",
+        figure=f"row security's cost on the booking bench, bypassed / on, {args.clients} clients",
+        measured=ratio["t-norls"],
+        unit="x",
+        target=1.05,
+        better="lower",
+    )
+    goal(
+        issue="17",
+        figure=f"through PgBouncer vs direct, bookings/s, {args.clients} clients",
+        measured=ratio["t-pooled"],
+        unit="x",
+        target=1,
+        better="higher",
+    )
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from bench import audit as audit_bench
 from bench.audit import connection
+from bench.goals import goal
 
 PRACTICES = 10
 ROOT = Path(__file__).resolve().parent.parent
@@ -201,6 +202,14 @@ def run(events: int | None, rounds: int, baseline: str | None, variants: list[st
         )
     best = statistics.median(run.seconds for run in runs[cases[-1][0]])
     print(f"  goal >= {GOAL:,} events/s: median {total / best:,.0f}")
+    goal(
+        issue="18.6",
+        figure=f"audit_verify as the command ({cases[-1][0]}), {total:,} events, median",
+        measured=total / best,
+        unit="events/s",
+        target=GOAL,
+        better="higher",
+    )
 
 
 def _database_url(settings_dict: dict) -> str:
