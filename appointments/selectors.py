@@ -41,10 +41,17 @@ def practitioners(practice: Practice, *, unconfirmed_too: bool = False) -> Query
     `unconfirmed_too`, also those still waiting for the practice's confirmation:
     the onboarding prepares their agenda before the practice confirms them)."""
     memberships = Membership.objects.granted() if unconfirmed_too else Membership.objects.active()
-    active = memberships.filter(practice=practice, role=Role.PRACTITIONER)
+    active = practitioner_memberships(memberships).filter(practice=practice)
     return User.objects.filter(pk__in=active.values("user_id")).order_by(
         "last_name", "first_name", "pk"
     )
+
+
+def practitioner_memberships(memberships: QuerySet | None = None) -> QuerySet:
+    """The memberships that make a practitioner of a practice (active ones
+    unless `memberships` says otherwise)."""
+    memberships = Membership.objects.active() if memberships is None else memberships
+    return memberships.filter(role=Role.PRACTITIONER)
 
 
 def practitioner_in_practice(practice: Practice, user_id: int | None) -> User | None:

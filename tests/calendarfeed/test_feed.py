@@ -292,6 +292,43 @@ def test_feed_body_follows_the_content_after_a_full_fetch(world, change):
         assert len(after) == len(before) + 1
 
 
+def _event_keys(world, setup) -> list[str]:
+    from calendarfeed import ical, selectors
+
+    with practice_scope(world.practice_a):
+        feed = CalendarFeed.objects.select_related("practice").get(pk=setup.feed.pk)
+        start, end = selectors.feed_window(feed.practice, timezone.now())
+        zone = ical.practice_zone(feed.practice)
+        appointments = selectors.feed_appointments(feed, start, end)
+        return [ical._event_key(feed, appointment, zone) for appointment in appointments]
+
+
+@pytest.mark.parametrize("change", ["cancel", "rename_type", "new_appointment"])
+def test_feed_body_from_kept_events_is_the_body_rendered_anew(world, change):
+    from django.core.cache import cache
+
+    setup = feed_world(world)
+    client = Client()
+    client.get(feed_url(setup.secret))
+    assert None not in cache.get_many(_event_keys(world, setup)).values()
+    _change_content(world, setup, change)
+    from_kept_events = client.get(feed_url(setup.secret))
+    cache.clear()
+    rendered_anew = client.get(feed_url(setup.secret))
+    assert from_kept_events["ETag"] == rendered_anew["ETag"]
+    assert from_kept_events.content == rendered_anew.content
+
+
+def test_feed_in_english_is_not_served_the_french_body(world):
+    setup = feed_world(world)
+    client = Client()
+    french = client.get(feed_url(setup.secret), HTTP_ACCEPT_LANGUAGE="fr")
+    english = client.get(feed_url(setup.secret), HTTP_ACCEPT_LANGUAGE="en")
+    assert b"SUMMARY:Annul\xc3\xa9 : " in french.content
+    assert b"SUMMARY:Cancelled: " in english.content
+    assert french["ETag"] != english["ETag"]
+
+
 def test_feed_with_initials_is_never_kept_rendered(world):
     from django.core.cache import cache
 
@@ -304,4 +341,5 @@ def test_feed_with_initials_is_never_kept_rendered(world):
     response = Client().get(feed_url(setup.secret))
     assert response.status_code == 200
     assert cache.get(ical._body_key(setup.feed, response["ETag"])) is None
+    assert cache.get_many(_event_keys(world, setup)) == {}
     assert response["Cache-Control"] == "no-store"
