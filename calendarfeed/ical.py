@@ -140,10 +140,12 @@ CALENDAR_END = b"END:VCALENDAR\r\n"
 # A rendered feed kept under its ETag, which digests everything the body shows
 # (calendarfeed.selectors.feed_fingerprint): the same ETag, the same bytes; and
 # each rendered event under a digest of what it shows, so that a change to one
-# appointment renders one event again, not the window's 200 (about half a
-# millisecond each). Only feeds without the patients' initials: text with
-# patient data is never stored.
-CACHE_SECONDS = 3600
+# appointment renders one event again, not the window's 200 (icalendar takes
+# about half a millisecond an event). The events are kept a day: most of a
+# window outlives many changes. Only feeds without the patients' initials:
+# text with patient data is never stored.
+BODY_CACHE_SECONDS = 3600
+EVENT_CACHE_SECONDS = 24 * 3600
 
 
 def _event_key(feed: CalendarFeed, appointment: Appointment, zone) -> str:
@@ -173,7 +175,7 @@ def _events(feed: CalendarFeed, appointments: list[Appointment], zone) -> list[b
         if key not in kept:
             rendered[key] = _event(feed, appointment, zone).to_ical()
     if rendered:
-        cache.set_many(rendered, CACHE_SECONDS)
+        cache.set_many(rendered, EVENT_CACHE_SECONDS)
     return [kept.get(key) or rendered[key] for key in keys]
 
 
@@ -189,5 +191,5 @@ def feed_body(feed: CalendarFeed, start: datetime, end: datetime, etag: str) -> 
         return body
     body = render(feed, selectors.feed_appointments(feed, start, end), start, end)
     if cacheable:
-        cache.set(_body_key(feed, etag), body, CACHE_SECONDS)
+        cache.set(_body_key(feed, etag), body, BODY_CACHE_SECONDS)
     return body
