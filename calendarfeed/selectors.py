@@ -41,7 +41,11 @@ def feed_for_secret(practice_id: int, secret: str) -> CalendarFeed | None:
     """The feed itself, read inside its practice's scope (one transaction with
     the rest of the fetch)."""
     digest = secret_digest(secret)
-    return _feeds().filter(practice_id=practice_id, secret_digest=digest).first()
+    try:
+        # get(), not first(): the digest is unique, and no ORDER BY to build.
+        return _feeds().get(practice_id=practice_id, secret_digest=digest)
+    except CalendarFeed.DoesNotExist:
+        return None
 
 
 def _feeds() -> QuerySet[CalendarFeed]:
