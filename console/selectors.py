@@ -35,10 +35,12 @@ class PractitionerToday:
     absent: bool
 
 
-def practitioners_today(practice: Practice, now: datetime) -> list[PractitionerToday]:
-    """The practice's practitioners with today's working ranges and whether an
-    absence covers part of today. Three queries whatever their number."""
-    people = list(appointment_selectors.practitioners(practice))
+def practitioners_today(
+    practice: Practice, now: datetime, people: list[User]
+) -> list[PractitionerToday]:
+    """The practice's practitioners (`people`, appointment_selectors.practitioners)
+    with today's working ranges and whether an absence covers part of today.
+    Two queries whatever their number."""
     ids = [user.pk for user in people]
     local = now.astimezone(appointment_selectors.practice_zone(practice))
     day_start, day_end = appointment_selectors.day_bounds(practice, local.date())
@@ -56,36 +58,42 @@ def practitioners_today(practice: Practice, now: datetime) -> list[PractitionerT
     return [PractitionerToday(user, hours[user.pk], user.pk in absent) for user in people]
 
 
-def instructions(practice: Practice) -> list[tuple[str, str]]:
-    """(type, instructions) of the active types that carry instructions for the
+def instructions(types: list[AppointmentType]) -> list[tuple[str, str]]:
+    """(type, instructions) of the practice's active types (`types`,
+    appointment_selectors.appointment_types) that carry instructions for the
     telesecretariat: the practice's "consignes"."""
-    types = appointment_selectors.appointment_types(practice).exclude(telesecretary_instructions="")
-    return [(kind.name, kind.telesecretary_instructions) for kind in types]
-
-
-def bookable_types(practice: Practice, actor: Actor) -> list[AppointmentType]:
     return [
-        kind
-        for kind in appointment_selectors.appointment_types(practice)
-        if rules.may_book_type(actor, kind)
+        (kind.name, kind.telesecretary_instructions)
+        for kind in types
+        if kind.telesecretary_instructions
     ]
 
 
-def _recent(practice: Practice, patient):
-    return (
+def bookable_types(types: list[AppointmentType], actor: Actor) -> list[AppointmentType]:
+    """The practice's active types (`types`) the actor may book."""
+    return [kind for kind in types if rules.may_book_type(actor, kind)]
+
+
+def recent_choices(practice: Practice, patient) -> list[tuple[int, int]]:
+    """(type id, practitioner id) of the patient's last non-cancelled
+    appointments, newest first, USUAL_PRACTITIONER_WINDOW of them: what the
+    booking panel starts from (default_type, usual_practitioner), one query."""
+    return list(
         Appointment.objects.filter(practice=practice, patient=patient)
         .exclude(status=Appointment.Status.CANCELLED)
         .order_by("-start")
+        .values_list("appointment_type_id", "practitioner_id")[:USUAL_PRACTITIONER_WINDOW]
     )
 
 
 def default_type(
-    practice: Practice, actor: Actor, patient, types: list[AppointmentType]
+    types: list[AppointmentType], recent: list[tuple[int, int]]
 ) -> AppointmentType | None:
-    """The patient's last type when the actor may still book it, else the
-    practice's default type, else the first type the actor may book (by name)."""
-    if patient is not None:
-        last = _recent(practice, patient).values_list("appointment_type_id", flat=True).first()
+    """The patient's last type (`recent`, recent_choices) when the actor may
+    still book it (`types`, bookable_types), else the practice's default type,
+    else the first type the actor may book (by name)."""
+    if recent:
+        last = recent[0][0]
         for kind in types:
             if kind.pk == last:
                 return kind
@@ -95,15 +103,15 @@ def default_type(
     return types[0] if types else None
 
 
-def usual_practitioner(practice: Practice, patient) -> User | None:
-    """The practitioner of most of the patient's last appointments, while still
-    a practitioner of the practice."""
-    recent = _recent(practice, patient).values_list("practitioner_id", flat=True)
-    counts = Counter(recent[:USUAL_PRACTITIONER_WINDOW])
+def usual_practitioner(recent: list[tuple[int, int]], people: list[User]) -> User | None:
+    """The practitioner of most of the patient's last appointments (`recent`,
+    recent_choices), while still a practitioner of the practice (`people`,
+    appointment_selectors.practitioners)."""
+    current = {user.pk: user for user in people}
+    counts = Counter(practitioner_id for _type, practitioner_id in recent)
     for practitioner_id, _count in counts.most_common():
-        found = appointment_selectors.practitioner_in_practice(practice, practitioner_id)
-        if found is not None:
-            return found
+        if practitioner_id in current:
+            return current[practitioner_id]
     return None
 
 

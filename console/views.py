@@ -81,11 +81,28 @@ def home_view(request: HttpRequest) -> HttpResponse:
     return render(request, "console/home.html", context)
 
 
+def _practitioners(request: HttpRequest) -> list[User]:
+    """The practice's practitioners, read once a request: the header, the panel's
+    choice and the slots' names all show them."""
+    if not hasattr(request, "console_practitioners"):
+        people = list(appointment_selectors.practitioners(request.practice))
+        request.console_practitioners = people
+    return request.console_practitioners
+
+
+def _types(request: HttpRequest) -> list[AppointmentType]:
+    """The practice's active types, read once a request: the header's
+    instructions and the types the panel offers."""
+    if not hasattr(request, "console_types"):
+        request.console_types = list(appointment_selectors.appointment_types(request.practice))
+    return request.console_types
+
+
 def _page_context(request: HttpRequest) -> dict:
     practice = request.practice
     return {
-        "today": selectors.practitioners_today(practice, timezone.now()),
-        "instructions": selectors.instructions(practice),
+        "today": selectors.practitioners_today(practice, timezone.now(), _practitioners(request)),
+        "instructions": selectors.instructions(_types(request)),
         "search_form": ConsoleSearchForm(),
         "poll_ms": settings.CONSOLE_POLL_MS,
     }
@@ -168,19 +185,18 @@ class Choice:
 
 
 def _choice(request: HttpRequest, patient: Patient, panel: PanelForm) -> Choice:
-    practice = request.practice
-    types = selectors.bookable_types(practice, request.actor)
+    types = selectors.bookable_types(_types(request), request.actor)
+    people = _practitioners(request)
+    recent = selectors.recent_choices(request.practice, patient)
     wanted = panel.cleaned_data.get("type") if panel.is_valid() else None
-    kind = next((t for t in types if t.pk == wanted), None) or selectors.default_type(
-        practice, request.actor, patient, types
-    )
+    kind = next((t for t in types if t.pk == wanted), None) or selectors.default_type(types, recent)
     asked = panel.practitioner_choice()
     if asked == ALL_PRACTITIONERS:
         practitioner = None
     elif asked is not None:
-        practitioner = appointment_selectors.practitioner_in_practice(practice, asked)
+        practitioner = next((user for user in people if user.pk == asked), None)
     else:
-        practitioner = selectors.usual_practitioner(practice, patient)
+        practitioner = selectors.usual_practitioner(recent, people)
     value = str(practitioner.pk) if practitioner else ALL_PRACTITIONERS
     return Choice(types, kind, practitioner, value)
 
@@ -195,9 +211,7 @@ def _numbered_slots(request: HttpRequest, choice: Choice, start_from) -> list[Nu
         start_from=start_from,
         count=SLOTS,
     )
-    names = {
-        user.pk: person_name(user) for user in appointment_selectors.practitioners(request.practice)
-    }
+    names = {user.pk: person_name(user) for user in _practitioners(request)}
     days = proposals_by_day(request, found, names)
     flat = [proposal for _day, proposals in days for proposal in proposals]
     return [
@@ -239,7 +253,7 @@ def _booking(request: HttpRequest, patient: Patient, form=None, error="") -> dic
         "patient_label": patient_label(patient),
         "birth_date": patient.read("birth_date"),
         "choice": choice,
-        "practitioners": list(appointment_selectors.practitioners(request.practice)),
+        "practitioners": _practitioners(request),
         "all_practitioners": ALL_PRACTITIONERS,
         "upcoming": [
             (appointment, when(request, appointment.start))
@@ -500,8 +514,10 @@ def platform_calls_view(request: HttpRequest) -> HttpResponse:
 
 
 def _message_form(request: HttpRequest, patient: Patient, data=None) -> CallerMessageForm:
-    people = list(appointment_selectors.practitioners(request.practice))
-    usual = selectors.usual_practitioner(request.practice, patient)
+    people = _practitioners(request)
+    usual = selectors.usual_practitioner(
+        selectors.recent_choices(request.practice, patient), people
+    )
     initial = {
         "practitioner": usual.pk if usual else None,
         "callback": patient_selectors.display_phone(patient.read("phone")),

@@ -4,9 +4,14 @@ the appointments service, the refusals."""
 from datetime import UTC
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts.models import Membership
+from accounts.roles import Role
 from accounts.scoping import practice_scope
+from accounts.services import membership_revoke
 from appointments.forms import slot_value
 from appointments.models import Appointment
 from appointments.services.schedule import appointment_type_save
@@ -135,6 +140,47 @@ def test_console_panel_prefers_the_patients_last_type_to_the_default(world, setu
         _url("patient", world, patient=setup.patient.pk), **HTMX
     )
     assert f'value="{setup.kind.pk}" selected' in response.content.decode()
+
+
+def test_console_panel_skips_a_usual_practitioner_who_left_the_practice(world, setup):
+    booked(world, hour=10)  # with practitioner_a, who then leaves the practice
+    membership = Membership.objects.get(
+        user=setup.practitioner, practice=world.practice_a, role=Role.PRACTITIONER
+    )
+    membership_revoke(membership=membership, actor=Actor.system("test"))
+    response = world.client("telesecretary_a").get(
+        _url("patient", world, patient=setup.patient.pk), **HTMX
+    )
+    text = response.content.decode()
+    assert 'value="tous" selected' in text
+    assert f'value="{setup.practitioner.pk}" selected' not in text
+
+
+def _reads(queries, *starts: str) -> int:
+    """The queries whose SQL starts with one of these."""
+    return sum(1 for q in queries.captured_queries if q["sql"].startswith(starts))
+
+
+def test_console_call_page_reads_practitioners_types_and_history_once(world, setup):
+    booked(world, hour=10)
+    client = world.client("telesecretary_a")
+    url = _url("patient", world, patient=setup.patient.pk)
+    client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)  # the whole page: the header and the panel
+    assert response.status_code == 200 and "data-booking" in response.content.decode()
+    # The header, the panel's choice and the slots' names share one read of
+    # each: the practitioners, the types, the patient's last appointments.
+    users = 'SELECT "accounts_user"."id", "accounts_user"."password"'
+    practitioners = [q for q in queries.captured_queries if q["sql"].startswith(users)]
+    assert sum('"accounts_membership"' in q["sql"] for q in practitioners) == 1
+    assert _reads(queries, 'SELECT "appointments_appointmenttype"."id"') == 1
+    history = _reads(
+        queries,
+        'SELECT "appointments_appointment"."appointment_type_id"',
+        'SELECT "appointments_appointment"."practitioner_id"',
+    )
+    assert history == 1
 
 
 def test_console_books_through_the_service(world, setup):
