@@ -7,6 +7,7 @@ import pytest
 from django.core.cache import caches
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.scoping import practice_scope
@@ -151,6 +152,17 @@ def test_the_agent_is_set_once(world, line):
     [call] = _calls()
     assert call.agent == world.users["telesecretary_a"]
     assert call.state == Call.State.ENDED
+
+
+def test_an_event_is_one_transaction_without_a_savepoint(world, line):
+    post_event(Client(), _event(call_id="warm"))
+    with CaptureQueriesContext(connection) as queries:
+        assert post_event(Client(), _event()).status_code == 200
+    statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
+    # The line; in the scope's transaction, the practice setting, the call
+    # locked, the agent, the call inserted, the audit append; nothing else but,
+    # here only, the setting put back (the scope nests in the test's transaction).
+    assert statements == ["SELECT", "SELECT", "SELECT", "SELECT", "INSERT", "WITH", "SELECT"]
 
 
 def test_without_a_secret_the_webhook_is_off(world, line, settings):
