@@ -24,6 +24,7 @@ BENCHMARKS = [
     "topology",
     "rls",
     "console",
+    "console_scale",
     "fhir",
     "feed",
     "migrations",

@@ -121,43 +121,56 @@ def _timed(fn, repeat: int) -> float:
 PLANTED = ("Zarkozian", "Anatole", date(1977, 3, 9), "+33799999999")
 
 
+def identity(rng: random.Random, phone: str):
+    """A generated identity (the names drawn from rng) with this phone."""
+    from patients.services import Identity
+
+    # Suffixes make last names varied enough for realistic prefix buckets.
+    return Identity(
+        last_name=rng.choice(LAST) + rng.choice(["", "", "-" + rng.choice(LAST)]),
+        first_names=rng.choice(FIRST),
+        birth_date=date(1930, 1, 1) + timedelta(days=rng.randrange(33000)),
+        phone=phone,
+        email=f"p{int(phone[4:])}@example.org",
+        address=f"{int(phone[4:])} rue de la Paix",
+    )
+
+
+def planted():
+    """The planted patient's identity."""
+    from patients.services import Identity
+
+    last, first, born, phone = PLANTED
+    return Identity(last_name=last, first_names=first, birth_date=born, phone=phone)
+
+
+def sealed(practice_id: int, identity):
+    """An unsaved patient row of the practice: its 9 fields sealed under the
+    practice's key and its 7 blind indexes, as patients.services writes them."""
+    from patients.models import Patient
+    from patients.services import blind_indexes
+
+    patient = Patient(practice_id=practice_id)
+    patient.write(identity.sealed_values())
+    for column, value in blind_indexes(practice_id, identity).items():
+        setattr(patient, column, value)
+    return patient
+
+
 def _generate(practice, count: int, rng: random.Random) -> list[str]:
     """Bulk-create count sealed patients (and the planted one); returns their
     phones (E.164)."""
     from accounts.scoping import practice_scope
     from patients import keys
     from patients.models import Patient
-    from patients.services import Identity, blind_indexes
 
     phones = []
-    batch = []
     keys.practice_keys(practice.pk)
-
-    def sealed(identity):
-        patient = Patient(practice=practice)
-        patient.write(identity.sealed_values())
-        for column, value in blind_indexes(practice.pk, identity).items():
-            setattr(patient, column, value)
-        return patient
-
     with practice_scope(practice):
-        last, first, born, phone = PLANTED
-        batch.append(
-            sealed(Identity(last_name=last, first_names=first, birth_date=born, phone=phone))
-        )
+        batch = [sealed(practice.pk, planted())]
         for i in range(count):
-            # Suffixes make last names varied enough for realistic prefix buckets.
-            last = rng.choice(LAST) + rng.choice(["", "", "-" + rng.choice(LAST)])
             phone = f"+336{i:08d}"
-            identity = Identity(
-                last_name=last,
-                first_names=rng.choice(FIRST),
-                birth_date=date(1930, 1, 1) + timedelta(days=rng.randrange(33000)),
-                phone=phone,
-                email=f"p{i}@example.org",
-                address=f"{i} rue de la Paix",
-            )
-            batch.append(sealed(identity))
+            batch.append(sealed(practice.pk, identity(rng, phone)))
             phones.append(phone)
             if len(batch) == 5000:
                 Patient.objects.bulk_create(batch)
