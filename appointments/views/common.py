@@ -102,6 +102,7 @@ def find_proposals(
         start_from=start_from,
         count=PROPOSALS,
         exclude_appointment_id=exclude,
+        among=people,  # read above: not a second time
     )
     return filters, proposals_by_day(request, found, names)
 

@@ -29,7 +29,7 @@ LIMITS = {
     "my_day": ("practitioner_a", 12),
     "my_week": ("practitioner_a", 12),
     "practice_day": ("telesecretary_a", 12),
-    "proposals": ("telesecretary_a", 17),
+    "proposals": ("telesecretary_a", 15),
     "appointment": ("telesecretary_a", 13),
     "home": ("telesecretary_a", 9),
 }

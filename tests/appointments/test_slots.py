@@ -154,6 +154,38 @@ def test_slots_of_all_practitioners_are_interleaved_by_time(scoped):
     ]
 
 
+def test_slots_of_all_practitioners_keep_each_their_own_step(scoped, django_assert_num_queries):
+    from appointments.selectors import practitioners
+    from tests.factories import UserFactory, grant
+
+    dr_a = scoped.users["practitioner_a"]
+    dr_c = grant(UserFactory(username="dr_c"), "practitioner", scoped.practice_a)
+    schedule(scoped.practice_a, dr_a, {0: [(time(9), time(10))]}, slot_minutes=20)
+    schedule(scoped.practice_a, dr_c, {0: [(time(9), time(10))]})  # no settings: the default
+    kind = appointment_type(scoped.practice_a, minutes=15)
+    among = list(practitioners(scoped.practice_a))
+    # The practitioners given: the hours with their steps in one query, then one window.
+    with django_assert_num_queries(1 + 1):
+        slots = find_free_slots(
+            practice=scoped.practice_a,
+            appointment_type=kind,
+            start_from=paris(*MONDAY, 7, 0),
+            count=7,
+            among=among,
+        )
+    assert _local([slot for slot in slots if slot.practitioner_id == dr_a.pk]) == [
+        "Mon 04 09:00",
+        "Mon 04 09:20",
+        "Mon 04 09:40",
+    ]
+    assert _local([slot for slot in slots if slot.practitioner_id == dr_c.pk]) == [
+        "Mon 04 09:00",
+        "Mon 04 09:15",
+        "Mon 04 09:30",
+        "Mon 04 09:45",
+    ]
+
+
 def test_slots_on_spring_dst_day_keep_local_hours(scoped):
     # 29 March 2026: 02:00 CET becomes 03:00 CEST in Europe/Paris.
     dr = scoped.users["practitioner_a"]
@@ -232,10 +264,11 @@ def test_slots_extend_the_window_with_bounded_queries(scoped, django_assert_num_
     dr = scoped.users["practitioner_a"]
     schedule(scoped.practice_a, dr)
     kind = appointment_type(scoped.practice_a)
-    # Away for five weeks: the search needs three 14-day windows, one query each
-    # (appointments and absences of every practice, through one function).
+    # The hours and slot steps in one query. Away for five weeks: the search
+    # needs three 14-day windows, one query each (appointments and absences of
+    # every practice, through one function).
     absence(scoped.practice_a, dr, paris(*MONDAY, 0, 0), paris(2027, 2, 8, 0, 0))
-    with django_assert_num_queries(2 + 3):
+    with django_assert_num_queries(1 + 3):
         slots = _find(scoped, kind, start_from=paris(*MONDAY, 7, 0), count=1)
     assert _local(slots) == ["Mon 08 09:00"]
 
@@ -245,7 +278,7 @@ def test_slots_stop_at_the_horizon(scoped, django_assert_num_queries):
     schedule(scoped.practice_a, dr)
     kind = appointment_type(scoped.practice_a)
     absence(scoped.practice_a, dr, paris(*MONDAY, 0, 0), paris(2028, 1, 1, 0, 0))
-    with django_assert_num_queries(2 + 3):
+    with django_assert_num_queries(1 + 3):
         assert _find(scoped, kind, start_from=paris(*MONDAY, 7, 0), horizon_days=42) == []
 
 
