@@ -15,6 +15,7 @@ BENCHMARKS = [
     "verify",
     "appointments",
     "agenda",
+    "pages",
     "contention",
     "retention",
     "booking",

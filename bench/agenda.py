@@ -64,20 +64,23 @@ _TIMING = re.compile(
 
 
 @contextmanager
-def plaintext_labels():
-    """The twin: the agenda shows the sealed names' lengths, decrypting none."""
-    from appointments.views import agenda
+def plaintext_labels(views=None):
+    """The twin: the page (the agenda's by default; `views`, the module whose
+    `patient_label` the page calls) shows the sealed names' lengths, decrypting
+    none."""
+    if views is None:
+        from appointments.views import agenda as views
 
-    real = agenda.patient_label
+    real = views.patient_label
 
     def label(patient) -> str:
         return f"{len(patient.last_name_sealed)} {len(patient.first_names_sealed)}"
 
-    agenda.patient_label = label
+    views.patient_label = label
     try:
         yield
     finally:
-        agenda.patient_label = real
+        views.patient_label = real
 
 
 def _working_day(today: date) -> date:
@@ -85,10 +88,13 @@ def _working_day(today: date) -> date:
     return today - timedelta(days=max(0, today.weekday() - 4))
 
 
-def _world(label: str, practitioners: int, days: int, rng: random.Random) -> dict:
+def _world(
+    label: str, practitioners: int, days: int, rng: random.Random, patient_count: int = PATIENTS
+) -> dict:
     """A practice of `practitioners` practitioners with `days` days of
-    appointments ending a week from today, a telesecretary, and the two pages'
-    clients (verified sessions)."""
+    appointments ending a week from today, `patient_count` patients (bench.patients'
+    planted one first), a telesecretary, and the two pages' clients (verified
+    sessions); bench.pages adds its pages to it."""
     from django.test import Client
     from django.urls import reverse
     from django.utils import timezone
@@ -121,7 +127,7 @@ def _world(label: str, practitioners: int, days: int, rng: random.Random) -> dic
         member(f"dr-{label}-{n}", Role.PRACTITIONER, f"Docteur{n}") for n in range(practitioners)
     ]
     telesecretary = member(f"tele-{label}", Role.TELESECRETARY)
-    _generate(practice, PATIENTS - 1, rng)  # and the planted one
+    _generate(practice, patient_count - 1, rng)  # and the planted one
     zone = practice_zone(practice)
     today = timezone.now().astimezone(zone).date()
     first = today - timedelta(days=days - 7)  # the history is past; next week is booked too
@@ -163,6 +169,9 @@ def _world(label: str, practitioners: int, days: int, rng: random.Random) -> dic
     day = _working_day(today).isoformat()
     return {
         "count": count,
+        "practice": practice,
+        "kind": kind,
+        "telesecretary": telesecretary,
         "pages": {
             "practice day (telesecretary)": (
                 client(telesecretary),
@@ -194,6 +203,31 @@ def _get(page, twin: bool):
 
 def _cells(samples: list[float]) -> str:
     return f"{min(samples):.1f}/{statistics.median(samples):.1f}/{max(samples):.1f}"
+
+
+def header_medians(names, sizes, headers) -> dict:
+    """Print the `Server-Timing` figures of each page, size and variant (real,
+    twin), medians over the same requests, and return them: {(page, size,
+    twin): (db ms, queries, fields decrypted, total ms)}. bench.pages too."""
+    print(
+        "Server-Timing header, median over the same requests: time in the database (ms) and"
+        " queries, fields decrypted, server total (ms)"
+    )
+    width, size_width = max(map(len, names)) + 2, max(map(len, sizes))
+    medians = {}
+    for page in names:
+        for label in sizes:
+            for twin in (False, True):
+                figures = headers[page, label, twin]
+                medians[page, label, twin] = db, queries, decrypted, total = tuple(
+                    statistics.median(column) for column in zip(*figures, strict=True)
+                )
+                print(
+                    f"  {page:<{width}}{label:>{size_width}} {'twin' if twin else 'real'}:"
+                    f" db {db:6.1f} ms, {queries:.0f} queries, {decrypted:3.0f} fields decrypted,"
+                    f" total {total:6.1f} ms"
+                )
+    return medians
 
 
 def run(practitioners: int, history_days: int, rounds: int, per_switch: int) -> None:
@@ -260,25 +294,7 @@ def run(practitioners: int, history_days: int, rounds: int, per_switch: int) -> 
             plain = statistics.median(timings[page, label, True])
             print(f"{'':<34}real / twin at {label}: {real / plain:5.2f}x")
     print()
-    print(
-        "Server-Timing header, median over the same requests: time in the database (ms) and"
-        " queries, fields decrypted, server total (ms)"
-    )
-    real_queries = {}
-    for page in names:
-        for label in sizes:
-            for twin in (False, True):
-                db, queries, decrypted, total = (
-                    statistics.median(column)
-                    for column in zip(*headers[page, label, twin], strict=True)
-                )
-                print(
-                    f"  {page:<34}{label:>10} {'twin' if twin else 'real'}: db {db:6.1f} ms,"
-                    f" {queries:.0f} queries, {decrypted:3.0f} fields decrypted,"
-                    f" total {total:6.1f} ms"
-                )
-                if label == large and not twin:
-                    real_queries[page] = queries
+    medians = header_medians(names, sizes, headers)
     for page in names:
         goal(
             issue="18.4",
@@ -291,7 +307,7 @@ def run(practitioners: int, history_days: int, rounds: int, per_switch: int) -> 
         goal(
             issue="18.1",
             figure=f"{page}, queries (Server-Timing), {large}",
-            measured=real_queries[page],
+            measured=medians[page, large, False][1],
             unit="queries",
             target=12,
             better="lower",
