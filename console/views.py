@@ -210,6 +210,7 @@ def _numbered_slots(request: HttpRequest, choice: Choice, start_from) -> list[Nu
         practitioner=choice.practitioner,
         start_from=start_from,
         count=SLOTS,
+        among=_practitioners(request),
     )
     names = {user.pk: person_name(user) for user in _practitioners(request)}
     days = proposals_by_day(request, found, names)

@@ -251,3 +251,15 @@ def test_console_home_practice_without_booking_right_is_not_listed(world):
 
     text = verified_client(user).get(reverse("console:home")).content.decode()
     assert "Cabinet A" in text and "Cabinet B" not in text
+
+
+def test_console_panel_for_all_practitioners_reads_them_once(world, setup):
+    client = world.client("telesecretary_a")
+    url = _url("patient", world, patient=setup.patient.pk)
+    client.get(url, **HTMX)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, **HTMX)  # no usual practitioner: all of them
+    assert 'value="tous" selected' in response.content.decode()
+    # The panel's list and the slots' search share one read of the practitioners.
+    reads = [q for q in queries.captured_queries if q["sql"].startswith('SELECT "accounts_user"')]
+    assert sum('"accounts_membership"' in q["sql"] for q in reads) == 1
