@@ -5,7 +5,7 @@ attempt(): there is no second booking path). Partial updates with htmx: a
 request from htmx gets the panel alone, any other the whole page around it."""
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -252,7 +252,7 @@ def _booking(request: HttpRequest, patient: Patient, form=None, error="") -> dic
     return {
         "patient": patient,
         "patient_label": patient_label(patient),
-        "birth_date": patient.read("birth_date"),
+        "birth_date": date.fromisoformat(patient.read("birth_date")),
         "choice": choice,
         "practitioners": _practitioners(request),
         "all_practitioners": ALL_PRACTITIONERS,

@@ -1,7 +1,7 @@
 """The call console through HTTP: search, the booking panel, booking through
 the appointments service, the refusals."""
 
-from datetime import UTC
+from datetime import UTC, date
 
 import pytest
 from django.db import connection
@@ -263,3 +263,13 @@ def test_console_panel_for_all_practitioners_reads_them_once(world, setup):
     # The panel's list and the slots' search share one read of the practitioners.
     reads = [q for q in queries.captured_queries if q["sql"].startswith('SELECT "accounts_user"')]
     assert sum('"accounts_membership"' in q["sql"] for q in reads) == 1
+
+
+# 1900: the earliest birth date a patient may have.
+@pytest.mark.parametrize("born", [date(1965, 1, 30), date(1900, 1, 1)])
+def test_console_panel_shows_the_birth_date_the_french_way(world, setup, born):
+    patient = make_patient(world.practice_a, birth_date=born)
+    response = world.client("telesecretary_a").get(
+        _url("patient", world, patient=patient.pk), **HTMX
+    )
+    assert f"né(e) le {born:%d/%m/%Y}" in response.content.decode()
