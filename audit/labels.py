@@ -232,6 +232,14 @@ VALUE_LABELS: dict[str, dict[str, object]] = {
         "absolute": _("Durée maximale de session atteinte"),
         "idle": _("Inactivité"),
         "ended": _("Session terminée à distance"),
+        # The phone system's webhook (console/webhook.py, console/cti.py).
+        "signature": _("Signature de l'événement invalide"),
+        "expired": _("Horodatage de l'événement hors de la fenêtre"),
+        "contract": _("Événement illisible (hors contrat)"),
+        "replayed": _("Événement déjà reçu (rejeu)"),
+        "unknown_line": _("Numéro appelé inconnu ou cabinet fermé"),
+        "too_large": _("Événement trop volumineux"),
+        "rate": _("Trop d'événements (limite de débit)"),
     },
     "format": {
         "csv": _("Fichier CSV"),

@@ -20,6 +20,9 @@ _MAX_DETAIL_STRING = 80
 _ALLOWED_DETAIL_TYPES = (int, bool, type(None))
 
 
+# ObjectType.values builds its list anew at each call: once here, not per event.
+_OBJECT_TYPES = frozenset(ObjectType.values)
+
 # record_event's default practice: the actor's (None names the platform chain).
 _ACTOR_PRACTICE = object()
 
@@ -79,7 +82,7 @@ def record_event(
     chain). The practice defaults to the actor's; `actor=None` is an anonymous
     request seen from nowhere (rare: prefer `Actor.from_request` or
     `Actor.system`)."""
-    if object_type and object_type not in ObjectType.values:
+    if object_type and object_type not in _OBJECT_TYPES:
         raise AuditDetailError(f"object type {object_type!r} is not an audit.models.ObjectType")
     actor = actor or Actor()
     if practice is _ACTOR_PRACTICE:

@@ -56,6 +56,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 from audit.context import Actor  # noqa: E402
 from bench.booking import _session_for  # noqa: E402
@@ -193,7 +194,8 @@ def _world(practices: int, per_practice: int, workers: int) -> dict:
     )
     with practice_scope(practice):
         agenda_starter_apply(practice=practice, actor=system)
-        call, _changed = console_services.call_event_record(line=line, event=event, actor=system)
+        item = console_services.PhoneEvent(line=line, event=event, at=timezone.now(), actor=system)
+        call, _changed = console_services.call_event_record(item=item)
         caller = patient_selectors.patient_search(practice, PLANTED[3]).patients
         assert len(caller) == 1, len(caller)
     # The session is made when every database is ready (_sign_in): the policy

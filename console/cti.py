@@ -33,7 +33,7 @@ def verify(*, secret: str, timestamp: str, signature: str, body: bytes, now: flo
     """Raise Refused unless the signature is the secret's over this very body and
     timestamp, and the timestamp is within `window` seconds of now."""
     if not timestamp.isdigit() or abs(now - int(timestamp)) > window:
-        raise Refused("stale", 401)
+        raise Refused("expired", 401)
     expected = sign(secret, timestamp, body)
     if not hmac.compare_digest(expected.encode(), signature.encode()):
         raise Refused("signature", 401)

@@ -52,7 +52,7 @@ _clients: dict[str, redis.Redis] = {}
 _down_until: dict[str, float] = {}
 
 
-def _redis() -> redis.Redis | None:
+def redis_client() -> redis.Redis | None:
     url = settings.CONSOLE_POLL_REDIS_URL
     if not url or time.monotonic() < _down_until.get(url, 0.0):
         return None
@@ -62,10 +62,15 @@ def _redis() -> redis.Redis | None:
     return _clients[url]
 
 
-def _failed(error: Exception) -> None:
+def redis_failed(error: Exception) -> None:
     _down_until[settings.CONSOLE_POLL_REDIS_URL] = time.monotonic() + _BACK_OFF_SECONDS
     # The error's type only: nothing of a key in the logs.
-    logger.warning("console ring marker unavailable: %s", type(error).__name__)
+    logger.warning("console Redis unavailable: %s", type(error).__name__)
+
+
+def forget_failures() -> None:
+    """Redis is tried again at once, back-off or not (tests)."""
+    _down_until.clear()
 
 
 def key_prefix() -> str:
@@ -87,7 +92,7 @@ def marker_move(user_id: int) -> None:
     """A phone event changed what the agent's poll would answer: their consoles'
     next poll goes through the full view. Called after the commit (a poll that
     reads the new marker must find the call in the database)."""
-    client = _redis()
+    client = redis_client()
     if client is None:
         return
     try:
@@ -96,19 +101,19 @@ def marker_move(user_id: int) -> None:
         client.set(_marker_key(user_id), secrets.token_hex(_MARKER_LENGTH // 2), ex=ttl)
     except redis.RedisError as error:
         # The lease's end catches it: the next full poll is at most a lease away.
-        _failed(error)
+        redis_failed(error)
 
 
 def marker(user_id: int) -> str:
     """The agent's marker, read by the full poll before it queries the database;
     "" when Redis is not there (the console then sends none)."""
-    client = _redis()
+    client = redis_client()
     if client is None:
         return ""
     try:
         value = client.get(_marker_key(user_id))
     except redis.RedisError as error:
-        _failed(error)
+        redis_failed(error)
         return ""
     return value.decode() if value else NONE
 
@@ -130,7 +135,7 @@ def _session_left(request: HttpRequest) -> float:
 def lease_grant(request: HttpRequest) -> None:
     """After a full poll answered "nothing new": this session may be answered by
     the fast path for the lease (never past the session's end)."""
-    client = _redis()
+    client = redis_client()
     session_key = request.session.session_key
     if client is None or not session_key:
         return
@@ -140,23 +145,23 @@ def lease_grant(request: HttpRequest) -> None:
     try:
         client.set(_lease_key(session_key), request.user.pk, ex=seconds)
     except redis.RedisError as error:
-        _failed(error)
+        redis_failed(error)
 
 
 def lease_end(session_key: str | None) -> None:
     """The session ends (logout, the policy): its polls go through the full view."""
-    client = _redis()
+    client = redis_client()
     if client is None or not session_key:
         return
     try:
         client.delete(_lease_key(session_key))
     except redis.RedisError as error:
-        _failed(error)
+        redis_failed(error)
 
 
 def _still_nothing(session_key: str, held: str) -> bool:
     """True when the session holds a lease and its agent's marker is `held`."""
-    client = _redis()
+    client = redis_client()
     if client is None:
         return False
     try:
@@ -165,7 +170,7 @@ def _still_nothing(session_key: str, held: str) -> bool:
             return False
         current = client.get(_marker_key(int(user_id)))
     except redis.RedisError as error:
-        _failed(error)
+        redis_failed(error)
         return False
     return (current.decode() if current else NONE) == held
 

@@ -2,6 +2,9 @@
 goes through the owning app's services, which write the audit events."""
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -51,16 +54,20 @@ def caller_register(
 STATE_ORDER = [Call.State.RINGING, Call.State.ANSWERED, Call.State.ENDED]
 
 
-def _agent(practice: Practice, login: str) -> User | None:
-    """The user the phone system names, when they may book for the practice."""
-    if not login:
-        return None
-    return selectors.agent_for(practice, login)
+@dataclass(frozen=True)
+class PhoneEvent:
+    """One phone system event, checked by the webhook: its line, when it came in
+    and who posted it (the actor of its audit event)."""
+
+    line: PhoneLine
+    event: CallEvent
+    at: datetime
+    actor: Actor
 
 
-def _new_call(practice: Practice, line: PhoneLine, event: CallEvent) -> Call:
-    call = Call(practice=practice, line=line, call_id=event.call_id, started_at=timezone.now())
-    caller = (normalise.phone(event.caller) if event.caller else None) or ""
+def _new_call(practice: Practice, item: PhoneEvent) -> Call:
+    call = Call(practice=practice, line=item.line, call_id=item.event.call_id, started_at=item.at)
+    caller = (normalise.phone(item.event.caller) if item.event.caller else None) or ""
     count = call.write({"caller": caller})
     keys.count_encryptions(practice.pk, call.key_version, count)
     if caller:
@@ -68,47 +75,77 @@ def _new_call(practice: Practice, line: PhoneLine, event: CallEvent) -> Call:
     return call
 
 
-# No savepoint: the caller's transaction (the webhook's, opened by its practice
-# scope) is this one, and an error dooms it, which the webhook ends at once. A
-# savepoint cost each event two statements (SAVEPOINT, RELEASE) of its nine.
+def _move_forward(call: Call, item: PhoneEvent) -> bool:
+    """The call's state after the event: only forward, the time of each step kept."""
+    target = Call.State(item.event.event)
+    if STATE_ORDER.index(target) <= STATE_ORDER.index(call.state):
+        return False
+    call.state = target
+    setattr(call, "answered_at" if target == Call.State.ANSWERED else "ended_at", item.at)
+    return True
+
+
+def call_event_record(*, item: PhoneEvent) -> tuple[Call, bool]:
+    """One event: call_events_record for it alone."""
+    return call_events_record(practice=item.line.practice, items=[item])[0]
+
+
+# No savepoint: the caller's transaction (opened by its practice scope) is this
+# one, and an error dooms it, which the caller ends at once.
 @transaction.atomic(savepoint=False)
-def call_event_record(*, line: PhoneLine, event: CallEvent, actor: Actor) -> tuple[Call, bool]:
-    """Record one phone system event on its call, idempotently: the call is
-    created once per call id, its state only moves forward, an event seen
-    before changes nothing. Returns the call and whether anything changed."""
-    practice = line.practice
-    call = Call.objects.select_for_update().filter(practice=practice, call_id=event.call_id).first()
-    created = call is None
-    if created:
-        call = _new_call(practice, line, event)
-    changed = created
-    target = Call.State(event.event)
-    if STATE_ORDER.index(target) > STATE_ORDER.index(call.state):
-        call.state = target
-        stamp = "answered_at" if target == Call.State.ANSWERED else "ended_at"
-        setattr(call, stamp, timezone.now())
-        changed = True
-    # The agent is set once: later events of the call need not look them up.
-    agent = _agent(practice, event.agent) if call.agent_id is None else None
-    if agent is not None:
-        call.agent = agent
-        changed = True
-    if changed:
-        call.save(force_insert=created)
-        if call.agent_id is not None:
-            # After the commit: a console whose poll sees the marker move must
-            # find the call in the database.
-            agent_id = call.agent_id
-            transaction.on_commit(lambda: ring.marker_move(agent_id))
-    record_event(
-        actor=actor,
-        action=Action.CREATE if created else Action.UPDATE,
-        practice=practice,
-        object_type=CALL,
-        object_id=call.pk,
-        detail={"event": event.event, "changed": changed, "agent": call.agent_id},
-    )
-    return call, changed
+def call_events_record(*, practice: Practice, items: list[PhoneEvent]) -> list[tuple[Call, bool]]:
+    """Record the practice's phone events, in the order given, idempotently: a
+    call is created once per call id, its state only moves forward, the agent is
+    set once, an event seen before changes nothing. One audit event for each.
+    Returns, for each event, its call and whether it changed anything.
+
+    A whole batch costs a few statements plus one audit append an event: the
+    calls are locked in one query, the new ones inserted in one, the changed
+    ones updated in one (docs/decisions.md, "The webhook: accepted, then
+    recorded in batches")."""
+    call_ids = {item.event.call_id for item in items}
+    calls = {
+        call.call_id: call
+        for call in Call.objects.select_for_update().filter(practice=practice, call_id__in=call_ids)
+    }
+    existing, changed_ids, agents, results = set(calls), set(), {}, []
+    for item in items:
+        call = calls.get(item.event.call_id)
+        created = call is None
+        if created:
+            call = calls[item.event.call_id] = _new_call(practice, item)
+        changed = _move_forward(call, item) | created
+        if call.agent_id is None and item.event.agent:
+            if item.event.agent not in agents:
+                agents[item.event.agent] = selectors.agent_for(practice, item.event.agent)
+            call.agent = agents[item.event.agent]
+            changed |= call.agent is not None
+        if changed:
+            changed_ids.add(call.call_id)
+        results.append((call, changed, created))
+    _save_calls(calls, existing, changed_ids)
+    for item, (call, changed, created) in zip(items, results, strict=True):
+        record_event(
+            actor=item.actor,
+            action=Action.CREATE if created else Action.UPDATE,
+            practice=practice,
+            object_type=CALL,
+            object_id=call.pk,
+            detail={"event": item.event.event, "changed": changed, "agent": call.agent_id},
+        )
+    return [(call, changed) for call, changed, _created in results]
+
+
+def _save_calls(calls: dict[str, Call], existing: set[str], changed_ids: set[str]) -> None:
+    Call.objects.bulk_create([calls[key] for key in changed_ids - existing])
+    moved = [calls[key] for key in changed_ids & existing]
+    if moved:
+        Call.objects.bulk_update(moved, ["state", "answered_at", "ended_at", "agent"])
+    agent_ids = {calls[key].agent_id for key in changed_ids} - {None}
+    for agent_id in agent_ids:
+        # After the commit: a console whose poll sees the marker move must
+        # find the call in the database.
+        transaction.on_commit(partial(ring.marker_move, agent_id))
 
 
 @transaction.atomic

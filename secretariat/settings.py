@@ -136,6 +136,8 @@ MIDDLEWARE = [
     "secretariat.timing.ServerTimingMiddleware",
     # A console's poll with nothing new is answered here, before the session.
     "console.ring.RingPollMiddleware",
+    # The phone system's webhook is answered here too: it needs no session.
+    "console.webhook.PhoneEventsMiddleware",
     "accounts.sessions.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -356,6 +358,11 @@ CELERY_BEAT_SCHEDULE = {
     # not take when its transaction committed.
     "outbox-relay": {
         "task": "outbox.tasks.relay_pending",
+        "schedule": 60,
+    },
+    # console: phone events accepted by the webhook and not recorded yet (console/intake.py)
+    "drain-phone-events": {
+        "task": "console.tasks.drain_phone_events",
         "schedule": 60,
     },
     # appointments

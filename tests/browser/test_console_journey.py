@@ -166,7 +166,7 @@ def test_existing_caller_rung_by_the_phone_system_booked_in_two_actions(
         "called": "+33140000001",
         "agent": tele.username,
     }
-    assert post_event(Client(), event).status_code == 200
+    assert post_event(Client(), event).status_code == 202
     posted = clock.monotonic() - rang
     page.wait_for_url("**/appels/**", wait_until="commit")
     redirected = clock.monotonic() - rang

@@ -5,6 +5,7 @@ import time
 
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Practice
 from accounts.scoping import practice_scope
@@ -23,10 +24,11 @@ def ring(line: PhoneLine, caller: str, agent: str = "", call_id: str = "c-1") ->
     event = cti.CallEvent(
         event="ringing", call_id=call_id, caller=caller, called=line.number, agent=agent
     )
+    item = services.PhoneEvent(
+        line=line, event=event, at=timezone.now(), actor=Actor.system("test")
+    )
     with practice_scope(line.practice):
-        call, _changed = services.call_event_record(
-            line=line, event=event, actor=Actor.system("test")
-        )
+        call, _changed = services.call_event_record(item=item)
     return call
 
 

@@ -6,7 +6,6 @@ import time
 from datetime import timedelta
 
 import pytest
-import redis
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
@@ -20,19 +19,6 @@ from tests.console.helpers import ring as ring_call
 
 CALLER = "06 12 34 56 78"  # booking_world's patient
 POLL = "console:ringing"
-
-
-@pytest.fixture(autouse=True)
-def _clean_redis(db):
-    # This test database's keys only: the other test processes share the Redis.
-    assert settings.CONSOLE_POLL_REDIS_URL.startswith("redis://")
-    client = redis.Redis.from_url(settings.CONSOLE_POLL_REDIS_URL)
-    pattern = ring.key_prefix() + "*"
-    for key in client.scan_iter(pattern):
-        client.delete(key)
-    yield client
-    for key in client.scan_iter(pattern):
-        client.delete(key)
 
 
 @pytest.fixture
