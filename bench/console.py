@@ -60,6 +60,11 @@ def _create_database() -> str:
     name = f"bench_console_{settings_dict['NAME']}"
     settings_dict.setdefault("TEST", {})["NAME"] = name
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    # Keys of an earlier run of the same name (a run stopped midway): its phone events
+    # would be recorded into this database.
+    client = ring.redis_client()
+    for key in client.scan_iter(ring.key_prefix() + "*") if client else ():
+        client.delete(key)
     return name
 
 

@@ -21,7 +21,7 @@ the head of the stream.
 import dataclasses
 import json
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from functools import cache
 
@@ -241,3 +241,34 @@ def pending() -> int:
     if client is None:
         return 0
     return client.xlen(_key("events"))
+
+
+def failed_counts() -> Counter:
+    """The entries kept aside, by reason (an error's type or "unreadable")."""
+    client = ring.redis_client()
+    if client is None:
+        return Counter()
+    entries = client.xrange(_key("failed"))
+    return Counter(fields.get(b"reason", b"").decode() for _entry_id, fields in entries)
+
+
+def failed_retry(*, actor: Actor) -> int:
+    """Put the entries kept aside back in the stream (after what waits there)
+    and drain it: a defect fixed, or a database restored, they are recorded;
+    one that fails again is kept aside again. Returns how many went back."""
+    client = ring.redis_client()
+    if client is None:
+        return 0
+    entries = client.xrange(_key("failed"))
+    for entry_id, fields in entries:
+        client.xadd(_key("events"), {"e": fields[b"e"]})
+        client.xdel(_key("failed"), entry_id)
+    record_event(
+        actor=actor,
+        action=Action.UPDATE,
+        practice=None,
+        object_type=services.CALL,
+        detail={"count": len(entries)},
+    )
+    drain()
+    return len(entries)

@@ -3,11 +3,13 @@ accepted into a Redis stream, sealed, recorded in batches once the answer is
 sent; each guarantee of docs/decisions.md, "The webhook: accepted, then
 recorded in batches"."""
 
+import io
 import threading
 from collections import Counter
 
 import pytest
 from django.core.cache import caches
+from django.core.management import call_command
 from django.db import connection, connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -269,3 +271,33 @@ def test_events_posted_at_once_are_each_recorded_once(world, line):
     chain = AuditChain.objects.get(practice=world.practice_a)
     checked, broken = verify_chain(chain)
     assert broken is None and checked == chain.last_seq
+
+
+def _command(*args) -> str:
+    out = io.StringIO()
+    call_command("cti_events", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_the_command_counts_and_retries_the_events_kept_aside(line, _clean_redis):
+    # Kept aside while the database was refusing them; readable, and fine now.
+    for number in range(2):
+        intake._keep_failed(
+            _clean_redis, {b"e": intake._seal(intake._payload(_item(line, f"back-{number}")))}, "X"
+        )
+    _clean_redis.xadd(intake._key("failed"), {"e": b"not sealed by us", "reason": "unreadable"})
+    assert intake.accept(_item(line, "waiting"))
+    assert _command() == "En attente : 1\nMis de côté : 3\n  X : 2\n  unreadable : 1\n"
+    assert _command("--retry-failed") == (
+        "Remis dans la file : 3\nEn attente : 0\nMis de côté : 1\n  unreadable : 1\n"
+    )
+    assert _states() == {"waiting": "ringing", "back-0": "ringing", "back-1": "ringing"}
+    retried = AuditEvent.objects.get(practice=None, action="update", object_type="call")
+    assert retried.detail == {"count": 3}
+
+
+def test_the_command_drains_what_waits(line):
+    for number in range(3):
+        assert intake.accept(_item(line, f"w-{number}"))
+    assert _command("--drain") == "Enregistrés : 3\nEn attente : 0\nMis de côté : 0\n"
+    assert len(_states()) == 3
