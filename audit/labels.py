@@ -294,6 +294,7 @@ SYSTEM_ACTORS: dict[str, object] = {
     "check_practice_export": _("Vérification d'une restitution"),
     "cti": _("Standard téléphonique"),
     "cti_line": _("Déclaration d'une ligne téléphonique"),
+    "cti_events": _("Reprise des événements téléphoniques mis de côté"),
     "export_practice": _("Restitution à un cabinet"),
     "key_rotation": _("Rotation des clés"),
     "reminders": _("Rappels de rendez-vous"),
