@@ -56,12 +56,18 @@ def _key(name: str) -> str:
     return f"{ring.key_prefix()}cti:{name}"
 
 
-@cache
 def _stream_key(version: int) -> bytes:
     """The stream's own key, derived from the keyring's: a leaked stream entry
     opens with nothing stored in Redis or in the database."""
+    return _derived(crypto.keyring().key(version))
+
+
+@cache
+def _derived(keyring_key: bytes) -> bytes:
+    # By the key itself, not its version: a version names another key in
+    # another keyring (an installation, a test).
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"console:cti-intake").derive(
-        crypto.keyring().key(version)
+        keyring_key
     )
 
 

@@ -22,6 +22,7 @@ from audit.context import Actor
 from audit.models import AuditChain, AuditEvent
 from console import cti, intake, services, tasks
 from console.models import Call
+from secretariat import crypto
 from tests.appointments.helpers import booking_world
 from tests.console.helpers import SECRET, phone_line, post_event
 
@@ -301,3 +302,25 @@ def test_the_command_drains_what_waits(line):
         assert intake.accept(_item(line, f"w-{number}"))
     assert _command("--drain") == "Enregistrés : 3\nEn attente : 0\nMis de côté : 0\n"
     assert len(_states()) == 3
+
+
+def test_events_waiting_across_a_keyring_rotation_are_recorded(line, settings):
+    assert intake.accept(_item(line, "before"))
+    old_value = settings.SECRETARIAT_KEYRING
+    settings.SECRETARIAT_KEYRING = f"{old_value},{crypto.new_keyring_value(version=2)}"
+    settings.SECRETARIAT_KEYRING_CURRENT = 2
+    crypto.keyring.cache_clear()
+    try:
+        assert intake.accept(_item(line, "after"))
+        assert intake.drain() == 2
+        assert _states() == {"before": "ringing", "after": "ringing"}
+        # The old key withdrawn with an event still sealed under it: kept aside, not lost.
+        assert intake.accept(_item(line, "late"))
+        settings.SECRETARIAT_KEYRING = settings.SECRETARIAT_KEYRING.split(",")[0]
+        settings.SECRETARIAT_KEYRING_CURRENT = 1
+        crypto.keyring.cache_clear()
+        assert intake.drain() == 0
+        assert intake.failed_counts() == {"unreadable": 1}
+    finally:
+        settings.SECRETARIAT_KEYRING = old_value
+        crypto.keyring.cache_clear()
