@@ -1,5 +1,6 @@
 """The phone system's webhook and the console it opens (issue 14 item 1)."""
 
+import json
 import time
 from datetime import date, timedelta
 
@@ -11,6 +12,7 @@ from django.urls import reverse
 
 from accounts.scoping import practice_scope
 from audit.models import AuditEvent
+from console import cti
 from console.models import Call
 from patients.models import Patient
 from tests.appointments.helpers import booking_world
@@ -107,6 +109,23 @@ def test_stale_event_is_refused(world, line, settings):
     assert response.json() == {"error": "expired"}
     future = int(time.time()) + settings.CTI_REPLAY_WINDOW_SECONDS + 5
     assert post_event(Client(), _event(), timestamp=future).status_code == 401
+    assert _calls() == []
+
+
+@pytest.mark.parametrize("stamp", ["²", "١٧٦٤٤٩٥٠٠٠", "-5", "1e9", "", "9" * 400])
+def test_a_timestamp_that_is_not_plain_digits_is_refused(world, line, stamp):
+    body = json.dumps(_event()).encode()
+    response = Client().post(
+        reverse("console:cti_webhook"),
+        data=body,
+        content_type="application/json",
+        headers={
+            cti.TIMESTAMP_HEADER: stamp,
+            cti.SIGNATURE_HEADER: cti.sign(SECRET, stamp, body),
+        },
+    )
+    assert response.status_code == 401
+    assert response.json() == {"error": "expired"}
     assert _calls() == []
 
 
