@@ -65,6 +65,9 @@ def parse(body: bytes) -> CallEvent:
     }
     if not all(isinstance(value, str) for value in values.values()):
         raise Refused("contract", 400)
+    # Control characters are no phone system's: PostgreSQL refuses NUL in text.
+    if any(not value.isprintable() for value in values.values()):
+        raise Refused("contract", 400)
     if values["event"] not in EVENTS or not 0 < len(values["call_id"]) <= 100:
         raise Refused("contract", 400)
     if not values["called"] or len(values["caller"]) > 40 or len(values["agent"]) > 150:

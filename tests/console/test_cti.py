@@ -145,7 +145,14 @@ def test_unknown_line_is_404(world, line):
 
 
 def test_bad_body_is_400(world, line):
-    for event in (_event(event="transferred"), _event(call_id=""), {"event": ["ringing"]}):
+    for event in (
+        _event(event="transferred"),
+        _event(call_id=""),
+        {"event": ["ringing"]},
+        _event(call_id="a\u0000b"),
+        _event(agent="tele_a\u0000"),
+        _event(caller="06\n12"),
+    ):
         assert post_event(Client(), event).status_code == 400
     assert _calls() == []
 
