@@ -28,6 +28,7 @@ from functools import cache
 import redis
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from redis.exceptions import LockError
 from redis.lock import Lock
@@ -93,18 +94,32 @@ def _payload(item: services.PhoneEvent) -> dict:
     }
 
 
+# XADD unless the stream already holds `max` entries: one round trip, and no
+# event dropped to make room (a MAXLEN would drop the oldest).
+_ADD_UNLESS_FULL = """
+if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('XADD', KEYS[1], '*', 'e', ARGV[2])
+return 1
+"""
+
+
 def accept(item: services.PhoneEvent) -> bool:
-    """Append the checked event to the stream; False when Redis is not there
-    (the caller then records it at once)."""
+    """Append the checked event to the stream; False when Redis is not there, or
+    the stream already holds CTI_PENDING_MAX events (recording stalled: the
+    caller then records it at once, and Redis does not fill up)."""
     client = ring.redis_client()
     if client is None:
         return False
     try:
-        client.xadd(_key("events"), {"e": _seal(_payload(item))})
+        added = client.eval(
+            _ADD_UNLESS_FULL, 1, _key("events"), settings.CTI_PENDING_MAX, _seal(_payload(item))
+        )
     except redis.RedisError as error:
         ring.redis_failed(error)
         return False
-    return True
+    if not added:
+        logger.warning("phone events stream full: recorded before the answer")
+    return bool(added)
 
 
 def drain(*, batches: int | None = None) -> int:

@@ -538,6 +538,10 @@ CALENDAR_FEED_RATE = env.str("CALENDAR_FEED_RATE", default="120/h")
 # how many events one address may post.
 CTI_WEBHOOK_SECRET = env.str("CTI_WEBHOOK_SECRET", default="")
 CTI_REPLAY_WINDOW_SECONDS = env.int("CTI_REPLAY_WINDOW_SECONDS", default=300)
+# Events accepted and not yet recorded that Redis may hold (console/intake.py):
+# beyond, while recording is stalled, each event is recorded before its answer.
+CTI_PENDING_MAX = env.int("CTI_PENDING_MAX", default=100_000)
+_require(CTI_PENDING_MAX >= 1, "CTI_PENDING_MAX must be at least 1.")
 CTI_RATE = env.str("CTI_RATE", default="600/s")
 # How often an open console asks whether a call rings for its agent (ms).
 CONSOLE_POLL_MS = env.int("CONSOLE_POLL_MS", default=500)

@@ -324,3 +324,16 @@ def test_events_waiting_across_a_keyring_rotation_are_recorded(line, settings):
     finally:
         settings.SECRETARIAT_KEYRING = old_value
         crypto.keyring.cache_clear()
+
+
+def test_a_full_stream_takes_no_more_and_the_event_is_recorded_at_once(line, settings):
+    settings.CTI_PENDING_MAX = 2
+    for number in range(2):
+        assert intake.accept(_item(line, f"waiting-{number}"))
+    assert not intake.accept(_item(line, "third"))
+    assert intake.pending() == 2
+    # Through the webhook: recorded before the answer, then the stream drained.
+    assert post_event(Client(), _event("fourth")).status_code == 202
+    assert _states() == {"fourth": "ringing"}
+    assert intake.drain() == 2
+    assert len(_states()) == 3
