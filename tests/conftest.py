@@ -1,5 +1,7 @@
 import fcntl
+import functools
 import os
+from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -180,8 +182,17 @@ def pytest_itemcollected(item):
         item.get_closest_marker("real_worker")
         or path.startswith(SERIAL_DIRECTORIES)
         or path in SERIAL_MODULES
+        or _starts_a_worker(path)
     ):
         item.add_marker(pytest.mark.shared_services)
+
+
+@functools.cache
+def _starts_a_worker(path: str) -> bool:
+    """A module that starts a Celery worker takes turns whether or not it says
+    so: tests/appointments/test_worker.py did not, and its worker (and its purge
+    of the queue) took the faults tests' messages when both ran at once."""
+    return "start_worker(" in (Path(__file__).parent.parent / path).read_text()
 
 
 @pytest.fixture(autouse=True)

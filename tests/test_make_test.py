@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.browser.conftest import chromium_path
 from tests.conftest import MAKE_TEST_ENVIRONMENT, missing_test_environment
 
@@ -62,3 +64,20 @@ def test_make_test_passes_chromium_path_to_pytest():
     assert 'CHROMIUM_PATH="/opt/chromium/chrome"' in result.stdout
     assert 'test -x "/opt/chromium/chrome"' in result.stdout
     assert "apt-get install -y -qq chromium" not in result.stdout
+
+
+def test_every_test_that_starts_a_celery_worker_takes_turns(request):
+    """Two workers on the one broker take each other's messages (and a test's
+    purge empties the other's queue): every test of a module that starts one
+    holds the shared-services lock, marked or not."""
+    root = Path(request.config.rootpath)
+    starting = {
+        str(path.relative_to(root))
+        for path in (root / "tests").rglob("test_*.py")
+        if "start_worker(" in path.read_text()
+    }
+    assert "tests/appointments/test_worker.py" in starting
+    items = [item for item in request.session.items if item.nodeid.split("::")[0] in starting]
+    if not items:
+        pytest.skip("no module that starts a worker is collected in this run")
+    assert all(item.get_closest_marker("shared_services") for item in items)
