@@ -111,8 +111,10 @@ def accept(item: services.PhoneEvent) -> bool:
     if client is None:
         return False
     try:
-        added = client.eval(
-            _ADD_UNLESS_FULL, 1, _key("events"), settings.CTI_PENDING_MAX, _seal(_payload(item))
+        # EVALSHA, the script sent once per connection pool and cached by Redis.
+        add_unless_full = client.register_script(_ADD_UNLESS_FULL)
+        added = add_unless_full(
+            keys=[_key("events")], args=[settings.CTI_PENDING_MAX, _seal(_payload(item))]
         )
     except redis.RedisError as error:
         ring.redis_failed(error)
