@@ -188,8 +188,11 @@ def test_break_glass_raises_an_alert_naming_the_user_and_practice(
     alert = Alert.objects.get(kind=Alert.Kind.BREAK_GLASS)
     assert (alert.practice, alert.subject) == (world.practice_a, doctor)
     assert alert.detail == {"grant": str(grant.pk), "patient": str(patient.pk)}
-    assert len(mailoutbox) == 1
-    assert "SAMU" not in mailoutbox[0].body and "Lefèvre" not in mailoutbox[0].body
+    # At night or on a Sunday the access is also off hours, a second alert with
+    # its own mail: the break-glass one is sent once, though detection ran twice.
+    about = [mail for mail in mailoutbox if str(Alert.Kind.BREAK_GLASS.label) in mail.subject]
+    assert len(about) == 1
+    assert all("SAMU" not in mail.body and "Lefèvre" not in mail.body for mail in mailoutbox)
 
 
 @shared_task(name="tests.compliance.always_fails")
